@@ -1,0 +1,90 @@
+"""The configuration schema: every key the firmware reads, with its type, default and rule.
+
+One row per key: (dotted key, type, default, rule, flags)
+- type: "s" string, "i" int, "f" number, "b" bool, "l" list of strings
+- default: None means required (no default)
+- rule: (lo, hi) for numbers, (min_len, max_len) for strings and lists, a tuple of allowed
+  strings for enums (`("a", "b")` with len != 2 numbers is ambiguous, so enums are marked
+  with flag E), or None
+- flags: E enum, S secret (kept in the secrets file, never printed)
+
+Keys are sorted by section here only for readers; code never relies on dict order.
+Bump VERSION and add a step to `wildcam.migrate` whenever a key is renamed or changes unit.
+"""
+
+VERSION = 2
+
+E = 1  # enum
+S = 2  # secret
+
+SCHEMA = (
+    # device identity
+    ("device.id", "s", "", (0, 32), 0),  # "" = derived from machine.unique_id()
+    ("device.name", "s", "", (0, 64), 0),
+    ("device.site", "s", "", (0, 64), 0),
+    ("device.lat", "f", 0.0, (-90, 90), 0),
+    ("device.lon", "f", 0.0, (-180, 180), 0),
+    # network
+    ("wifi.ssid", "s", None, (1, 32), 0),
+    ("wifi.password", "s", "", (0, 64), S),
+    ("wifi.connect_timeout_s", "i", 20, (5, 120), 0),
+    ("time.ntp_host", "s", "pool.ntp.org", (1, 64), 0),
+    ("time.tz_offset_min", "i", 0, (-720, 840), 0),
+    # capture
+    ("capture.mode", "s", "pir", ("pir", "timelapse", "motion", "pir+timelapse"), E),
+    ("capture.burst_count", "i", 3, (1, 10), 0),
+    ("capture.burst_interval_ms", "i", 500, (100, 10000), 0),
+    ("capture.quiet_s", "i", 30, (1, 3600), 0),
+    ("capture.settle_frames", "i", 2, (0, 20), 0),
+    ("capture.timelapse_s", "i", 0, (0, 86400), 0),
+    ("capture.frame_size", "s", "VGA", ("QVGA", "VGA", "SVGA", "XGA", "HD", "UXGA"), E),
+    ("capture.jpeg_quality", "i", 12, (4, 63), 0),
+    ("capture.flash", "s", "auto", ("auto", "on", "off"), E),
+    # pins (AI-Thinker ESP32-CAM defaults)
+    ("pins.pir", "i", 13, (0, 39), 0),
+    ("pins.flash_led", "i", 4, (-1, 39), 0),
+    ("pins.battery_adc", "i", -1, (-1, 39), 0),
+    ("pins.safe_mode", "i", -1, (-1, 39), 0),  # held low at boot -> safe mode; -1 = none
+    # storage
+    ("storage.full_policy", "s", "delete_uploaded", ("stop", "delete_uploaded"), E),
+    ("storage.min_free_mb", "i", 8, (1, 1024), 0),
+    # sync
+    ("sync.max_queue_mb", "i", 64, (1, 1024), 0),
+    # mqtt
+    ("mqtt.host", "s", "", (0, 128), 0),  # "" = MQTT disabled
+    ("mqtt.port", "i", 1883, (1, 65535), 0),
+    ("mqtt.user", "s", "", (0, 64), 0),
+    ("mqtt.password", "s", "", (0, 256), S),
+    ("mqtt.tls", "b", False, None, 0),
+    ("mqtt.topic_prefix", "s", "wildcam", (1, 64), 0),
+    ("mqtt.keepalive_s", "i", 60, (10, 3600), 0),
+    # remote management
+    ("cmd.hmac_key", "s", "", (0, 128), S),
+    # logging
+    ("log.level", "s", "info", ("debug", "info", "warning", "error"), E),
+    ("log.files", "i", 4, (2, 16), 0),
+    ("log.file_kb", "i", 16, (1, 256), 0),
+    # power
+    ("power.mode", "s", "mains", ("mains", "battery"), E),
+)
+
+TYPE_NAMES = {"s": "text", "i": "a whole number", "f": "a number", "b": "true or false",
+              "l": "a list of text"}
+
+
+def row(key):
+    """The schema row for `key`, or None."""
+    for r in SCHEMA:
+        if r[0] == key:
+            return r
+    return None
+
+
+def keys():
+    """All keys, sorted."""
+    return sorted(r[0] for r in SCHEMA)
+
+
+def is_secret(key):
+    r = row(key)
+    return r is not None and bool(r[4] & S)
