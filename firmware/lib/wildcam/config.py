@@ -25,7 +25,7 @@ class ConfigError(ValueError):
     """A rejected change; `errors` lists every problem, one sentence each."""
 
     def __init__(self, errors):
-        ValueError.__init__(self, "; ".join(errors))
+        super().__init__("; ".join(errors))
         self.errors = errors
 
 
