@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything the project needs on a fresh machine (idempotent, quick when done):
+# a Python venv with the host tools and test deps, and the npm packages (real MicroPython).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test,board]"
+  rm -f .venv/.installed-* && touch "$stamp"
+fi
+
+if [ -f package.json ]; then
+  lockstamp=node_modules/.installed-$(cat package.json package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
+  if [ ! -f "$lockstamp" ]; then
+    if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+    rm -f node_modules/.installed-* && touch "$lockstamp"
+  fi
+fi
