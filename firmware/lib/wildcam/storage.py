@@ -85,6 +85,17 @@ class Storage:
         names.sort()
         return names
 
+    def iter_names(self, path):
+        """Names in `path`, unsorted, one at a time: O(1) RAM however many there are."""
+        ilist = getattr(os, "ilistdir", None)
+        if ilist is not None:
+            for entry in ilist(self.real(path)):
+                yield entry[0]
+        else:  # CPython
+            with os.scandir(self.real(path)) as it:
+                for entry in it:
+                    yield entry.name
+
     def stat(self, path):
         return os.stat(self.real(path))
 
