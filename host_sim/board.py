@@ -1,0 +1,242 @@
+"""Board: one simulated ESP32-CAM — its hardware models, persistent folders and life cycle.
+
+Life cycle (a task of the simulation, not of the firmware): boot (bootloader, fresh
+SimStorage, `boot_time` of virtual time) -> run `entry(storage)` in a context where
+`current_board` is this board -> on a halt (reset, soft reset, WDT, deep sleep, power cut,
+crash) cancel every task the firmware created and boot again with the matching reset cause.
+RTC time and memory survive everything but a power cut; pins, WLAN and uncommitted NVS are
+reset at every boot; flash/SD folders, NVS commits and partitions persist.
+
+A crash (an ordinary exception escaping the entry) is logged and counted; the board reboots
+with HARD_RESET after `crash_reboot_delay`, or, when a WDT is running, sits in the REPL
+until the WDT resets it. An entry that returns leaves the board idle in the REPL.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import contextvars
+import hashlib
+import os
+import traceback
+from typing import Callable, Optional
+
+from . import constants as C
+from .context import current_board, current_boot
+from .errors import BoardHalted
+from .hw.battery import Battery
+from .hw.camera_model import CameraModel
+from .hw.esp32_state import NvsStore, OtaState
+from .hw.pins import IRQ_FALLING, IRQ_RISING, PinBank
+from .hw.rtc import RtcModel
+from .hw.wifi import StaState, WifiModel
+from .lifecycle import Halt, LifeCycle
+from .simulation import Simulation
+from .storage import Filesystem
+
+
+class Board(LifeCycle):
+    def __init__(self, name: str, workdir, *, sim: Optional[Simulation] = None, scene=None,
+                 sd_capacity: int = 64 * 2**20, flash_capacity: int = 960 * 1024,
+                 sd_block: int = 4096, camera_driver: str = "cnadler86",
+                 camera: Optional[CameraModel] = None, wifi: Optional[WifiModel] = None,
+                 battery: Optional[Battery] = None, psram: bool = True, pir_pin: int = 13,
+                 flash_led_pin: int = 4, battery_pin: int = 14, ticks_offset_ms: int = 0,
+                 rtc_drift_ppm: float = 0.0, boot_time: float = 0.5,
+                 crash_reboot_delay: float = 1.0, temperature_c: float = 22.0,
+                 cpu_freq: int = 240_000_000) -> None:
+        sim = sim or Simulation.current()
+        if sim is None:
+            raise RuntimeError("Board needs a Simulation: pass sim= or create it inside "
+                               "host_sim.run()")
+        self.sim = sim
+        sim.boards.append(self)
+        self.name = name
+        self.dir = os.path.join(str(workdir), name)
+        self.flash = Filesystem("flash", os.path.join(self.dir, "flash"), flash_capacity,
+                                kind="lfs", block_size=4096)
+        self.sd = Filesystem("sd", os.path.join(self.dir, "sd"), sd_capacity, kind="fat",
+                             block_size=sd_block)
+        self.scene = scene
+        self.rtc = RtcModel(sim.clock, rtc_drift_ppm)
+        self.pins = PinBank()
+        self.wifi = wifi or WifiModel()
+        self.wifi.clock = sim.clock
+        self.sta = StaState(self.wifi)
+        self.battery = battery or Battery()
+        self.camera = camera or CameraModel(camera_driver)
+        self.nvs = NvsStore(os.path.join(self.dir, "nvs.json"))
+        self.ota = OtaState(os.path.join(self.dir, "partitions"))
+        self.pir_pin, self.flash_led_pin, self.battery_pin = pir_pin, flash_led_pin, battery_pin
+        self.ticks_offset_ms = ticks_offset_ms
+        self.boot_time = boot_time
+        self.crash_reboot_delay = crash_reboot_delay
+        self.temperature_c = temperature_c
+        self.cpu_freq = cpu_freq
+        self.heap_size = 4_000_000 if psram else 110_000
+        self.heap_used = 32_000
+        self.unique_id = b"\x24\x6f\x28" + hashlib.sha256(name.encode()).digest()[:3]
+        self.counters: collections.Counter = collections.Counter()
+        self.events: collections.deque = collections.deque(maxlen=20_000)
+        self.led_log: list = []          # (t, level) of the flash LED pin
+        self.pwm: dict = {}              # gpio -> {"freq":..., "duty_u16":...}
+        self.ext0 = None                 # (gpio, level) armed for the next deep sleep
+        self.ext1 = None                 # (gpios, level)
+        self.wdt: Optional[dict] = None
+        self.generation = 0
+        self.reset_cause = C.PWRON_RESET
+        self.wake_reason = C.NO_WAKE
+        self.boot_at = 0.0
+        self.state = "off"
+        self.storage = None
+        self._init_lifecycle()
+
+    # --- time -------------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        return self.sim.clock.now
+
+    def wall(self) -> float:
+        """True UTC time (what NTP would say), not this board's RTC."""
+        return self.sim.clock.wall()
+
+    def uptime_us(self) -> int:
+        return int((self.now - self.boot_at) * 1_000_000) + self.ticks_offset_ms * 1000
+
+    # --- reporting ------------------------------------------------------------------------------
+    def log(self, kind: str, **detail) -> None:
+        self.events.append((round(self.now, 6), kind, detail))
+
+    def events_of(self, kind: str) -> list:
+        return [e for e in self.events if e[1] == kind]
+
+    def led_on_seconds(self) -> float:
+        total, on_at = 0.0, None
+        for t, level in self.led_log:
+            if level and on_at is None:
+                on_at = t
+            elif not level and on_at is not None:
+                total, on_at = total + t - on_at, None
+        return total + (self.now - on_at if on_at is not None else 0.0)
+
+    def report(self) -> dict:
+        self.account_energy()
+        return {"name": self.name, "state": self.state, "boots": self.generation,
+                "counters": dict(self.counters), "reset_cause": self.reset_cause,
+                "storage": {fs.name: dict(fs.counters, used=fs.used, capacity=fs.capacity)
+                            for fs in (self.flash, self.sd)},
+                "battery_v": round(self.battery.voltage(), 3),
+                "battery_used_mah": round(self.battery.used_mah, 3),
+                "led_on_s": round(self.led_on_seconds(), 3),
+                "camera": {"captures": self.camera.captures,
+                           "failed": self.camera.failed_captures}}
+
+    # --- simulated resources ---------------------------------------------------------------
+    def heap_alloc(self) -> int:
+        return min(self.heap_used, self.heap_size)
+
+    def heap_free(self) -> int:
+        return self.heap_size - self.heap_alloc()
+
+    def ir_on(self) -> bool:
+        return self.pins.get(self.flash_led_pin).level() == 1
+
+    def mcu_temperature(self) -> int:
+        return int(round(self.temperature_c + (9 if self.state == "running" else 0)))
+
+    @contextlib.contextmanager
+    def active(self):
+        """Make this board current for synchronous code (tests, REPL-like use)."""
+        t1 = current_board.set(self)
+        t2 = current_boot.set(-1)
+        try:
+            yield self
+        finally:
+            current_boot.reset(t2)
+            current_board.reset(t1)
+
+    # --- pins -------------------------------------------------------------------------------------
+    def drive_pin(self, gpio: int, level: int) -> None:
+        """The outside world drives `gpio` (e.g. the PIR output). Fires the firmware's IRQ
+        handler synchronously on a matching edge and wakes a deep sleep armed on it."""
+        st = self.pins.get(gpio)
+        old = st.level()
+        st.driven = 1 if level else 0
+        new = st.level()
+        if new == old:
+            return
+        if self.state == "sleeping":
+            self._check_wake()
+            return
+        edge = IRQ_RISING if new else IRQ_FALLING
+        if st.handler is not None and st.trigger & edge and self.state in ("running", "idle"):
+            st.irq_count += 1
+            self.run_in_boot(st.handler, st.pin_obj, what="irq")
+
+    def run_in_boot(self, fn: Callable, *args, what: str = "callback"):
+        """Call fn(*args) as firmware of the current boot (IRQ handlers, schedule())."""
+        ctx = self._boot_ctx.copy() if self._boot_ctx is not None else contextvars.copy_context()
+        try:
+            return ctx.run(fn, *args)
+        except BoardHalted:
+            return None
+        except Exception as exc:  # as MicroPython: print it, keep running
+            self.counters[what + "_errors"] += 1
+            self.log(what + "_error", error=repr(exc),
+                     traceback="".join(traceback.format_exception(exc)))
+            return None
+
+    def output_changed(self, gpio: int, level: int) -> None:
+        if gpio == self.flash_led_pin:
+            if not self.led_log or self.led_log[-1][1] != level:
+                self.led_log.append((self.now, level))
+
+    # --- watchdog -------------------------------------------------------------------------------
+    def wdt_start(self, timeout_ms: int) -> None:
+        if self.wdt is None:
+            self.wdt = {"timeout": timeout_ms / 1000, "last": self.now, "handle": None}
+            self.log("wdt_start", timeout_ms=timeout_ms)
+        else:
+            self.wdt["timeout"] = timeout_ms / 1000
+        self.wdt_feed()
+        self._wdt_arm()
+
+    def wdt_feed(self) -> None:
+        if self.wdt is not None:
+            self.wdt["last"] = self.now
+
+    def _wdt_arm(self) -> None:
+        w = self.wdt
+        if w["handle"] is not None:
+            w["handle"].cancel()
+        w["handle"] = self.sim.loop.call_at(w["last"] + w["timeout"], self._wdt_check)
+
+    def _wdt_check(self) -> None:
+        w = self.wdt
+        if w is None:
+            return
+        w["handle"] = None
+        if self.now - w["last"] >= w["timeout"] - 1e-9:
+            self.log("wdt_expired", since_feed=self.now - w["last"])
+            self.request_halt(Halt("wdt"))
+        else:
+            self._wdt_arm()
+
+    def wdt_stop(self) -> None:
+        if self.wdt is not None and self.wdt["handle"] is not None:
+            self.wdt["handle"].cancel()
+        self.wdt = None
+
+    # --- energy -------------------------------------------------------------------------------------
+    def account_energy(self) -> None:
+        dt = self.now - self._energy_at
+        self._energy_at = self.now
+        if dt <= 0:
+            return
+        b = self.battery
+        if self.state == "sleeping":
+            b.draw(dt, b.sleep_ma)
+        elif self.state in ("running", "idle", "booting"):
+            ma = b.awake_ma + (b.wifi_ma if self.sta.active else 0.0)
+            b.draw(dt, ma)

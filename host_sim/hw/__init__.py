@@ -1,0 +1,1 @@
+"""Per-board hardware models (state only; the `host_sim/mpy` shims are their API)."""

@@ -1,0 +1,243 @@
+"""Simulated `machine` module (esp32 port API). Every call acts on the current board
+(host_sim.context.current_board); see docs/HOST_SIM.md."""
+from host_sim import constants as _C
+from host_sim.context import get_board as _board
+from host_sim.errors import DeepSleepRequest as _DeepSleep
+from host_sim.errors import ResetRequest as _Reset
+from host_sim.hw import pins as _P
+from host_sim.hw.rtc import MEMORY_MAX as _RTC_MEM_MAX
+from host_sim.lifecycle import Halt as _Halt
+
+PWRON_RESET = _C.PWRON_RESET
+HARD_RESET = _C.HARD_RESET
+WDT_RESET = _C.WDT_RESET
+DEEPSLEEP_RESET = _C.DEEPSLEEP_RESET
+SOFT_RESET = _C.SOFT_RESET
+PIN_WAKE = _C.PIN_WAKE
+EXT0_WAKE = _C.EXT0_WAKE
+EXT1_WAKE = _C.EXT1_WAKE
+TIMER_WAKE = _C.TIMER_WAKE
+TOUCHPAD_WAKE = _C.TOUCHPAD_WAKE
+ULP_WAKE = _C.ULP_WAKE
+SLEEP = 2
+DEEPSLEEP = 4
+
+
+class Pin:
+    IN = _P.IN
+    OUT = _P.OUT
+    OPEN_DRAIN = _P.OPEN_DRAIN
+    PULL_UP = _P.PULL_UP
+    PULL_DOWN = _P.PULL_DOWN
+    IRQ_RISING = _P.IRQ_RISING
+    IRQ_FALLING = _P.IRQ_FALLING
+    WAKE_LOW = 4
+    WAKE_HIGH = 5
+    DRIVE_0, DRIVE_1, DRIVE_2, DRIVE_3 = 0, 1, 2, 3
+
+    def __init__(self, id, mode=-1, pull=-1, *, value=None, **kw):
+        self._board = _board()
+        self.id = int(id)
+        self._st = self._board.pins.get(self.id)
+        self.init(mode, pull, value=value)
+
+    def init(self, mode=-1, pull=-1, *, value=None, **kw):
+        st = self._st
+        if mode != -1 and mode is not None:
+            st.mode = mode
+        if pull != -1:
+            st.pull = pull
+        if value is not None:
+            self.value(value)
+        return None
+
+    def value(self, v=None):
+        st = self._st
+        if v is None:
+            return st.level()
+        st.out = 1 if v else 0
+        if st.mode in (_P.OUT, _P.OPEN_DRAIN):
+            self._board.output_changed(self.id, st.level())
+        return None
+
+    __call__ = value
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, *, wake=None, hard=False):
+        st = self._st
+        st.handler = handler
+        st.trigger = trigger if handler is not None else 0
+        st.pin_obj = self
+        return self
+
+    def __repr__(self):
+        return "Pin(%d)" % self.id
+
+
+class ADC:
+    ATTN_0DB = 0
+    ATTN_2_5DB = 1
+    ATTN_6DB = 2
+    ATTN_11DB = 3
+    WIDTH_9BIT, WIDTH_10BIT, WIDTH_11BIT, WIDTH_12BIT = 9, 10, 11, 12
+    _FULL_SCALE = (0.95, 1.25, 1.75, 2.45)  # volts per attenuation (ESP-IDF figures)
+    _ADC2 = (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)
+
+    def __init__(self, pin, *, atten=ATTN_0DB):
+        self._board = _board()
+        self._gpio = pin.id if isinstance(pin, Pin) else int(pin)
+        self._atten = atten
+
+    def atten(self, atten):
+        self._atten = atten
+
+    def width(self, bits):
+        pass
+
+    def _volts(self):
+        b = self._board
+        if self._gpio in self._ADC2 and b.sta.active:
+            raise OSError(_C.ETIMEDOUT, "ADC2 is in use by WiFi")
+        if self._gpio == b.battery_pin:
+            b.account_energy()
+            v = b.battery.pin_voltage()
+        else:
+            v = 3.3 if b.pins.get(self._gpio).level() else 0.0
+        return min(v, self._FULL_SCALE[self._atten])
+
+    def read_uv(self):
+        return int(self._volts() * 1_000_000)
+
+    def read_u16(self):
+        return int(self._volts() / self._FULL_SCALE[self._atten] * 65535)
+
+    def read(self):
+        return self.read_u16() >> 4
+
+
+class PWM:
+    def __init__(self, dest, *, freq=5000, duty_u16=None, duty=None, duty_ns=None):
+        self._board = _board()
+        self._gpio = dest.id if isinstance(dest, Pin) else int(dest)
+        self._rec = self._board.pwm.setdefault(self._gpio, {"freq": freq, "duty_u16": 0})
+        self._rec["freq"] = freq
+        if duty_u16 is not None:
+            self.duty_u16(duty_u16)
+        elif duty is not None:
+            self.duty_u16(duty * 64)
+
+    def freq(self, f=None):
+        if f is None:
+            return self._rec["freq"]
+        self._rec["freq"] = f
+
+    def duty_u16(self, d=None):
+        if d is None:
+            return self._rec["duty_u16"]
+        self._rec["duty_u16"] = int(d)
+        self._board.output_changed(self._gpio, 1 if d else 0)
+
+    def duty(self, d=None):
+        if d is None:
+            return self._rec["duty_u16"] >> 6
+        self.duty_u16(int(d) << 6)
+
+    def deinit(self):
+        self.duty_u16(0)
+
+
+class WDT:
+    def __init__(self, id=0, timeout=5000):
+        self._board = _board()
+        self._board.wdt_start(timeout)
+
+    def feed(self):
+        self._board.wdt_feed()
+
+
+class RTC:
+    def __init__(self, id=0):
+        self._board = _board()
+
+    def datetime(self, dt=None):
+        if dt is None:
+            return self._board.rtc.datetime()
+        self._board.rtc.set_datetime(tuple(dt))
+
+    def init(self, dt):
+        self._board.rtc.set_datetime(tuple(dt))
+
+    def memory(self, data=None):
+        if data is None:
+            return self._board.rtc.memory
+        if len(data) > _RTC_MEM_MAX:
+            raise ValueError("buffer too long")
+        self._board.rtc.set_memory(data)
+
+
+def reset_cause():
+    return _board().reset_cause
+
+
+def wake_reason():
+    return _board().wake_reason
+
+
+def unique_id():
+    return _board().unique_id
+
+
+def freq(hz=None):
+    b = _board()
+    if hz is None:
+        return b.cpu_freq
+    if hz not in (20_000_000, 40_000_000, 80_000_000, 160_000_000, 240_000_000):
+        raise ValueError("frequency must be 20MHz, 40MHz, 80Mhz, 160MHz or 240MHz")
+    b.cpu_freq = hz
+
+
+def reset():
+    b = _board()
+    b.request_halt(_Halt("reset"))
+    raise _Reset("machine.reset()")
+
+
+def soft_reset():
+    b = _board()
+    b.request_halt(_Halt("soft"))
+    raise _Reset("machine.soft_reset()")
+
+
+def deepsleep(time_ms=0):
+    b = _board()
+    b.request_halt(_Halt("deepsleep", ms=int(time_ms) if time_ms else None))
+    raise _DeepSleep("machine.deepsleep(%r)" % (time_ms,))
+
+
+def lightsleep(time_ms=0):
+    """Blocks for time_ms of virtual time (the whole board pauses, as on hardware)."""
+    import time
+    _board()
+    if time_ms:
+        time.sleep_ms(time_ms)
+
+
+def idle():
+    pass
+
+
+def disable_irq():
+    return 0
+
+
+def enable_irq(state=0):
+    pass
+
+
+def mem_backup(*a):
+    return ()

@@ -1,0 +1,172 @@
+"""MicroPython extras added to CPython's own modules (never replacing what CPython has).
+
+time: ticks_ms/ticks_us/ticks_cpu/ticks_add/ticks_diff (period 2**30 as on a board),
+      sleep_ms/sleep_us.
+gc: mem_free/mem_alloc (simulated heap figures of the current board).
+asyncio: sleep_ms, wait_for_ms, ThreadSafeFlag.
+sys: print_exception.
+
+Time source: the current board's virtual clock (ms since its boot); else the running
+simulation's world clock; else the host's monotonic clock.
+"""
+from __future__ import annotations
+
+import asyncio
+import gc
+import sys
+import threading
+import time
+import traceback
+
+from .context import board_or_none
+
+TICKS_PERIOD = 1 << 30
+TICKS_MAX = TICKS_PERIOD - 1
+_HALF = TICKS_PERIOD // 2
+
+# Heap figures used when no board is current (an ESP32-CAM with PSRAM).
+_DEFAULT_HEAP = 4_000_000
+_DEFAULT_ALLOC = 40_000
+
+
+def ticks_add(ticks: int, delta: int) -> int:
+    """(ticks + delta) on the 2**30 ring, like MicroPython."""
+    return (ticks + delta) & TICKS_MAX
+
+
+def ticks_diff(ticks1: int, ticks2: int) -> int:
+    """Signed distance ticks1 - ticks2 on the ring, in -2**29 .. 2**29-1."""
+    return ((ticks1 - ticks2 + _HALF) & TICKS_MAX) - _HALF
+
+
+def _sim_clock():
+    loop = asyncio._get_running_loop()
+    return getattr(loop, "clock", None)
+
+
+def _elapsed_us() -> int:
+    b = board_or_none()
+    if b is not None:
+        return b.uptime_us()
+    clock = _sim_clock()
+    if clock is not None:
+        return int(clock.now * 1_000_000)
+    return time.monotonic_ns() // 1000
+
+
+def ticks_ms() -> int:
+    return (_elapsed_us() // 1000) & TICKS_MAX
+
+
+def ticks_us() -> int:
+    return _elapsed_us() & TICKS_MAX
+
+
+def ticks_cpu() -> int:
+    return _elapsed_us() & TICKS_MAX
+
+
+def _block(seconds: float) -> None:
+    """A blocking sleep: in a simulation the whole world clock moves (the loop is blocked,
+    as the board's would be); outside it, a real sleep."""
+    if seconds <= 0:
+        return
+    b = board_or_none()
+    clock = b.sim.clock if b is not None and b.sim is not None else _sim_clock()
+    if clock is not None:
+        clock.advance(seconds)
+    else:
+        time.sleep(seconds)
+
+
+def sleep_ms(ms) -> None:
+    _block(ms / 1000)
+
+
+def sleep_us(us) -> None:
+    _block(us / 1_000_000)
+
+
+def mem_free() -> int:
+    b = board_or_none()
+    return b.heap_free() if b is not None else _DEFAULT_HEAP - _DEFAULT_ALLOC
+
+
+def mem_alloc() -> int:
+    b = board_or_none()
+    return b.heap_alloc() if b is not None else _DEFAULT_ALLOC
+
+
+async def sleep_ms_async(ms) -> None:
+    await asyncio.sleep(ms / 1000)
+
+
+async def wait_for_ms(aw, timeout_ms):
+    return await asyncio.wait_for(aw, None if timeout_ms is None else timeout_ms / 1000)
+
+
+class ThreadSafeFlag:
+    """MicroPython's asyncio.ThreadSafeFlag: `set()` may be called from an IRQ handler (or
+    another thread); one task `await flag.wait()`s, which returns once set and clears it."""
+
+    def __init__(self) -> None:
+        self._flag = False
+        self._waiter: asyncio.Future | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+
+    def set(self) -> None:
+        loop = self._loop
+        if loop is not None and self._thread != threading.get_ident() and not loop.is_closed():
+            loop.call_soon_threadsafe(self._set)
+        else:
+            self._set()
+
+    def _set(self) -> None:
+        self._flag = True
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def clear(self) -> None:
+        self._flag = False
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    async def wait(self) -> None:
+        if not self._flag:
+            self._loop = asyncio.get_running_loop()
+            self._thread = threading.get_ident()
+            self._waiter = self._loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        self._flag = False
+
+
+def print_exception(exc, file=None) -> None:
+    """MicroPython's sys.print_exception (traceback of `exc` to `file`, default stdout)."""
+    if file is None:
+        file = sys.stdout
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=file)
+
+
+def _add(module, name, value) -> None:
+    if not hasattr(module, name):
+        setattr(module, name, value)
+
+
+def apply() -> None:
+    """Add the extras; idempotent, never overwrites an existing attribute."""
+    for name, fn in (("ticks_ms", ticks_ms), ("ticks_us", ticks_us), ("ticks_cpu", ticks_cpu),
+                     ("ticks_add", ticks_add), ("ticks_diff", ticks_diff),
+                     ("sleep_ms", sleep_ms), ("sleep_us", sleep_us)):
+        _add(time, name, fn)
+    _add(gc, "mem_free", mem_free)
+    _add(gc, "mem_alloc", mem_alloc)
+    _add(asyncio, "sleep_ms", sleep_ms_async)
+    _add(asyncio, "wait_for_ms", wait_for_ms)
+    _add(asyncio, "ThreadSafeFlag", ThreadSafeFlag)
+    _add(sys, "print_exception", print_exception)

@@ -1,0 +1,268 @@
+"""SimStorage: the firmware's `wildcam.storage.Storage` mapped onto host directories, with
+capacity, wear counters, SD removal and power cuts.
+
+Path mapping: "/sd" and "/sd/..." go to the SD filesystem, every other board path to flash.
+
+Guarantees:
+- Capacity: usage is counted in blocks of `block_size` per file; a write that would exceed
+  the capacity writes nothing and raises OSError(28) (ENOSPC). `statvfs` reports it.
+- SD is FAT: rename onto an existing file raises OSError(17); flash (LittleFS) replaces.
+- SD removed: every operation on /sd raises OSError(19) (ENODEV).
+- Power cut: with `cut_after_bytes=N`, the write that would carry byte N+1 lands only the
+  bytes up to N on disk (written unbuffered, so they really are there), then raises
+  PowerCut; with `cut_after_ops=N` the first N ops (write() calls, rename, remove, mkdir,
+  rmdir) succeed and op N+1 raises PowerCut having done nothing. Once cut, every operation on
+  this storage (reads included) raises PowerCut. `on_cut` is called once at the cut.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Optional
+
+from . import install as _install
+
+_install()  # firmware/lib on sys.path before the firmware import below
+from wildcam.storage import Storage  # noqa: E402
+
+from .constants import EEXIST, EINVAL, ENODEV, ENOSPC, EXDEV
+from .errors import PowerCut
+
+_COUNTERS = ("writes", "bytes", "renames", "removes", "mkdirs")
+
+
+class Filesystem:
+    """One filesystem of a board: host root folder, capacity, kind, presence, wear counters.
+    Outlives boots (counters accumulate over the board's life)."""
+
+    def __init__(self, name: str, root: str, capacity: int, *, kind: str = "lfs",
+                 block_size: int = 4096) -> None:
+        self.name = name
+        self.root = root
+        self.capacity = int(capacity)
+        self.kind = kind
+        self.block_size = block_size
+        self.present = True
+        self.counters = dict.fromkeys(_COUNTERS, 0)
+        os.makedirs(root, exist_ok=True)
+        self.used = self.scan_used()
+
+    def blocks(self, size: int) -> int:
+        b = self.block_size
+        return -(-size // b) * b
+
+    def scan_used(self) -> int:
+        total = 0
+        for d, _dirs, files in os.walk(self.root):
+            for f in files:
+                total += self.blocks(os.path.getsize(os.path.join(d, f)))
+        return total
+
+    def free(self) -> int:
+        return max(0, self.capacity - self.used)
+
+
+class _WriteFile:
+    """An unbuffered host file that reports every write() to its SimStorage first."""
+
+    def __init__(self, storage: "SimStorage", fs: Filesystem, real: str, mode: str):
+        self._st = storage
+        self._fs = fs
+        self._text = "b" not in mode
+        raw_mode = mode.replace("t", "").replace("b", "") + "b"
+        self._f = open(real, raw_mode, buffering=0)
+        self._size = os.fstat(self._f.fileno()).st_size
+
+    def write(self, data) -> int:
+        if self._text and isinstance(data, str):
+            data = data.encode()
+        data = bytes(data)
+        pos = self._f.tell() if not self._f.mode.startswith("a") else self._size
+        return self._st._write(self, data, pos)
+
+    def _raw_write(self, data: bytes, pos: int) -> int:
+        new_size = max(self._size, pos + len(data))
+        fs = self._fs
+        fs.used += fs.blocks(new_size) - fs.blocks(self._size)
+        self._size = new_size
+        n = self._f.write(data)
+        return len(data) if n is None else n
+
+    def read(self, n=-1):
+        self._st._check(self._fs)
+        data = self._f.read(n)
+        return data.decode() if self._text else data
+
+    def readinto(self, buf):
+        self._st._check(self._fs)
+        return self._f.readinto(buf)
+
+    def seek(self, *a):
+        return self._f.seek(*a)
+
+    def tell(self):
+        return self._f.tell()
+
+    def flush(self):
+        self._st._check(self._fs)
+
+    def close(self):
+        self._f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class SimStorage(Storage):
+    """See the module docstring. One instance per boot; a cut one stays dead."""
+
+    def __init__(self, flash, sd, *, cut_after_bytes: Optional[int] = None,
+                 cut_after_ops: Optional[int] = None,
+                 on_cut: Optional[Callable[[], None]] = None,
+                 flash_capacity: int = 960 * 1024, sd_capacity: int = 64 * 2**20) -> None:
+        self.flash = flash if isinstance(flash, Filesystem) else Filesystem(
+            "flash", str(flash), flash_capacity, kind="lfs")
+        self.sd = sd if isinstance(sd, Filesystem) else Filesystem(
+            "sd", str(sd), sd_capacity, kind="fat")
+        self.cut_after_bytes = cut_after_bytes
+        self.cut_after_ops = cut_after_ops
+        self.on_cut = on_cut
+        self.bytes_written = 0
+        self.ops = 0
+        self.dead = False
+
+    # --- mapping ---------------------------------------------------------------------------
+    def _split(self, path: str):
+        if not path.startswith("/"):
+            raise OSError(EINVAL, "board paths are absolute: %r" % path)
+        parts = [p for p in path.split("/") if p]
+        if any(p in (".", "..") for p in parts):
+            raise OSError(EINVAL, "no . or .. in board paths: %r" % path)
+        if parts and parts[0] == "sd":
+            return self.sd, parts[1:]
+        return self.flash, parts
+
+    def real(self, path: str) -> str:
+        fs, parts = self._split(path)
+        return os.path.join(fs.root, *parts)
+
+    def _fs_real(self, path: str):
+        fs, parts = self._split(path)
+        self._check(fs)
+        return fs, os.path.join(fs.root, *parts)
+
+    # --- cut bookkeeping --------------------------------------------------------------------
+    def _check(self, fs: Filesystem) -> None:
+        if self.dead:
+            raise PowerCut("storage is dead after a power cut")
+        if not fs.present:
+            raise OSError(ENODEV, "%s not present" % fs.name)
+
+    def _cut(self):
+        self.dead = True
+        if self.on_cut is not None:
+            cb, self.on_cut = self.on_cut, None
+            cb()
+        return PowerCut("power cut after %d ops, %d bytes" % (self.ops, self.bytes_written))
+
+    def _op(self, fs: Filesystem) -> None:
+        """Count one op; raise PowerCut instead if the power budget is spent."""
+        self._check(fs)
+        if self.cut_after_ops is not None and self.ops >= self.cut_after_ops:
+            raise self._cut()
+        if self.cut_after_bytes is not None and self.bytes_written >= self.cut_after_bytes:
+            raise self._cut()
+        self.ops += 1
+
+    def _write(self, f: _WriteFile, data: bytes, pos: int) -> int:
+        fs = f._fs
+        self._op(fs)
+        growth = fs.blocks(max(f._size, pos + len(data))) - fs.blocks(f._size)
+        if growth > fs.free():
+            raise OSError(ENOSPC, "no space left on %s" % fs.name)
+        budget = None
+        if self.cut_after_bytes is not None:
+            budget = self.cut_after_bytes - self.bytes_written
+        torn = budget is not None and len(data) > budget
+        if torn:
+            data = data[:budget]
+        n = f._raw_write(data, pos)
+        self.bytes_written += n
+        fs.counters["writes"] += 1
+        fs.counters["bytes"] += n
+        if torn:
+            raise self._cut()
+        return n
+
+    # --- primitives ---------------------------------------------------------------------------
+    def open(self, path: str, mode: str = "rb"):
+        fs, real = self._fs_real(path)
+        if any(c in mode for c in "wax+"):
+            if "w" in mode and os.path.exists(real):
+                fs.used -= fs.blocks(os.path.getsize(real))
+            return _WriteFile(self, fs, real, mode)
+        return open(real, mode)
+
+    def rename(self, src: str, dst: str) -> None:
+        fs, rs = self._fs_real(src)
+        fs2, rd = self._fs_real(dst)
+        if fs is not fs2:
+            raise OSError(EXDEV, "rename across filesystems")
+        if not os.path.exists(rs):
+            raise FileNotFoundError(2, "no such file", src)
+        if fs.kind == "fat" and os.path.exists(rd):
+            raise OSError(EEXIST, "FAT: rename target exists", dst)
+        self._op(fs)
+        old = os.path.getsize(rd) if os.path.isfile(rd) else None
+        os.rename(rs, rd)
+        if old is not None:
+            fs.used -= fs.blocks(old)
+        fs.counters["renames"] += 1
+
+    def remove(self, path: str) -> None:
+        fs, real = self._fs_real(path)
+        size = os.path.getsize(real) if os.path.isfile(real) else None
+        if size is None:
+            os.remove(real)  # raises the host's error for missing files / folders
+        self._op(fs)
+        os.remove(real)
+        fs.used -= fs.blocks(size)
+        fs.counters["removes"] += 1
+
+    def mkdir(self, path: str) -> None:
+        fs, real = self._fs_real(path)
+        if os.path.exists(real):
+            raise OSError(EEXIST, "exists", path)
+        self._op(fs)
+        os.mkdir(real)
+        fs.counters["mkdirs"] += 1
+
+    def rmdir(self, path: str) -> None:
+        fs, real = self._fs_real(path)
+        if not os.path.isdir(real):
+            os.rmdir(real)
+        self._op(fs)
+        os.rmdir(real)
+        fs.counters["removes"] += 1
+
+    def listdir(self, path: str):
+        _fs, real = self._fs_real(path)
+        names = os.listdir(real)
+        names.sort()
+        return names
+
+    def stat(self, path: str):
+        _fs, real = self._fs_real(path)
+        return os.stat(real)
+
+    def statvfs(self, path: str):
+        fs, _real = self._fs_real(path)
+        return fs.capacity, fs.free()
+
+    # --- reports --------------------------------------------------------------------------------
+    def stats(self) -> dict:
+        """Wear and usage per filesystem: {"flash": {...}, "sd": {...}}."""
+        return {fs.name: dict(fs.counters, used=fs.used, capacity=fs.capacity)
+                for fs in (self.flash, self.sd)}

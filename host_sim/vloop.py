@@ -1,0 +1,117 @@
+"""Virtual time: a world clock and an asyncio loop that jumps it forward instead of sleeping.
+
+Guarantees:
+- `loop.time()` is the world clock (seconds since the simulation started).
+- When nothing is ready, the selector first polls real file descriptors with timeout 0 (so
+  real sockets and `call_soon_threadsafe` still work); if none is ready it advances the world
+  clock to the next timer. Only when no timer exists at all does it wait for real (briefly).
+- Optional `io_grace`: while real sockets (besides the loop's self-pipe) are registered, wait
+  up to that many real seconds for them before jumping time, so a real server's reply is not
+  overtaken by a virtual timeout. 0 (default) means pure virtual time.
+- A task factory files every task under the board of the context it was created in, so a
+  board can cancel all of its own tasks on reset.
+"""
+from __future__ import annotations
+
+import asyncio
+import selectors
+
+from .constants import DEFAULT_EPOCH
+from .context import current_board
+
+
+class WorldClock:
+    """Seconds since the simulation start (`now`), and true UTC wall time (`wall()`)."""
+
+    def __init__(self, epoch: float = DEFAULT_EPOCH) -> None:
+        self.epoch = float(epoch)
+        self.now = 0.0
+
+    def wall(self) -> float:
+        return self.epoch + self.now
+
+    def advance(self, dt: float) -> None:
+        if dt > 0:
+            self.now += dt
+
+    def advance_to(self, t: float) -> None:
+        if t > self.now:
+            self.now = t
+
+
+class VirtualSelector(selectors.BaseSelector):
+    """A real selector whose idle waits become jumps of the world clock."""
+
+    def __init__(self, clock: WorldClock, *, io_grace: float = 0.0, idle_wait: float = 0.05):
+        self._real = selectors.DefaultSelector()
+        self.clock = clock
+        self.io_grace = io_grace
+        self.idle_wait = idle_wait
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    # delegation -------------------------------------------------------------------------
+    def register(self, fileobj, events, data=None):
+        return self._real.register(fileobj, events, data)
+
+    def unregister(self, fileobj):
+        return self._real.unregister(fileobj)
+
+    def modify(self, fileobj, events, data=None):
+        return self._real.modify(fileobj, events, data)
+
+    def get_key(self, fileobj):
+        return self._real.get_key(fileobj)
+
+    def get_map(self):
+        return self._real.get_map()
+
+    def close(self):
+        self._real.close()
+
+    # the virtual part -------------------------------------------------------------------
+    def _real_io_registered(self) -> bool:
+        return len(self._real.get_map()) > 1  # the loop's self-pipe is always there
+
+    def select(self, timeout=None):
+        ready = self._real.select(0)
+        if ready or timeout == 0:
+            return ready
+        if timeout is None:
+            return self._real.select(self.idle_wait)
+        if self.io_grace > 0 and self._real_io_registered():
+            ready = self._real.select(min(timeout, self.io_grace))
+            if ready:
+                return ready
+        target = self.clock.now + timeout
+        sched = getattr(self.loop, "_scheduled", None)
+        if sched:  # land exactly on the timer, not a float hair before it
+            when = sched[0]._when
+            if target < when <= target + 1e-6:
+                target = when
+        self.clock.advance_to(target)
+        return []
+
+
+def board_task_factory(loop, coro, context=None, **kw):
+    """Create the task and file it under the board of the context it will run in."""
+    task = asyncio.Task(coro, loop=loop, context=context, **kw)
+    board = context.get(current_board) if context is not None else current_board.get()
+    if board is not None:
+        board.adopt_task(task)
+    return task
+
+
+class VirtualLoop(asyncio.SelectorEventLoop):
+    """SelectorEventLoop running on a WorldClock. `loop.sim` is set by Simulation."""
+
+    def __init__(self, clock: WorldClock | None = None, *, io_grace: float = 0.0,
+                 idle_wait: float = 0.05) -> None:
+        self.clock = clock if clock is not None else WorldClock()
+        self.sim = None
+        selector = VirtualSelector(self.clock, io_grace=io_grace, idle_wait=idle_wait)
+        super().__init__(selector)
+        selector.loop = self
+        self.set_task_factory(board_task_factory)
+
+    def time(self) -> float:
+        return self.clock.now
