@@ -134,6 +134,8 @@ class LifeCycle:
         self.generation += 1
         self.boot_at = self.now
         self.reset_cause, self.wake_reason = cause, wake
+        if cause == C.PWRON_RESET:
+            self.rtc.power_on()  # the RTC starts at 2000-01-01 when power comes
         self.counters["boots"] += 1
         self.counters[_CAUSE_NAMES[cause]] += 1
         self.pins.reset()
