@@ -90,13 +90,16 @@ class App:
         self.sup.add("capture", self.capture.run)
 
     async def _housekeeping(self):
-        """Flush logs; after STABLE_MS of running, end the crash-loop count."""
+        """Flush logs; after STABLE_MS of running (outside safe mode), end the crash-loop
+        count and remember the config as good."""
         start = time.ticks_ms()
         stable = False
         while True:
             await asyncio.sleep_ms(HOUSEKEEPING_MS)
             self.logs.flush()
-            if not stable and time.ticks_diff(time.ticks_ms(), start) >= STABLE_MS:
+            # safe mode stays until someone leaves it: its boots never count as stable
+            if not stable and not self.safe_mode and \
+                    time.ticks_diff(time.ticks_ms(), start) >= STABLE_MS:
                 stable = True
                 self.boot.mark_stable()
                 if self.config.mark_good():

@@ -8,7 +8,8 @@ Guarantees: `capture()` returns a frame or raises `CameraError` after a bounded 
 retries with a re-initialisation between them (counted in `errors` and `reinits`). The
 returned buffer is only valid until the next capture: callers write it out or copy it.
 Switching between GRAYSCALE (detection) and JPEG (storage) reconfigures the sensor; the
-adapter skips that when the mode is unchanged.
+adapter skips that when the mode is unchanged. JPEG quality is 10..100, higher is better
+(the maintained driver's scale); the legacy driver's 10..63 (lower is better) is mapped.
 """
 
 FRAME_SIZES = {
@@ -17,12 +18,18 @@ FRAME_SIZES = {
 }
 
 
+def legacy_quality(q):
+    """Our 10..100 (higher is better, as the maintained driver counts) on the legacy
+    driver's 10..63 scale (lower is better)."""
+    return max(10, min(63, 63 - (q - 10) * 53 // 90))
+
+
 class CameraError(Exception):
     pass
 
 
 class Camera:
-    def __init__(self, log, frame_size="VGA", quality=12, retries=3, driver=None):
+    def __init__(self, log, frame_size="VGA", quality=85, retries=3, driver=None):
         if driver is None:
             import camera as driver
         self._drv = driver
@@ -75,7 +82,7 @@ class Camera:
         if ok is False:
             raise CameraError("camera init failed")
         if not gray and hasattr(d, "quality"):
-            d.quality(self.quality)
+            d.quality(legacy_quality(self.quality))
 
     def _reinit(self):
         self.reinits += 1

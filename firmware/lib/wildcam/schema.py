@@ -38,7 +38,7 @@ SCHEMA = (
     ("capture.settle_frames", "i", 2, (0, 20), 0),
     ("capture.timelapse_s", "i", 0, (0, 86400), 0),
     ("capture.frame_size", "s", "VGA", ("QVGA", "VGA", "SVGA", "XGA", "HD", "UXGA"), E),
-    ("capture.jpeg_quality", "i", 12, (4, 63), 0),
+    ("capture.jpeg_quality", "i", 85, (10, 100), 0),  # higher is better (driver scales differ)
     ("capture.flash", "s", "auto", ("auto", "on", "off"), E),
     # pins (AI-Thinker ESP32-CAM defaults)
     ("pins.pir", "i", 13, (0, 39), 0),
