@@ -45,7 +45,7 @@ class Board(LifeCycle):
                  flash_led_pin: int = 4, battery_pin: int = 14, ticks_offset_ms: int = 0,
                  rtc_drift_ppm: float = 0.0, boot_time: float = 0.5,
                  crash_reboot_delay: float = 1.0, temperature_c: float = 22.0,
-                 cpu_freq: int = 240_000_000) -> None:
+                 cpu_freq: int = 240_000_000, mounts: Optional[dict] = None) -> None:
         sim = sim or Simulation.current()
         if sim is None:
             raise RuntimeError("Board needs a Simulation: pass sim= or create it inside "
@@ -59,6 +59,7 @@ class Board(LifeCycle):
         self.sd = Filesystem("sd", os.path.join(self.dir, "sd"), sd_capacity, kind="fat",
                              block_size=sd_block)
         self.scene = scene
+        self.mounts = dict(mounts or {})  # extra Filesystems, e.g. {"cloud": shared sink}
         self.rtc = RtcModel(sim.clock, rtc_drift_ppm)
         self.pins = PinBank()
         self.wifi = wifi or WifiModel()

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from .constants import DEFAULT_EPOCH  # noqa: E402
 from .scenes import Schedule  # noqa: E402
 from .serial import consoles  # noqa: E402
 from .simulation import Simulation  # noqa: E402
+from .storage import Filesystem  # noqa: E402
+from .hw.wifi import WifiModel  # noqa: E402
 
 
 def site_config(device: str, burst: int) -> tuple[dict, dict]:
@@ -36,6 +39,7 @@ def site_config(device: str, burst: int) -> tuple[dict, dict]:
         "device": {"id": device, "name": f"Simulated {device}", "site": "host_sim forest"},
         "wifi": {"ssid": "sim-forest"},
         "capture": {"burst_count": burst, "burst_interval_ms": 500, "quiet_s": 30},
+        "sync": {"local_dir": "/cloud"},
         "log": {"level": "info"},
     }
     secrets = {"wifi": {"password": "sim-password"}}
@@ -77,12 +81,17 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     days = max(1.0, args.hours / 24)
     seconds = args.hours * 3600
     t0 = time.monotonic()
+    cloud = Filesystem("cloud", str(out / "cloud"), 1 << 40)  # the fleet's shared sink
     with Simulation(start=DEFAULT_EPOCH) as sim, consoles():
         boards = []
         for i in range(args.boards):
             name = f"cam-{i + 1:02d}"
             scene = Schedule(seed=args.seed + i, days=days, animals_per_day=args.animals)
-            board = Board(name, out, sim=sim, scene=scene, camera_driver=args.driver)
+            outages = [(o * 3600.0 + i * 600, o * 3600.0 + i * 600 + 1800)
+                       for o in (3, 11, 19) if o < args.hours]
+            board = Board(name, out, sim=sim, scene=scene, camera_driver=args.driver,
+                          mounts={"cloud": cloud},
+                          wifi=WifiModel("sim-forest", "sim-password", outages=outages))
             provision(board, args.burst)
             board.power_on()
             boards.append(board)
@@ -111,9 +120,14 @@ def summarise(b: Board, seconds: float) -> dict:
     visits = [e for e in b.scene.events if e[2] == "animal" and e[0] < seconds]
     pir_pulses = sum(1 for s, _ in b.scene._pir if s < seconds)
     rep = b.report()
+    on_sd = images_on_sd(b)
+    cloud = Path(b.mounts["cloud"].root) / b.name
+    delivered = len(list(cloud.glob("*.jpg"))) if cloud.exists() else 0
     return {"name": b.name, "boots": rep["boots"], "state": rep["state"],
             "animal_visits": len(visits), "pir_pulses": pir_pulses,
-            "images": len(images_on_sd(b)), "camera_captures": rep["camera"]["captures"],
+            "images": len(on_sd), "delivered": delivered,
+            "events_delivered": len(list(cloud.glob("*-ev.json"))) if cloud.exists() else 0,
+            "camera_captures": rep["camera"]["captures"],
             "flash_bytes_written": rep["storage"]["flash"]["bytes"],
             "sd_bytes_written": rep["storage"]["sd"]["bytes"],
             "crashes": rep["counters"].get("crashes", 0)}
@@ -122,12 +136,14 @@ def summarise(b: Board, seconds: float) -> dict:
 def show(report: dict, boards: list, console: Console, log_lines: int) -> None:
     t = Table(title=f"{len(boards)} board(s), {report['simulated_hours']} simulated hours "
                     f"in {report['wall_seconds']} s")
-    cols = ("name", "boots", "animal_visits", "pir_pulses", "images", "flash_bytes_written",
-            "sd_bytes_written", "crashes")
-    for c in cols:
-        t.add_column(c.replace("_", " "), justify="right" if c != "name" else "left")
+    cols = (("name", "camera"), ("boots", "boots"), ("animal_visits", "animals"),
+            ("pir_pulses", "PIR"), ("images", "images"), ("delivered", "uploaded"),
+            ("events_delivered", "events"), ("flash_bytes_written", "flash B"),
+            ("sd_bytes_written", "SD B"), ("crashes", "crashes"))
+    for c, label in cols:
+        t.add_column(label, justify="right" if c != "name" else "left")
     for r in report["boards"]:
-        t.add_row(*(str(r[c]) for c in cols))
+        t.add_row(*(str(r[c]) for c, _ in cols))
     console.print(t)
     if boards and log_lines:
         console.print(f"[bold]last {log_lines} lines of {boards[0].name}'s log ring on flash:")
@@ -149,5 +165,5 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=os.path.join("sim-out"), help="where board files go")
     ap.add_argument("--log-lines", type=int, default=12, help="log lines to show (0: none)")
     args = ap.parse_args(argv)
-    run(args, Console())
+    run(args, Console() if sys.stdout.isatty() else Console(width=132))
     return 0

@@ -153,7 +153,8 @@ class LifeCycle:
         self._pending_cut = None
         self._cut_restore = cut.get("restore", 0.0)
         self.storage = SimStorage(self.flash, self.sd, cut_after_bytes=cut.get("bytes"),
-                                  cut_after_ops=cut.get("ops"), on_cut=self._on_storage_cut)
+                                  cut_after_ops=cut.get("ops"), on_cut=self._on_storage_cut,
+                                  mounts=self.mounts)
         self.state = "booting"
         await asyncio.wait({self._halt}, timeout=self.boot_time)
         if self._halt.done():

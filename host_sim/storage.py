@@ -121,7 +121,11 @@ class SimStorage(Storage):
     def __init__(self, flash, sd, *, cut_after_bytes: Optional[int] = None,
                  cut_after_ops: Optional[int] = None,
                  on_cut: Optional[Callable[[], None]] = None,
-                 flash_capacity: int = 960 * 1024, sd_capacity: int = 64 * 2**20) -> None:
+                 flash_capacity: int = 960 * 1024, sd_capacity: int = 64 * 2**20,
+                 mounts: Optional[dict] = None) -> None:
+        # extra filesystems by first path component, e.g. {"cloud": Filesystem(...)} maps
+        # "/cloud/..." to a folder shared by a fleet (the simulator's local-directory sink)
+        self.mounts = dict(mounts or {})
         self.flash = flash if isinstance(flash, Filesystem) else Filesystem(
             "flash", str(flash), flash_capacity, kind="lfs")
         self.sd = sd if isinstance(sd, Filesystem) else Filesystem(
@@ -142,6 +146,8 @@ class SimStorage(Storage):
             raise OSError(EINVAL, "no . or .. in board paths: %r" % path)
         if parts and parts[0] == "sd":
             return self.sd, parts[1:]
+        if parts and parts[0] in self.mounts:
+            return self.mounts[parts[0]], parts[1:]
         return self.flash, parts
 
     def real(self, path: str) -> str:

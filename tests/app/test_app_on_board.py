@@ -144,4 +144,7 @@ def test_main_job_command_runs_and_reports(tmp_path):
     assert [b["name"] for b in summary["boards"]] == ["cam-01", "cam-02"]
     assert all(b["crashes"] == 0 and b["boots"] == 1 for b in summary["boards"])
     assert sum(b["images"] for b in summary["boards"]) > 0
-    assert all(b["images"] % 3 == 0 for b in summary["boards"])  # whole bursts
+    for b in summary["boards"]:
+        assert b["images"] % 3 == 0  # whole bursts
+        assert b["delivered"] == b["images"]  # through two WiFi outages, nothing lost
+        assert b["events_delivered"] == b["images"] // 3

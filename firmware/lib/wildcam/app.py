@@ -75,8 +75,65 @@ class App:
             self.log.error("%d boots in a row crashed: safe mode (camera off); fix and "
                            "call wildcam.leave_safe_mode()", self.boot.unstable - 1)
             return self
+        self._build_sync()
         self._build_capture()
         return self
+
+    def _build_sync(self):
+        """Outbox (on the SD card, else flash), WiFi link, destinations, sync engine."""
+        from wildcam import sdcard
+        from wildcam.outbox import Outbox
+        from wildcam.sync import Route, SyncEngine
+
+        cfg = self.config
+        self.has_sd = sdcard.mount(self.storage, self.log)
+        self.outbox = Outbox(self.storage, "/sd/outbox" if self.has_sd else "/outbox",
+                             max_bytes=cfg.get("sync.max_queue_mb") * 1024 * 1024, now=clock.now,
+                             key_prefix=self.device_id + "-").open()
+        st = self.outbox.stats()
+        if st["pending"] or st["corrupt"] or st["torn"]:
+            self.log.info("outbox: %d pending (%d bytes), %d damaged records skipped",
+                          st["pending"], st["pending_bytes"], st["corrupt"] + st["torn"])
+        self.link = None
+        if cfg.get("wifi.ssid"):
+            from wildcam.net import Link
+
+            self.link = Link(cfg.get("wifi.ssid"), cfg.secret("wifi.password"),
+                             self.logs.get("net"), cfg.get("wifi.connect_timeout_s"),
+                             cfg.get("time.ntp_host"))
+            self.sup.add("net", self.link.run)
+        dests = []
+        if cfg.get("sync.local_dir"):
+            from wildcam.dest_local import LocalDir
+
+            dests.append(LocalDir(self.storage, cfg.get("sync.local_dir"), self.device_id))
+        names = [d.name for d in dests]
+        routes = [Route("media", names), Route("events", names), Route("default", names)]
+        self.sync = SyncEngine(self.outbox, routes, dests, self.logs.get("sync"),
+                               link=self.link, defer_bytes=cfg.get("sync.defer_kb") * 1024,
+                               now=clock.now)
+        if self.link is not None:
+            self.link.on_up = self.sync.kick
+        self.sup.add("sync", self.sync.run)
+
+    def _queue(self, kind, route, **kw):
+        """Put an item in the outbox; a full queue is logged, never raised."""
+        from wildcam.outbox import QueueFull
+
+        ttl = self.config.get("sync.item_ttl_h") * 3600
+        try:
+            self.outbox.put(kind, route=route, ttl_s=ttl, **kw)
+            self.sync.kick()
+        except (QueueFull, OSError, ValueError) as e:
+            self.log.warning("not queued (%s %s): %s", kind, route, e)
+
+    def on_image(self, path, size, sha256, meta):
+        name = path[path.rfind("/") + 1:path.rfind(".")]
+        self._queue("detection", "media", media=path, size=size, sha256=sha256,
+                    key="%s-%s-%s" % (self.device_id, path.split("/")[-2], name), data=meta)
+
+    def on_event(self, meta):
+        self._queue("detection", "events", data=meta, key=meta["event"] + "-ev")
 
     def _build_capture(self):
         from wildcam.cam import Camera
@@ -86,7 +143,8 @@ class App:
         self.cam = Camera(self.logs.get("cam"), frame_size=cfg.get("capture.frame_size"),
                           quality=cfg.get("capture.jpeg_quality"))
         self.capture = CaptureService(cfg, self.storage, self.cam, self.logs.get("capture"),
-                                      self.boot.boots)
+                                      self.boot.boots, on_image=self.on_image,
+                                      on_event=self.on_event)
         self.sup.add("capture", self.capture.run)
 
     async def _housekeeping(self):

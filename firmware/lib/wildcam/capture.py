@@ -11,7 +11,9 @@ Guarantees:
 """
 
 import asyncio
+import hashlib
 import time
+from binascii import hexlify
 
 from wildcam import clock
 
@@ -20,13 +22,14 @@ DCIM = "/sd/DCIM"
 
 
 class CaptureService:
-    def __init__(self, config, storage, cam, log, boot_no, on_image=None):
+    def __init__(self, config, storage, cam, log, boot_no, on_image=None, on_event=None):
         self._cfg = config
         self._st = storage
         self._cam = cam
         self._log = log
         self._boot_no = boot_no
-        self._on_image = on_image  # callback(path, size, meta) once an image is complete
+        self._on_image = on_image  # (path, size, sha256 hex, meta) once an image is whole
+        self._on_event = on_event  # (meta) once a burst is over
         self._flag = asyncio.ThreadSafeFlag()
         self._pir = None
         self._boot_ms = time.ticks_ms()
@@ -68,10 +71,11 @@ class CaptureService:
         n = self._cfg.get("capture.burst_count")
         gap = self._cfg.get("capture.burst_interval_ms")
         paths = []
+        event = "%s-%d-%d" % (self._cfg.get("device.id") or "cam", self._boot_no, self._seq + 1)
         for i in range(n):
             try:
                 frame = self._cam.capture()
-                path, size = self.save(frame)
+                path, size, digest = self.save(frame)
             except Exception as e:  # noqa: BLE001 - one bad frame must not end the burst
                 self.failures += 1
                 self._log.warning("capture %d/%d failed: %s", i + 1, n, e)
@@ -80,9 +84,13 @@ class CaptureService:
             self.images += 1
             self._log.info("image %s (%d bytes, %s %d/%d)", path, size, trigger, i + 1, n)
             if self._on_image:
-                self._on_image(path, size, {"trigger": trigger, "seq": i + 1, "of": n})
+                self._on_image(path, size, digest, {"trigger": trigger, "seq": i + 1, "of": n,
+                                                    "event": event})
             if i + 1 < n:
                 await asyncio.sleep_ms(gap)
+        if self._on_event:
+            self._on_event({"event": event, "trigger": trigger, "images": len(paths),
+                            "time": clock.now() or 0})
         return paths
 
     def next_path(self):
@@ -101,15 +109,19 @@ class CaptureService:
         return folder, name
 
     def save(self, frame):
-        """Stream `frame` to the SD card; returns (path, size)."""
+        """Stream `frame` to the SD card, hashing it on the way; returns
+        (path, size, sha256 hex). Only a whole file gets the final name."""
         folder, name = self.next_path()
         self._st.makedirs(folder)
         path = folder + "/" + name
         tmp = path + ".part"
         mv = memoryview(frame)
         size = len(mv)
+        h = hashlib.sha256()
         with self._st.open(tmp, "wb") as f:
             for off in range(0, size, CHUNK):
-                f.write(mv[off:off + CHUNK])
+                part = mv[off:off + CHUNK]
+                h.update(part)
+                f.write(part)
         self._st.rename(tmp, path)
-        return path, size
+        return path, size, hexlify(h.digest()).decode()

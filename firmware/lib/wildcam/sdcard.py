@@ -1,0 +1,26 @@
+"""Mounting the SD card at /sd.
+
+The AI-Thinker board wires the card to SDMMC slot 1; 1-bit mode leaves GPIO 4 (flash LED),
+12 and 13 (PIR) free for us, at the cost of some speed. A missing or unreadable card is not
+fatal: `mount()` says so and the firmware keeps its queue on flash.
+"""
+
+
+def mount(storage, log):
+    """True when /sd is usable (mounted now or before)."""
+    try:
+        if storage.is_dir("/sd"):
+            return True
+    except OSError:
+        pass
+    try:
+        import os
+
+        import machine
+
+        card = machine.SDCard(slot=1, width=1)
+        os.mount(card, "/sd")
+        return True
+    except (OSError, AttributeError, ValueError) as e:
+        log.warning("no SD card (%s): images cannot be stored; queue kept on flash", e)
+        return False
