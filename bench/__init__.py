@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m bench [name ...]` (see README). Each writes bench/results/<name>.json."""

@@ -1,0 +1,41 @@
+"""`python -m bench [name ...]`: run benchmarks and print one table of figures vs targets.
+
+Available now: outbox. Each writes bench/results/<name>.json.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+
+# name -> [(key, target text, check(value) -> bool)]
+TARGETS = {
+    "outbox": [
+        ("ram_bytes_per_extra_item", "0 B", lambda v: v <= 1),
+        ("flash_bytes_per_item", "<= SQLite", None),
+        ("sqlite_flash_bytes_per_item", "reference", None),
+        ("flash_bytes_vs_sqlite", "<= 1.0", lambda v: v <= 1.0),
+        ("enqueue_per_s", "", None),
+        ("sqlite_enqueue_per_s", "reference", None),
+    ],
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    ap.add_argument("names", nargs="*", default=sorted(TARGETS), help="benchmarks to run")
+    args = ap.parse_args(argv)
+    misses = 0
+    for name in args.names:
+        mod = importlib.import_module(f"bench.{name}")
+        result = mod.run()
+        print(f"\n{name}")
+        for key, target, check in TARGETS[name]:
+            value = result.get(key)
+            mark = "" if check is None else ("ok" if check(value) else "MISS")
+            misses += mark == "MISS"
+            print(f"  {key:32s} {value!s:>12}  {target:12s} {mark}")
+    return 1 if misses else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
