@@ -21,3 +21,15 @@ if [ -f package.json ]; then
     rm -f node_modules/.installed-* && touch "$lockstamp"
   fi
 fi
+
+# micropython-lib dependencies (umqtt.simple ...) from PyPI into .cache/mpylib (not in the repo)
+.venv/bin/python tools/mpylib.py fetch
+
+# A real MQTT broker for tests/services (Debian's mosquitto); skipped when present.
+if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null
+  else
+    echo "setup: mosquitto missing (apt-get install mosquitto); tests/services MQTT tests will skip" >&2
+  fi
+fi
