@@ -28,6 +28,7 @@ from wildcam.storage import is_safe_name
 PRIORITIES = ("alert", "detection", "health", "timelapse")  # index = priority, 0 highest
 SEG_BYTES = 16384
 DEAD_SEGMENTS = 4
+DEAD_SEG_BYTES = 4096  # the dead-letter ring keeps the last ~16 KB of records (about 80)
 QUARANTINE_FILES = 8
 QUARANTINE_MAX = 2048
 
@@ -233,7 +234,7 @@ class Outbox:
     def _write_dead(self, item, reason):
         rec = records.encode({"i": item.as_dict(), "l": item.lane.name, "r": str(reason)[:200],
                               "t": (self._now() if self._now else None) or 0})
-        if self._dead_seg < 0 or self._dead_size + len(rec) > self.seg_bytes:
+        if self._dead_seg < 0 or self._dead_size + len(rec) > DEAD_SEG_BYTES:
             self._dead_seg += 1
             self._dead_size = 0
             self.st.remove_quiet("%s/dead/%08d.seg" % (self.root, self._dead_seg - DEAD_SEGMENTS))
