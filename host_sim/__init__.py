@@ -21,18 +21,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 FIRMWARE_LIB = os.path.join(ROOT, "firmware", "lib")
 MPY_MODULES = os.path.join(HERE, "mpy")
+# micropython-lib dependencies (umqtt.simple ...), fetched by `tools/mpylib.py fetch`
+MPYLIB = os.path.join(ROOT, ".cache", "mpylib", "lib")
 
 _installed = False
 
 
 def install():
     """Make board module names (machine, esp32, network, camera, ntptime, micropython) and
-    the firmware package importable (both at the front of sys.path), and add MicroPython
-    extras to time/gc/asyncio/sys. Idempotent."""
+    the firmware package importable (both at the front of sys.path), plus the micropython-lib
+    folder `.cache/mpylib/lib` when `tools/mpylib.py fetch` made it (as /lib on a board),
+    and add MicroPython extras to time/gc/asyncio/sys/socket. Idempotent."""
     global _installed
     if _installed:
         return
-    for p in (FIRMWARE_LIB, MPY_MODULES):
+    for p in (MPYLIB, FIRMWARE_LIB, MPY_MODULES):
+        if p == MPYLIB and not os.path.isdir(p):
+            continue
         if p in sys.path:
             sys.path.remove(p)
         sys.path.insert(0, p)

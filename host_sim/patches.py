@@ -5,6 +5,7 @@ time: ticks_ms/ticks_us/ticks_cpu/ticks_add/ticks_diff (period 2**30 as on a boa
 gc: mem_free/mem_alloc (simulated heap figures of the current board).
 asyncio: sleep_ms, wait_for_ms, ThreadSafeFlag.
 sys: print_exception.
+socket.socket: MicroPython's stream methods read/readinto/write (see `_socket_stream`).
 
 Time source: the current board's virtual clock (ms since its boot); else the running
 simulation's world clock; else the host's monotonic clock.
@@ -153,6 +154,62 @@ def print_exception(exc, file=None) -> None:
     traceback.print_exception(type(exc), exc, exc.__traceback__, file=file)
 
 
+def _would_block_types():
+    import ssl
+    return (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
+
+
+def _sock_readinto(self, buf, n=None):
+    """MicroPython `socket.readinto(buf[, n])`: bytes read (0 at EOF), None when a
+    non-blocking socket has nothing yet; a timeout raises OSError (TimeoutError)."""
+    mv = memoryview(buf)
+    if n is not None:
+        mv = mv[:n]
+    try:
+        return self.recv_into(mv)
+    except _would_block_types():
+        return None
+
+
+def _sock_read(self, n=-1):
+    """MicroPython `socket.read([n])`: up to n bytes (all until EOF when n < 0); None when
+    nothing is available on a non-blocking socket."""
+    try:
+        if n is None or n < 0:
+            parts = []
+            while True:
+                b = self.recv(4096)
+                if not b:
+                    return b"".join(parts)
+                parts.append(b)
+        return self.recv(n)
+    except _would_block_types():
+        return None
+
+
+def _sock_write(self, buf, n=None):
+    """MicroPython `socket.write(buf)`: bytes written (may be fewer than asked), None when a
+    non-blocking socket cannot take any now."""
+    mv = memoryview(buf)
+    if n is not None:
+        mv = mv[:n]
+    try:
+        return self.send(mv)
+    except _would_block_types():
+        return None
+
+
+def _socket_stream() -> None:
+    """Give CPython's plain `socket.socket` the stream methods MicroPython sockets have, so
+    firmware (wildcam.stream) uses one API on both. `ssl.SSLSocket` keeps its own read/write
+    (they take precedence) and inherits readinto."""
+    import socket
+    for name, fn in (("read", _sock_read), ("readinto", _sock_readinto),
+                     ("write", _sock_write)):
+        if not hasattr(socket.socket, name):
+            setattr(socket.socket, name, fn)
+
+
 def _add(module, name, value) -> None:
     if not hasattr(module, name):
         setattr(module, name, value)
@@ -170,3 +227,4 @@ def apply() -> None:
     _add(asyncio, "wait_for_ms", wait_for_ms)
     _add(asyncio, "ThreadSafeFlag", ThreadSafeFlag)
     _add(sys, "print_exception", print_exception)
+    _socket_stream()
