@@ -206,3 +206,22 @@ def test_local_dir_copies_media_verified_and_is_idempotent():
     assert sorted(st.listdir("/sink/cam-1")) == ["IMG1.jpg", "IMG1.json"]
     assert "changed" in box.dead_letters()[0]["r"]
     assert eng.stats()["delivered"] == 2 and eng.stats()["dead"] == 1
+
+
+def test_media_the_destination_already_holds_is_not_sent_again():
+    st = PrefixStorage(tmpdir())
+    st.makedirs("/sd")
+    with st.open("/sd/a.jpg", "wb") as f:
+        f.write(b"\xff\xd8" + b"x" * 5000)
+    size, digest = sha256_file(st, "/sd/a.jpg")
+    box = Outbox(st, root="/q").open()
+    sink = LocalDir(st, "/sink", "cam-1")
+    eng = SyncEngine(box, [Route("default", ["local"])], [sink], Log())
+    box.put("detection", key="IMG1", media="/sd/a.jpg", size=size, sha256=digest)
+    run(eng.drain())
+    box.put("detection", key="IMG1", media="/sd/a.jpg", size=size, sha256=digest)  # a repeat
+    written = sink.st.size("/sink/cam-1/IMG1.jpg")
+    run(eng.drain())
+    s = eng.stats()
+    assert s["delivered"] == 2 and s["already"] == 1 and box.pending() == 0
+    assert sink.st.size("/sink/cam-1/IMG1.jpg") == written

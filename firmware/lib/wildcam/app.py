@@ -109,9 +109,15 @@ class App:
             dests.append(LocalDir(self.storage, cfg.get("sync.local_dir"), self.device_id))
         names = [d.name for d in dests]
         routes = [Route("media", names), Route("events", names), Route("default", names)]
+        from wildcam import windows
+
+        spans = windows.parse(cfg.get("sync.windows"))  # validated by the config already
+        tz = cfg.get("time.tz_offset_min")
         self.sync = SyncEngine(self.outbox, routes, dests, self.logs.get("sync"),
                                link=self.link, defer_bytes=cfg.get("sync.defer_kb") * 1024,
-                               now=clock.now)
+                               now=clock.now,
+                               window=(lambda: windows.is_open(spans, clock.now(), tz))
+                               if spans else None)
         if self.link is not None:
             self.link.on_up = self.sync.kick
         self.sup.add("sync", self.sync.run)

@@ -30,7 +30,8 @@ class LocalDir:
             key = hexlify(hashlib.sha256(key.encode()).digest()).decode()[:32]
         return self.root + "/" + key
 
-    def has(self, item):
+    async def has(self, item):
+        """True when the object for this key is already here (skip re-uploading it)."""
         return self.st.exists(self._base(item) + ".json")
 
     async def send(self, item, src):

@@ -74,6 +74,13 @@ def check(key, value):
             if not rule[0] <= len(value) <= rule[1]:
                 return "%s: must be %d..%d characters long, got %d" % (
                     key, rule[0], rule[1], len(value))
+        if key == "sync.windows":
+            from wildcam import windows
+
+            try:
+                windows.parse(value)
+            except ValueError as e:
+                return "%s: %s" % (key, e)
         return None
     if typ == "b":
         return None if isinstance(value, bool) else "%s: must be true or false, got %s" % (key, got)
