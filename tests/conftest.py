@@ -10,3 +10,7 @@ for p in (ROOT, os.path.join(ROOT, "tests", "portable")):
 import host_sim  # noqa: E402
 
 host_sim.install()
+
+# Real-MicroPython gate: tests/portable/test_*.py also run under the wasm interpreter
+# (items marked `micropython`; see tests/mpy_plugin.py and docs/MICROPYTHON_GATE.md).
+from mpy_plugin import *  # noqa: E402,F401,F403
