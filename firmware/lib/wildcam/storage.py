@@ -152,6 +152,10 @@ class Storage:
         `path.new` (a complete file), the old one removed, and `.new` renamed into place;
         `recover` finishes an interrupted switch.
         """
+        if self.exists(path + _NEW):
+            # An interrupted switch left a complete `.new`: finish it first, or the next
+            # recover() would roll that stale `.new` over the data written now.
+            self.recover(path)
         tmp = path + _TMP
         with self.open(tmp, "wb") as f:
             f.write(data)
