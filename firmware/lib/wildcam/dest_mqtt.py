@@ -12,9 +12,10 @@ Payload (sorted keys, `wildcam.jsonutil`): {"created", "data", "key", "kind", "m
 is the outbox idempotency key, so a receiver drops repeats (delivery is at-least-once).
 
 Batch payload: a JSON array of the same objects, deflate-compressed in zlib format
-(`deflate.DeflateIO(stream, deflate.ZLIB)`; starts with 0x78). When the board's build has
-no deflate compression, or compression does not make it smaller, the array is sent as plain
-JSON: a receiver tells the two apart by the first byte (`[` = JSON).
+(`deflate.DeflateIO(stream, deflate.ZLIB, 10)`: a 1 KB window, so the first byte is 0x28;
+any zlib stream's first byte has low nibble 8). When the board's build has no deflate
+compression, or compression does not make it smaller, the array is sent as plain JSON: a
+receiver tells the two apart by the first byte (`[` = JSON, else zlib.decompress).
 
 `send`/`send_batch` call the blocking-with-timeout `wildcam.mqtt.MQTT.publish`; it raises
 `errors.Retry` on trouble. A payload over `max_payload` bytes raises `errors.Permanent`.

@@ -1,0 +1,250 @@
+"""Real local servers for tests/services (CPython only).
+
+micropython-lib modules (umqtt.simple) come from `.cache/mpylib/lib`: `host_sim.install()`
+(tests/conftest.py) puts that folder on sys.path when it exists; here we fetch it first when
+it is missing (`tools/mpylib.py fetch`, as scripts/setup.sh does) and skip if that fails.
+
+`broker` (session scope) runs Debian's mosquitto on free loopback ports with a generated
+config: a password file, `allow_anonymous false`, a plain listener, a TLS listener (CA and
+server certificate made by openssl here) and a mutual-TLS listener (`require_certificate
+true`, client certificate signed by the same CA). It can be killed and restarted on the same
+ports. Tests skip when mosquitto or openssl is missing.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+try:
+    sys.path.insert(0, ROOT)
+    from tools import mpylib
+
+    _lib = str(mpylib.ensure_on_path())
+    import umqtt.simple  # noqa: F401
+    UMQTT_ERROR = None
+except BaseException as e:  # noqa: BLE001 - no network and no cache: skip, say why
+    UMQTT_ERROR = "umqtt.simple unavailable (run tools/mpylib.py fetch): %s" % e
+
+USER = "cam"
+PASSWORD = "s3cret-pw"
+
+
+@pytest.fixture(autouse=True)
+def _need_umqtt():
+    if UMQTT_ERROR:
+        pytest.skip(UMQTT_ERROR)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _which(name):
+    return shutil.which(name) or next(
+        (p for p in ("/usr/sbin/" + name, "/usr/bin/" + name) if os.path.exists(p)), None)
+
+
+def _run(*cmd, cwd=None):
+    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
+
+
+def make_pki(d):
+    """CA, server cert (SAN 127.0.0.1/localhost), client cert, and an unrelated CA."""
+    ssl = _which("openssl")
+
+    def key(name):
+        _run(ssl, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-out", name + ".key", cwd=d)
+
+    def ca(name):
+        key(name)
+        _run(ssl, "req", "-x509", "-new", "-key", name + ".key", "-days", "2", "-subj",
+             "/CN=%s" % name, "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", name + ".crt", cwd=d)
+
+    def leaf(name, cn, ext):
+        key(name)
+        _run(ssl, "req", "-new", "-key", name + ".key", "-subj", "/CN=%s" % cn,
+             "-out", name + ".csr", cwd=d)
+        with open(os.path.join(d, name + ".ext"), "w") as f:
+            f.write(ext)
+        _run(ssl, "x509", "-req", "-in", name + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+             "-CAcreateserial", "-days", "2", "-extfile", name + ".ext", "-out", name + ".crt",
+             cwd=d)
+
+    ca("ca")
+    ca("otherca")
+    leaf("server", "127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+         "extendedKeyUsage=serverAuth\n")
+    leaf("client", "wc-client", "extendedKeyUsage=clientAuth\n")
+    return {n: os.path.join(d, n) for n in
+            ("ca.crt", "otherca.crt", "server.crt", "server.key", "client.crt", "client.key")}
+
+
+class Broker:
+    def __init__(self, workdir):
+        self.dir = workdir
+        self.exe = _which("mosquitto")
+        self.pki = make_pki(workdir)
+        self.port = free_port()
+        self.tls_port = free_port()
+        self.mtls_port = free_port()
+        self.passwd = os.path.join(workdir, "passwd")
+        _run(_which("mosquitto_passwd"), "-b", "-c", self.passwd, USER, PASSWORD)
+        self.conf = os.path.join(workdir, "mosquitto.conf")
+        self.logfile = os.path.join(workdir, "mosquitto.log")
+        tls = "cafile %s\ncertfile %s\nkeyfile %s\n" % (
+            self.pki["ca.crt"], self.pki["server.crt"], self.pki["server.key"])
+        lines = [
+            "per_listener_settings true",
+            "persistence false",
+            "log_dest file %s" % self.logfile,
+            "log_type all",
+            "",
+            "listener %d 127.0.0.1" % self.port,
+            "allow_anonymous false",
+            "password_file %s" % self.passwd,
+            "",
+            "listener %d 127.0.0.1" % self.tls_port,
+            "allow_anonymous false",
+            "password_file %s" % self.passwd,
+            tls,
+            "listener %d 127.0.0.1" % self.mtls_port,
+            "allow_anonymous false",
+            "require_certificate true",
+            "use_identity_as_username true",
+            tls,
+        ]
+        if os.geteuid() == 0:
+            lines.insert(0, "user root")  # no privilege drop: it can read our files
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = None
+
+    def start(self, timeout=10):
+        self.proc = subprocess.Popen([self.exe, "-c", self.conf], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+        end = time.monotonic() + timeout
+        for port in (self.port, self.tls_port, self.mtls_port):
+            while True:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("mosquitto exited: %s" % self.proc.stderr.read().decode())
+                try:
+                    socket.create_connection(("127.0.0.1", port), 0.2).close()
+                    break
+                except OSError:
+                    if time.monotonic() > end:
+                        raise RuntimeError("mosquitto did not listen on %d" % port)
+                    time.sleep(0.02)
+
+    def kill(self):
+        """SIGKILL: no goodbye to anyone (a crash or power loss of the broker host)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(5)
+        self.proc = None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+    def ensure(self):
+        if self.proc is None or self.proc.poll() is not None:
+            self.start()
+
+    def log(self):
+        with open(self.logfile, errors="replace") as f:
+            return f.read()
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory):
+    if not _which("mosquitto") or not _which("mosquitto_passwd") or not _which("openssl"):
+        pytest.skip("mosquitto/openssl missing (scripts/setup.sh installs mosquitto)")
+    b = Broker(str(tmp_path_factory.mktemp("mosquitto")))
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def live_broker(broker):
+    """The session broker, restarted if an earlier test killed it."""
+    broker.ensure()
+    return broker
+
+
+class Subscriber:
+    """paho-mqtt client on the plain listener collecting (topic, payload, retain)."""
+
+    def __init__(self, broker, topics, client_id=None):
+        import paho.mqtt.client as paho
+
+        self.msgs = []
+        self.cond = threading.Condition()
+        self.subscribed = threading.Event()
+        self.topics = topics
+        self.c = paho.Client(paho.CallbackAPIVersion.VERSION2,
+                             client_id=client_id or "sub-%d" % free_port())
+        self.c.username_pw_set(USER, PASSWORD)
+        self.c.reconnect_delay_set(0.05, 0.2)
+        self.c.on_connect = self._on_connect
+        self.c.on_subscribe = lambda *a: self.subscribed.set()
+        self.c.on_disconnect = lambda *a: self.subscribed.clear()
+        self.c.on_message = self._on_message
+        self.c.connect("127.0.0.1", broker.port, keepalive=30)
+        self.c.loop_start()
+        assert self.subscribed.wait(5), "subscriber could not subscribe"
+
+    def _on_connect(self, c, userdata, flags, rc, props=None):
+        self.subscribed.clear()
+        c.subscribe([(t, 1) for t in self.topics])
+
+    def _on_message(self, c, userdata, m):
+        with self.cond:
+            self.msgs.append((m.topic, m.payload, m.retain))
+            self.cond.notify_all()
+
+    def wait_for(self, pred, timeout=5):
+        end = time.monotonic() + timeout
+        with self.cond:
+            while not pred(self.msgs):
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(left)
+        return True
+
+    def close(self):
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+@pytest.fixture
+def subscriber(live_broker):
+    made = []
+
+    def make(*topics, **kw):
+        s = Subscriber(live_broker, topics, **kw)
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()

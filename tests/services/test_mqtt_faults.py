@@ -1,0 +1,256 @@
+"""The MQTT wrapper against misbehaving brokers (small fake servers on loopback; no mosquitto).
+
+A broker that accepts and never answers, one that stalls after CONNACK, one that swallows
+the first PUBLISH (no PUBACK), one that drips garbage: every call returns or raises Retry
+within its bound, and an unacknowledged publish is republished on a new connection.
+"""
+import socket
+import struct
+import threading
+import time
+
+import pytest
+
+from wildcam.errors import Retry
+from wildcam.mqtt import MQTT, azure_sas_token
+from wildcam.stream import open_stream
+
+
+class FakeBroker:
+    """Accepts connections on a free port; `behave(conn_no, sock, broker)` handles each one in
+    its own thread."""
+
+    def __init__(self, behave):
+        self.behave = behave
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(8)
+        self.port = self.srv.getsockname()[1]
+        self.conns = []
+        self.published = []  # (conn_no, topic, payload)
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while not self._stop:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            n = len(self.conns)
+            threading.Thread(target=self._serve, args=(n, c), daemon=True).start()
+
+    def _serve(self, n, c):
+        try:
+            self.behave(n, c, self)
+        except OSError:
+            pass
+
+    def close(self):
+        self._stop = True
+        self.srv.close()
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+
+
+def read_packet(c):
+    """(type byte, body) of one MQTT packet, or None at EOF."""
+    h = c.recv(1)
+    if not h:
+        return None
+    n = sh = 0
+    while True:
+        b = c.recv(1)[0]
+        n |= (b & 0x7F) << sh
+        if not b & 0x80:
+            break
+        sh += 7
+    body = b""
+    while len(body) < n:
+        part = c.recv(n - len(body))
+        if not part:
+            return None
+        body += part
+    return h[0], body
+
+
+def serve(n, c, broker, ack_publish=lambda n, topic: True):
+    """A minimal broker session: CONNACK, PUBACK (when ack_publish says so), PINGRESP."""
+    while True:
+        p = read_packet(c)
+        if p is None:
+            return
+        t, body = p
+        if t >> 4 == 1:
+            c.sendall(b"\x20\x02\x00\x00")
+        elif t >> 4 == 3:
+            tl = struct.unpack("!H", body[:2])[0]
+            topic = body[2:2 + tl].decode()
+            pid = body[2 + tl:4 + tl]
+            broker.published.append((n, topic, body[4 + tl:]))
+            if (t >> 1) & 3 == 1:
+                if not ack_publish(n, topic):
+                    time.sleep(5)  # swallow it: no PUBACK
+                    return
+                c.sendall(b"\x40\x02" + pid)
+        elif t >> 4 == 12:
+            c.sendall(b"\xd0\x00")
+        elif t >> 4 == 14:
+            return
+
+
+@pytest.fixture
+def fake():
+    made = []
+
+    def make(behave):
+        b = FakeBroker(behave)
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.close()
+
+
+def _mqtt(port, **kw):
+    kw.setdefault("timeout_s", 0.5)
+    return MQTT("127.0.0.1", port, client_id="wc-f", device="wc-f", **kw)
+
+
+def test_a_broker_that_never_answers_fails_within_the_timeout(fake):
+    b = fake(lambda n, c, br: time.sleep(10))  # accepts, reads nothing, says nothing
+    m = _mqtt(b.port)
+    t0 = time.monotonic()
+    with pytest.raises(Retry) as e:
+        m.publish(m.topic("event"), b"{}")
+    took = time.monotonic() - t0
+    assert took < 1.5, took  # connect + CONNACK under 2 x timeout_s, no immediate retry
+    assert "connect" in str(e.value) and not m.connected
+
+
+def test_a_broker_that_stalls_after_connack_fails_within_the_bound(fake):
+    b = fake(lambda n, c, br: serve(n, c, br, ack_publish=lambda n, t: t.endswith("status")))
+    m = _mqtt(b.port, attempts=2)
+    t0 = time.monotonic()
+    with pytest.raises(Retry) as e:
+        m.publish(m.topic("event"), b'{"key":"a"}')
+    took = time.monotonic() - t0
+    assert took < 2 * (0.5 + 0.5) + 0.8, took  # 2 attempts x (PUBACK wait + reconnect)
+    assert "after 2 attempts" in str(e.value)
+    assert [p for p in b.published if p[1].endswith("event")] == \
+        [(1, "wildcam/wc-f/event", b'{"key":"a"}'), (2, "wildcam/wc-f/event", b'{"key":"a"}')]
+
+
+def test_a_lost_puback_means_reconnect_and_republish(fake):
+    b = fake(lambda n, c, br: serve(
+        n, c, br, ack_publish=lambda n, t: n > 1 or t.endswith("status")))
+    m = _mqtt(b.port)
+    assert m.publish(m.topic("event"), b'{"key":"k"}') == 11
+    events = [p for p in b.published if p[1].endswith("/event")]
+    assert [e[0] for e in events] == [1, 2]  # same message on two connections
+    assert m.counters["republishes"] == 1 and m.counters["connects"] == 2
+    # the second connection announced itself online again
+    assert [p[0] for p in b.published if p[1].endswith("/status")] == [1, 2]
+
+
+def test_a_dripping_broker_cannot_hold_a_publish_past_its_deadline(fake):
+    def drip(n, c, br):
+        read_packet(c)
+        c.sendall(b"\x20\x02\x00\x00")
+        read_packet(c)  # status
+        c.sendall(b"\x40\x02\x00\x01")
+        read_packet(c)  # the event: answer with PINGRESPs, one every 0.2 s, forever
+        for _ in range(50):
+            c.sendall(b"\xd0\x00")
+            time.sleep(0.2)
+
+    b = fake(drip)
+    m = _mqtt(b.port, attempts=1, timeout_s=0.5)
+    t0 = time.monotonic()
+    with pytest.raises(Retry):
+        m.publish(m.topic("event"), b"{}")
+    assert time.monotonic() - t0 < 1.2  # the total deadline, though each read succeeded
+
+
+def test_garbage_instead_of_connack_is_a_retry(fake):
+    def garbage(n, c, br):
+        read_packet(c)
+        c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+        time.sleep(1)
+
+    b = fake(garbage)
+    m = _mqtt(b.port)
+    with pytest.raises(Retry):
+        m.publish(m.topic("event"), b"{}")
+    assert not m.connected
+
+
+def test_connection_refused_is_a_quick_retry():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    m = _mqtt(port)
+    t0 = time.monotonic()
+    with pytest.raises(Retry):
+        m.publish("wildcam/x/event", b"{}")
+    assert time.monotonic() - t0 < 0.5
+
+
+def test_poll_skips_a_late_puback_and_answers_nothing_else(fake):
+    """A PUBACK that arrives after we gave up (its publish timed out) must not desync the
+    stream for the next packet."""
+    def late(n, c, br):
+        read_packet(c)
+        c.sendall(b"\x20\x02\x00\x00")
+        read_packet(c)
+        c.sendall(b"\x40\x02\x00\x01")  # status ack
+        c.sendall(b"\x40\x02\x00\x63")  # a stray late PUBACK
+        serve(n, c, br)
+
+    b = fake(late)
+    m = _mqtt(b.port)
+    m.connect()
+    time.sleep(0.1)
+    assert m.poll() and m.connected
+    assert m.publish(m.topic("event"), b"{}") == 2
+    assert m.counters["republishes"] == 0
+
+
+def test_stream_setblocking_true_keeps_the_timeout(fake):
+    b = fake(lambda n, c, br: time.sleep(5))
+    s = open_stream("127.0.0.1", b.port, timeout_s=0.3)
+    s.setblocking(False)
+    assert s.read(1) is None  # nothing there: non-blocking read says so
+    s.setblocking(True)  # what umqtt does after every read
+    t0 = time.monotonic()
+    with pytest.raises(OSError):
+        s.read(1)
+    assert 0.2 < time.monotonic() - t0 < 1.0
+    s.settimeout(None)  # "forever" is refused too
+    t0 = time.monotonic()
+    with pytest.raises(OSError):
+        s.read(1)
+    assert time.monotonic() - t0 < 1.0
+    s.close()
+
+
+def test_azure_sas_token_matches_a_reference_signature():
+    import base64
+    import hashlib
+    import hmac
+    import urllib.parse
+
+    key = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
+    uri = "myhub.azure-devices.net/devices/wc-1"
+    tok = azure_sas_token(uri, key, 1780000000)
+    sr = urllib.parse.quote(uri, safe="")
+    sig = base64.b64encode(hmac.new(base64.b64decode(key), ("%s\n%d" % (sr, 1780000000))
+                                    .encode(), hashlib.sha256).digest()).decode()
+    assert tok == "SharedAccessSignature sr=%s&sig=%s&se=1780000000" % (
+        sr, urllib.parse.quote(sig, safe=""))
