@@ -35,7 +35,6 @@ import time
 from micropython import const
 
 from wildcam.errors import Retry
-from wildcam.stream import Stream
 
 REFUSED_BACKOFF_MS = const(60000)
 _REFUSED = ("", "unacceptable protocol version", "client id rejected", "server unavailable",
@@ -52,6 +51,8 @@ class _Sockets:
         self.stream = None
 
     def socket(self, *args):
+        from wildcam.stream import Stream  # imported late: pure helpers here need no socket
+
         s = Stream(self.timeout_s, self.tls)
         s.deadline(self.deadline_ms)
         self.stream = s
@@ -335,6 +336,8 @@ def azure_sas_token(resource_uri, key_b64, expiry, policy=None):
     import binascii
 
     sr = _quote(resource_uri)
+    if isinstance(key_b64, str):
+        key_b64 = key_b64.encode()
     sig = _hmac_sha256(binascii.a2b_base64(key_b64), ("%s\n%d" % (sr, expiry)).encode())
     tok = "SharedAccessSignature sr=%s&sig=%s&se=%d" % (
         sr, _quote(binascii.b2a_base64(sig).decode().strip()), expiry)
