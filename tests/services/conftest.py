@@ -94,6 +94,8 @@ def make_pki(d):
 class Broker:
     def __init__(self, workdir):
         self.dir = workdir
+        self.user = USER
+        self.password = PASSWORD
         self.exe = _which("mosquitto")
         self.pki = make_pki(workdir)
         self.port = free_port()

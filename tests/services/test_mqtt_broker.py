@@ -14,8 +14,6 @@ import zlib
 
 import pytest
 
-from conftest import PASSWORD, USER
-
 from wildcam.dest_mqtt import MqttDest
 from wildcam.errors import Retry
 from wildcam.mqtt import MQTT
@@ -38,8 +36,8 @@ def dev_id():
 def plain(broker, device=None, **kw):
     device = device or dev_id()
     kw.setdefault("timeout_s", 2)
-    return MQTT("127.0.0.1", broker.port, client_id=device, user=USER, password=PASSWORD,
-                device=device, **kw)
+    return MQTT("127.0.0.1", broker.port, client_id=device, user=broker.user,
+                password=broker.password, device=device, **kw)
 
 
 class DirStorage(Storage):
@@ -93,7 +91,7 @@ def test_qos1_publish_is_acknowledged_and_received(subscriber, live_broker):
 
 
 def test_wrong_password_is_a_retry_that_says_why(live_broker):
-    m = MQTT("127.0.0.1", live_broker.port, client_id=dev_id(), user=USER, password="wrong",
+    m = MQTT("127.0.0.1", live_broker.port, client_id=dev_id(), user=live_broker.user, password="wrong",
              timeout_s=2)
     with pytest.raises(Retry) as e:
         m.publish("wildcam/x/event", b"{}")
@@ -106,7 +104,7 @@ def test_wrong_password_is_a_retry_that_says_why(live_broker):
 def test_tls_with_ca_verification(subscriber, live_broker):
     dev = dev_id()
     sub = subscriber("wildcam/%s/event" % dev)
-    m = MQTT("127.0.0.1", live_broker.tls_port, client_id=dev, user=USER, password=PASSWORD,
+    m = MQTT("127.0.0.1", live_broker.tls_port, client_id=dev, user=live_broker.user, password=live_broker.password,
              tls=tls_context(live_broker.pki["ca.crt"]), timeout_s=3)
     m.publish(m.topic("event"), b"over tls")
     assert sub.wait_for(lambda ms: ms)
@@ -115,8 +113,8 @@ def test_tls_with_ca_verification(subscriber, live_broker):
 
 
 def test_tls_with_the_wrong_ca_is_refused(live_broker):
-    m = MQTT("127.0.0.1", live_broker.tls_port, client_id=dev_id(), user=USER,
-             password=PASSWORD, tls=tls_context(live_broker.pki["otherca.crt"]), timeout_s=3)
+    m = MQTT("127.0.0.1", live_broker.tls_port, client_id=dev_id(),
+             user=live_broker.user, password=live_broker.password, tls=tls_context(live_broker.pki["otherca.crt"]), timeout_s=3)
     with pytest.raises(Retry) as e:
         m.publish("wildcam/x/event", b"{}")
     assert "certificate" in str(e.value).lower()
@@ -199,7 +197,7 @@ def test_commands_reach_a_subscription_callback(live_broker):
     m.subscribe(m.topic("cmd"), lambda t, msg: got.append((t, msg)))
     m.connect()
     pub.single(m.topic("cmd"), b'{"op":"capture"}', qos=1, hostname="127.0.0.1",
-               port=live_broker.port, auth={"username": USER, "password": PASSWORD})
+               port=live_broker.port, auth={"username": live_broker.user, "password": live_broker.password})
     end = time.monotonic() + 5
     while not got and time.monotonic() < end:
         m.poll()
