@@ -118,16 +118,16 @@ class MpyItem(pytest.Item):
         results = _results_for(str(self.path))
         module = os.path.basename(str(self.path))[:-3]
         for r in results:
-            if r.get("name") is None:  # import failure or a crashed interpreter
-                raise MpyFailure("under MicroPython the test module did not run:\n%s%s"
-                                 % (_host_paths(r.get("error", ""), self), _out(r)))
-        for r in results:
             if r.get("module") == module and r.get("name") == self.name:
                 self.user_properties.append(("micropython_ms", r.get("ms")))
                 if r["ok"]:
                     return
                 raise MpyFailure("MicroPython traceback:\n%s%s"
                                  % (_host_paths(r["error"], self), _out(r)))
+        for r in results:
+            if r.get("name") is None:  # import failure or a crashed interpreter
+                raise MpyFailure("under MicroPython this test did not run:\n%s%s"
+                                 % (_host_paths(r.get("error", ""), self), _out(r)))
         raise MpyFailure("MicroPython did not report %s (the runner found: %s)"
                          % (self.name, ", ".join(str(r.get("name")) for r in results)))
 
