@@ -107,8 +107,16 @@ class App:
             from wildcam.dest_local import LocalDir
 
             dests.append(LocalDir(self.storage, cfg.get("sync.local_dir"), self.device_id))
-        names = [d.name for d in dests]
-        routes = [Route("media", names), Route("events", names), Route("default", names)]
+        local = [d.name for d in dests]
+        mq = self._build_mqtt()
+        if mq is not None:
+            from wildcam.dest_mqtt import MqttDest
+
+            dests.append(MqttDest(mq))
+            self.sup.add("mqtt", mq.run)
+        # images to storage; events to MQTT, falling back to storage when MQTT is down
+        events = (["mqtt"] if mq is not None else []) + local
+        routes = [Route("media", local), Route("events", events), Route("default", events)]
         from wildcam import windows
 
         spans = windows.parse(cfg.get("sync.windows"))  # validated by the config already
@@ -121,6 +129,32 @@ class App:
         if self.link is not None:
             self.link.on_up = self.sync.kick
         self.sup.add("sync", self.sync.run)
+
+    def _build_mqtt(self):
+        """The MQTT client from config, or None when mqtt.host is empty."""
+        cfg = self.config
+        if not cfg.get("mqtt.host"):
+            return None
+        from wildcam.mqtt import MQTT
+        from wildcam.stream import tls_context
+
+        tls = None
+        if cfg.get("mqtt.tls"):
+            real = self.storage.real
+            try:
+                tls = tls_context(real(cfg.get("mqtt.ca")) if cfg.get("mqtt.ca") else None,
+                                  real(cfg.get("mqtt.cert")) if cfg.get("mqtt.cert") else None,
+                                  real(cfg.get("mqtt.key")) if cfg.get("mqtt.key") else None)
+            except (ValueError, OSError) as e:  # e.g. TLS without a CA file: say so, go on
+                self.log.error("mqtt: TLS not usable (%s); MQTT disabled", e)
+                return None
+        self.mqtt = MQTT(cfg.get("mqtt.host"), cfg.get("mqtt.port"), client_id=self.device_id,
+                         user=cfg.get("mqtt.user") or None,
+                         password=cfg.secret("mqtt.password") or None, tls=tls,
+                         keepalive_s=cfg.get("mqtt.keepalive_s"),
+                         prefix=cfg.get("mqtt.topic_prefix"), device=self.device_id,
+                         log=self.logs.get("mqtt"))
+        return self.mqtt
 
     def _queue(self, kind, route, **kw):
         """Put an item in the outbox; a full queue is logged, never raised."""

@@ -62,6 +62,9 @@ SCHEMA = (
     ("mqtt.tls", "b", False, None, 0),
     ("mqtt.topic_prefix", "s", "wildcam", (1, 64), 0),
     ("mqtt.keepalive_s", "i", 60, (10, 3600), 0),
+    ("mqtt.ca", "s", "", (0, 64), 0),  # PEM file on flash, e.g. /certs/ca.pem (TLS)
+    ("mqtt.cert", "s", "", (0, 64), 0),  # client certificate PEM (mutual TLS)
+    ("mqtt.key", "s", "", (0, 64), 0),  # client key PEM (mutual TLS)
     # remote management
     ("cmd.hmac_key", "s", "", (0, 128), S),
     # logging

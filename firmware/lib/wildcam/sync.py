@@ -118,10 +118,10 @@ class SyncEngine:
         return False
 
     def _sleep_ms(self, now):
-        """How long to idle: until the earliest breaker retry, at most IDLE_MS."""
+        """How long to idle: until the earliest destination may go again, at most IDLE_MS."""
         best = IDLE_MS
         for d in self.dests.values():
-            w = d.breaker.wait_ms(now)
+            w = d.wait_ms(now, 1)  # breaker and rate caps alike
             if 0 < w < best:
                 best = w
         return best
