@@ -74,7 +74,9 @@ def sqlite(n: int) -> dict:
 
 
 RAM_SCRIPT = r"""
+import asyncio
 import gc
+import os
 from wildcam.outbox import Outbox
 from wildcam.storage import Storage
 
@@ -88,29 +90,33 @@ def fill(n):
         box.put("detection", route="media", media="/sd/DCIM/20260601/120000_B00001_%04d.jpg" % i,
                 size=60000, sha256="ab" * 32, data={"trigger": "pir", "seq": 1, "of": 3})
 
-def held(n):
+async def settle():
+    # the wasm build collects only when control returns to JavaScript
     gc.collect()
+    await asyncio.sleep_ms(0)
+    gc.collect()
+
+os.mkdir("/tmp/bench")
+fill(10)
+fill(N_ITEMS)
+held = {}
+for n in (10, N_ITEMS):
+    await settle()
     before = gc.mem_alloc()
     box = Outbox(P(), root="/q%d" % n, max_bytes=1 << 40).open()
-    box.next()
-    gc.collect()
-    used = gc.mem_alloc() - before
-    assert box.pending() == n
-    return used
-
-import os
-os.mkdir("/tmp/bench")
-for n in (10, N):
-    fill(n)
-a, b = held(10), held(N)
-print("RAM", a, b)
+    head = box.next()
+    await settle()
+    held[n] = gc.mem_alloc() - before
+    assert box.pending() == n and head is not None
+    box = head = None
+print("RAM", held[10], held[N_ITEMS])
 """
 
 
 def micropython_ram(n: int) -> dict:
     from host_sim import wasm
 
-    proc = wasm.run_script(RAM_SCRIPT.replace("N)", f"{n})"), timeout=600)
+    proc = wasm.run_script(RAM_SCRIPT.replace("N_ITEMS", str(n)), timeout=900)
     if proc.returncode != 0:
         raise RuntimeError(f"MicroPython run failed:\n{proc.stdout}\n{proc.stderr}")
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RAM ")][-1]
