@@ -119,6 +119,9 @@ class App:
         routes = [Route("media", local), Route("events", events), Route("default", events)]
         from wildcam import windows
 
+        rate = cfg.get("sync.rate_kbps") * 1024 // 8  # bytes per second, 0 = no cap
+        if rate:
+            dests = [SyncEngine.wrap(d, bytes_per_s=rate) for d in dests]
         spans = windows.parse(cfg.get("sync.windows"))  # validated by the config already
         tz = cfg.get("time.tz_offset_min")
         self.sync = SyncEngine(self.outbox, routes, dests, self.logs.get("sync"),

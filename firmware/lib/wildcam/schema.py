@@ -54,6 +54,7 @@ SCHEMA = (
     ("sync.item_ttl_h", "i", 0, (0, 8760), 0),  # 0 = queued items never expire
     ("sync.defer_kb", "i", 64, (1, 4096), 0),  # media larger waits while the link is poor
     ("sync.windows", "s", "", (0, 128), 0),  # "05:30-06:00,18:00-18:45"; "" = always
+    ("sync.rate_kbps", "i", 0, (0, 100000), 0),  # per-destination byte cap; 0 = none
     # mqtt
     ("mqtt.host", "s", "", (0, 128), 0),  # "" = MQTT disabled
     ("mqtt.port", "i", 1883, (1, 65535), 0),
