@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 import host_sim
-from host_sim import Board, CameraModel, Simulation, scenes
+from host_sim import Board, CameraModel, Simulation, WifiModel, scenes
 from host_sim.demo import log_tail, provision
 
 
@@ -18,6 +18,7 @@ def sim():
 
 
 def _board(sim, tmp_path, name="cam-01", **kw):
+    kw.setdefault("wifi", WifiModel("sim-forest", "sim-password"))
     b = Board(name, tmp_path, sim=sim, **kw)
     provision(b, burst=3)
     return b
@@ -37,11 +38,51 @@ def test_pir_from_the_scene_leads_to_a_whole_burst_on_the_sd_card(sim, tmp_path)
         with Image.open(f) as im:
             im.verify()  # a whole JPEG, not a torn one
     assert not list(Path(b.sd.root).rglob("*.part"))
-    # the clock was never set: boot-numbered folder, uptime-based names
-    assert all(f.parent.name == "B00001" for f in files)
+    assert all(f.parent.name == "20260601" for f in files)  # NTP set the clock
     log = "\n".join(log_tail(b, 50))
     assert "WildCAM 0.1.0 on cam-01: boot 1, reset cause pwron, config from file" in log
-    assert log.count("I capture: image /sd/DCIM/B00001/") == 3
+    assert log.count("I capture: image /sd/DCIM/20260601/") == 3
+
+
+def test_images_carry_exif_and_a_sidecar(sim, tmp_path):
+    import piexif
+
+    b = _board(sim, tmp_path, scene=scenes.animal(seed=3, start=120))
+    cfg = json.loads(Path(b.flash.root, "config.json").read_text())
+    cfg["device"].update({"lat": -1.2921, "lon": 36.8219})
+    Path(b.flash.root, "config.json").write_text(json.dumps(cfg))
+    b.power_on()
+    sim.run_for(600)
+    first = _jpegs(b)[0]
+    ex = piexif.load(str(first))
+    assert ex["0th"][piexif.ImageIFD.Make] == b"WildCAM"
+    taken = ex["Exif"][piexif.ExifIFD.DateTimeOriginal].decode()
+    assert taken.startswith("2026:06:01 00:02:")
+    assert ex["Exif"][piexif.ExifIFD.BodySerialNumber] == b"cam-01"
+    assert ex["GPS"][piexif.GPSIFD.GPSLatitudeRef] == b"S"
+    side = json.loads(first.with_suffix(".json").read_text())
+    assert side["device"] == "cam-01" and side["firmware"] == "0.1.0"
+    assert side["clock"] == "rtc" and side["time_iso"].startswith("2026-06-01T00:02:")
+    assert side["trigger"] == "pir" and (side["seq"], side["of"]) == (1, 3)
+    assert side["event"] == "cam-01-1-1" and side["size"] == first.stat().st_size
+    import hashlib
+    assert side["sha256"] == hashlib.sha256(first.read_bytes()).hexdigest()
+    assert side["ambient"] > 40 and side["flash"] is False  # a bright scene: no flash LED
+    assert "temp_c" in side and "battery_v" in side
+
+
+def test_an_unset_clock_never_names_folders_1970(sim, tmp_path):
+    b = _board(sim, tmp_path, scene=scenes.animal(seed=3, start=120),
+               wifi=WifiModel("elsewhere", "x"))  # no NTP: the clock stays unset
+    b.power_on()
+    sim.run_for(600)
+    files = _jpegs(b)
+    assert len(files) == 3
+    assert all(f.parent.name == "B00001" and f.name.startswith("U") for f in files)
+    side = json.loads(files[0].with_suffix(".json").read_text())
+    assert side["clock"] == "unset" and side["time"] is None and side["uptime_s"] >= 120
+    import piexif
+    assert piexif.ImageIFD.DateTime not in piexif.load(str(files[0]))["0th"]
 
 
 def test_a_stored_image_never_changes_after_the_next_capture(sim, tmp_path):

@@ -51,6 +51,8 @@ class App:
         self.sup = None
         self.capture = None
         self.cam = None
+        self.space = None
+        self.has_sd = False
 
     def build(self):
         """Construct every service (no task runs yet)."""
@@ -128,7 +130,7 @@ class App:
                                link=self.link, defer_bytes=cfg.get("sync.defer_kb") * 1024,
                                now=clock.now,
                                window=(lambda: windows.is_open(spans, clock.now(), tz))
-                               if spans else None)
+                               if spans else None, on_done=self._delivered)
         if self.link is not None:
             self.link.on_up = self.sync.kick
         self.sup.add("sync", self.sync.run)
@@ -170,25 +172,56 @@ class App:
         except (QueueFull, OSError, ValueError) as e:
             self.log.warning("not queued (%s %s): %s", kind, route, e)
 
+    @staticmethod
+    def _kind(meta):
+        return "timelapse" if meta.get("trigger") == "timelapse" else "detection"
+
     def on_image(self, path, size, sha256, meta):
         name = path[path.rfind("/") + 1:path.rfind(".")]
-        self._queue("detection", "media", media=path, size=size, sha256=sha256,
+        self._queue(self._kind(meta), "media", media=path, size=size, sha256=sha256,
                     key="%s-%s-%s" % (self.device_id, path.split("/")[-2], name), data=meta)
 
     def on_event(self, meta):
-        self._queue("detection", "events", data=meta, key=meta["event"] + "-ev")
+        self._queue(self._kind(meta), "events", data=meta, key=meta["event"] + "-ev")
+
+    def _delivered(self, items):
+        for item in items:
+            if item.media and self.space is not None:
+                self.space.note_uploaded(item.media)
 
     def _build_capture(self):
         from wildcam.cam import Camera
         from wildcam.capture import CaptureService
+        from wildcam.sdspace import SdSpace
+        from wildcam.sensors import Sensors
 
         cfg = self.config
+        self.sensors = Sensors(cfg.get("pins.battery_adc"), cfg.get("power.battery_divider"))
+        self.sensors.read_battery()  # ADC2 pins only read before WiFi starts
+        self.space = SdSpace(self.storage, cfg.get("storage.min_free_mb") * 1024 * 1024,
+                             cfg.get("storage.full_policy"), self.logs.get("sd")) \
+            if self.has_sd else None
         self.cam = Camera(self.logs.get("cam"), frame_size=cfg.get("capture.frame_size"),
-                          quality=cfg.get("capture.jpeg_quality"))
+                          quality=cfg.get("capture.jpeg_quality"),
+                          settle=cfg.get("capture.settle_frames"))
         self.capture = CaptureService(cfg, self.storage, self.cam, self.logs.get("capture"),
-                                      self.boot.boots, on_image=self.on_image,
+                                      self.boot.boots, self.device_id, sensors=self.sensors,
+                                      space=self.space, on_image=self.on_image,
                                       on_event=self.on_event)
         self.sup.add("capture", self.capture.run)
+        if "timelapse" in cfg.get("capture.mode") or cfg.get("capture.timelapse_s"):
+            self.sup.add("timelapse", self.capture.timelapse)
+        if self._woken_by_pir():
+            self.capture.trigger("pir-wake")  # the event that woke us is not lost
+
+    def _woken_by_pir(self):
+        import machine
+
+        try:
+            return machine.reset_cause() == machine.DEEPSLEEP_RESET and \
+                machine.wake_reason() in (machine.EXT0_WAKE, machine.EXT1_WAKE)
+        except AttributeError:
+            return False
 
     async def _housekeeping(self):
         """Flush logs; after STABLE_MS of running (outside safe mode), end the crash-loop

@@ -29,7 +29,7 @@ class CameraError(Exception):
 
 
 class Camera:
-    def __init__(self, log, frame_size="VGA", quality=85, retries=3, driver=None):
+    def __init__(self, log, frame_size="VGA", quality=85, retries=3, driver=None, settle=0):
         if driver is None:
             import camera as driver
         self._drv = driver
@@ -40,9 +40,12 @@ class Camera:
         self.frame_size = frame_size
         self.quality = quality
         self.retries = retries
+        self.settle = settle  # frames dropped after a (re)configuration while exposure settles
+        self._discard = 0
         self.captures = 0
         self.errors = 0
         self.reinits = 0
+        self.discarded = 0
 
     @property
     def driver_name(self):
@@ -58,6 +61,7 @@ class Camera:
         else:
             self._configure_legacy(*mode)
         self._mode = mode
+        self._discard = self.settle
 
     def _configure_maintained(self, gray, size):
         d = self._drv
@@ -102,7 +106,11 @@ class Camera:
         if self._mode is None:
             self.configure()
         for attempt in range(self.retries):
-            frame = self._cam.capture() if self.maintained else self._drv.capture()
+            frame = self._grab()
+            while frame and self._discard > 0:  # exposure still settling after a reconfigure
+                self._discard -= 1
+                self.discarded += 1
+                frame = self._grab()
             if frame:
                 self.captures += 1
                 return frame
@@ -113,6 +121,9 @@ class Camera:
             except Exception as e:  # noqa: BLE001 - next attempt or the final error says it
                 self._log.warning("camera reinit failed: %s", e)
         raise CameraError("no frame after %d attempts" % self.retries)
+
+    def _grab(self):
+        return self._cam.capture() if self.maintained else self._drv.capture()
 
     def deinit(self):
         try:

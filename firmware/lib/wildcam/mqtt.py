@@ -35,6 +35,7 @@ import time
 from micropython import const
 
 from wildcam.errors import Retry
+from wildcam.hmac256 import hmac_sha256 as _hmac_sha256  # shared: the board has no hmac
 
 REFUSED_BACKOFF_MS = const(60000)
 _REFUSED = ("", "unacceptable protocol version", "client id rejected", "server unavailable",
@@ -304,19 +305,6 @@ class MQTT:
 
 
 # --- Azure IoT Hub SAS tokens (a user name / password variant) ------------------------------
-def _hmac_sha256(key, msg):
-    import hashlib
-
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    key = key + b"\0" * (64 - len(key))
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    inner.update(msg)
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
-    outer.update(inner.digest())
-    return outer.digest()
-
-
 def _quote(s):
     out = []
     for ch in s:

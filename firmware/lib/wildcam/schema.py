@@ -40,6 +40,7 @@ SCHEMA = (
     ("capture.frame_size", "s", "VGA", ("QVGA", "VGA", "SVGA", "XGA", "HD", "UXGA"), E),
     ("capture.jpeg_quality", "i", 85, (10, 100), 0),  # higher is better (driver scales differ)
     ("capture.flash", "s", "auto", ("auto", "on", "off"), E),
+    ("capture.dark_level", "i", 40, (0, 255), 0),  # mean gray below this = night: LED on
     # pins (AI-Thinker ESP32-CAM defaults)
     ("pins.pir", "i", 13, (0, 39), 0),
     ("pins.flash_led", "i", 4, (-1, 39), 0),
@@ -48,6 +49,7 @@ SCHEMA = (
     # storage
     ("storage.full_policy", "s", "delete_uploaded", ("stop", "delete_uploaded"), E),
     ("storage.min_free_mb", "i", 8, (1, 1024), 0),
+    ("storage.exif", "b", True, None, 0),  # EXIF date/serial/GPS inside each JPEG
     # sync
     ("sync.max_queue_mb", "i", 64, (1, 1024), 0),
     ("sync.local_dir", "s", "", (0, 64), 0),  # "" = no local-directory destination
@@ -74,6 +76,7 @@ SCHEMA = (
     ("log.file_kb", "i", 16, (1, 256), 0),
     # power
     ("power.mode", "s", "mains", ("mains", "battery"), E),
+    ("power.battery_divider", "f", 2.0, (1, 10), 0),  # battery volts / ADC pin volts
 )
 
 TYPE_NAMES = {"s": "text", "i": "a whole number", "f": "a number", "b": "true or false",

@@ -152,14 +152,22 @@ class Storage:
         `path.new` (a complete file), the old one removed, and `.new` renamed into place;
         `recover` finishes an interrupted switch.
         """
+        with self.open_atomic(path) as f:
+            f.write(data)
+        self.commit_atomic(path)
+
+    def open_atomic(self, path):
+        """Open `path.tmp` for writing the next content of `path` piece by piece (for files
+        too big to hold in RAM); `commit_atomic(path)` then switches it in atomically."""
         if self.exists(path + _NEW):
             # An interrupted switch left a complete `.new`: finish it first, or the next
             # recover() would roll that stale `.new` over the data written now.
             self.recover(path)
+        return self.open(path + _TMP, "wb")
+
+    def commit_atomic(self, path):
+        """Make the complete, closed `path.tmp` the content of `path` (see write_atomic)."""
         tmp = path + _TMP
-        with self.open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
         try:
             self.rename(tmp, path)
         except OSError:

@@ -61,7 +61,7 @@ class _Dest:
 
 class SyncEngine:
     def __init__(self, outbox, routes, dests, log, link=None, window=None, defer_bytes=65536,
-                 now=None):
+                 now=None, on_done=None):
         self.outbox = outbox
         self.routes = {}
         for r in routes:
@@ -74,6 +74,7 @@ class SyncEngine:
         self.window = window  # () -> True when a sync window is open (None: always)
         self.defer_bytes = defer_bytes
         self._now = now  # () -> Unix seconds or None (for latency)
+        self.on_done = on_done  # (items) after the outbox has recorded them as delivered
         self._wake = asyncio.Event()
         self._partial = None  # (item key, set of destination names done) for replication
         self.counters = {"delivered": 0, "failed": 0, "retried": 0, "dead": 0, "bytes": 0,
@@ -266,6 +267,8 @@ class SyncEngine:
     def _finish(self, items):
         self.outbox.done(*items)
         self.counters["delivered"] += len(items)
+        if self.on_done is not None:
+            self.on_done(items)
         now = self._now() if self._now else None
         if now:
             self.last_sync = now

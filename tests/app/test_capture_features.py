@@ -1,0 +1,132 @@
+"""Capture features on a simulated board: flash LED at night, time-lapse, SD-full policies,
+PIR wake from deep sleep, settle frames."""
+import json
+from pathlib import Path
+
+import pytest
+
+from host_sim import Board, Simulation, WifiModel, scenes
+from host_sim.demo import provision
+from host_sim.scenes.elements import Animal
+from host_sim.storage import Filesystem
+
+
+@pytest.fixture
+def sim():
+    s = Simulation()
+    yield s
+    s.close()
+
+
+def _board(sim, tmp_path, config=None, name="cam-01", **kw):
+    kw.setdefault("wifi", WifiModel("sim-forest", "sim-password"))
+    b = Board(name, tmp_path, sim=sim, **kw)
+    provision(b, burst=3)
+    if config:
+        path = Path(b.flash.root, "config.json")
+        cfg = json.loads(path.read_text())
+        for key, value in config.items():
+            sec, leaf = key.split(".")
+            cfg.setdefault(sec, {})[leaf] = value
+        path.write_text(json.dumps(cfg))
+    return b
+
+
+def _jpegs(b):
+    return sorted(Path(b.sd.root).rglob("*.jpg"))
+
+
+def test_flash_led_lights_the_burst_at_night(sim, tmp_path):
+    scene = scenes.night(seed=2, animals=[Animal(100, size=0.3, speed=0.1)])
+    b = _board(sim, tmp_path, scene=scene)
+    b.power_on()
+    sim.run_for(400)
+    files = _jpegs(b)
+    assert len(files) == 3
+    side = json.loads(files[0].with_suffix(".json").read_text())
+    assert side["flash"] is True and side["ambient"] < 40
+    assert [lvl for _, lvl in b.led_log] == [0, 1, 0]  # set up off, on for the burst, off
+    on_s = b.led_on_seconds()
+    assert 0.5 < on_s < 5  # only while capturing
+
+
+def test_time_lapse_images_go_to_the_timelapse_lane(sim, tmp_path):
+    b = _board(sim, tmp_path, config={"capture.mode": "timelapse", "capture.timelapse_s": 600,
+                                      "sync.local_dir": ""})
+    b.power_on()
+    sim.run_for(3 * 3600 + 60)
+    sides = [json.loads(f.with_suffix(".json").read_text()) for f in _jpegs(b)]
+    assert len(sides) == 18 and all(s["trigger"] == "timelapse" and s["of"] == 1 for s in sides)
+    lanes = sorted(p.name for p in Path(b.sd.root, "outbox").iterdir())
+    assert "3-media" in lanes and "3-events" in lanes  # priority 3: time-lapse
+
+
+def _fill_card(b, leave_free):
+    """Fill the simulated card so that `leave_free` bytes remain."""
+    Path(b.sd.root, "filler.bin").write_bytes(b"\0" * (b.sd.free() - leave_free))
+    b.sd.used = b.sd.scan_used()
+
+
+def test_full_card_deletes_uploaded_images_first(sim, tmp_path):
+    cloud = Filesystem("cloud", str(tmp_path / "cloud"), 1 << 30)
+    scene = scenes.animal(seed=4, start=60, count=6, every=300)
+    b = _board(sim, tmp_path, scene=scene, sd_capacity=12 << 20, mounts={"cloud": cloud},
+               config={"storage.min_free_mb": 2, "capture.quiet_s": 10})
+    _fill_card(b, (2 << 20) + 400_000)  # reserve 2 MB + room for about one burst
+    b.power_on()
+    sim.run_for(6 * 300 + 120)
+    uploaded = len(list((tmp_path / "cloud" / "cam-01").glob("*.jpg")))
+    assert uploaded == 18  # every image got out
+    assert len(_jpegs(b)) < 18  # and the oldest uploaded ones made room for later ones
+    assert b.sd.free() >= 0
+    assert (Path(b.sd.root) / "DCIM" / "uploaded.txt").exists()
+    from host_sim.demo import log_tail
+    assert "deleted" in "\n".join(log_tail(b, 100))
+
+
+def test_full_card_with_stop_policy_refuses_new_captures(sim, tmp_path):
+    scene = scenes.animal(seed=4, start=60, count=3, every=300)
+    b = _board(sim, tmp_path, scene=scene, sd_capacity=10 << 20,
+               config={"storage.min_free_mb": 2, "storage.full_policy": "stop",
+                       "capture.quiet_s": 10})
+    _fill_card(b, (2 << 20) + 100_000)  # below reserve + one burst
+    b.power_on()
+    sim.run_for(1200)
+    assert _jpegs(b) == []
+    from host_sim.demo import log_tail
+    assert "SD card full" in "\n".join(log_tail(b, 50))
+
+
+def test_a_pir_wake_from_deep_sleep_is_captured(sim, tmp_path):
+    b = _board(sim, tmp_path, scene=scenes.animal(seed=6, start=30, speed=0.05))
+    boots = []
+
+    def entry(storage):
+        boots.append(1)
+        if len(boots) == 1:
+            return sleep_until_pir()
+        from wildcam.app import App
+        return App(storage).run()
+
+    async def sleep_until_pir():
+        import esp32
+        import machine
+        esp32.wake_on_ext0(machine.Pin(13, machine.Pin.IN), esp32.WAKEUP_ANY_HIGH)
+        machine.deepsleep()
+
+    b.power_on(entry)
+    sim.run_for(200)
+    files = _jpegs(b)
+    assert len(files) == 3
+    side = json.loads(files[0].with_suffix(".json").read_text())
+    assert side["trigger"] == "pir-wake"
+
+
+def test_settle_frames_are_dropped_after_a_mode_switch(sim, tmp_path):
+    b = _board(sim, tmp_path, scene=scenes.animal(seed=3, start=120),
+               config={"capture.settle_frames": 2})
+    b.power_on()
+    sim.run_for(400)
+    assert len(_jpegs(b)) == 3
+    # 96x96 look (2 dropped + 1) and JPEG burst (2 dropped + 3)
+    assert b.camera.captures == 8
