@@ -48,6 +48,7 @@ class CaptureService:
         self._led = None
         self._boot_ms = time.ticks_ms()
         self._seq = 0
+        self.alive = lambda: None  # progress report for the watchdog (set by the App)
         self.counters = {"triggers": 0, "suppressed": 0, "events": 0, "images": 0,
                          "failures": 0, "rejected": 0, "no_space": 0, "flash": 0}
 
@@ -73,12 +74,21 @@ class CaptureService:
         if self._pir is None and "pir" in self._cfg.get("capture.mode"):
             self.attach_pir()
         while True:
-            await self._flag.wait()
+            try:
+                await asyncio.wait_for_ms(self._flag.wait(), 10000)
+            except asyncio.TimeoutError:
+                self.alive()  # idle, not hung
+                continue
+            self.alive()
             reason, self._reason = self._reason, "pir"
             await self.event(reason)
             if reason in ("pir", "pir-wake"):
                 before = self.counters["triggers"]
-                await asyncio.sleep(self._cfg.get("capture.quiet_s"))
+                quiet = self._cfg.get("capture.quiet_s")
+                while quiet > 0:
+                    await asyncio.sleep(min(quiet, 10))
+                    quiet -= 10
+                    self.alive()
                 self.counters["suppressed"] += self.counters["triggers"] - before
                 self._flag.clear()  # a trigger during the quiet period is dropped
 

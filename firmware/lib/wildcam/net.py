@@ -38,6 +38,7 @@ class Link:
         self.failures = 0
         self.last_ntp = None
         self.last_error = None
+        self.alive = lambda: None  # progress report for the watchdog (set by the App)
 
     def wlan(self):
         if self._wlan is None:
@@ -119,6 +120,7 @@ class Link:
         """Keep the link up forever (supervised task)."""
         attempt = 0
         while True:
+            self.alive()
             if self.up():
                 attempt = 0
                 await asyncio.sleep_ms(CHECK_MS)
@@ -137,7 +139,10 @@ class Link:
             delay = 2000 + full_jitter(attempt, 2000, 300000)
             self.log.warning("WiFi %s: %s; next try in %d s", self.ssid, self.last_error,
                              delay // 1000)
-            await asyncio.sleep_ms(delay)
+            while delay > 0:  # in steps, reporting progress
+                await asyncio.sleep_ms(min(delay, CHECK_MS))
+                delay -= CHECK_MS
+                self.alive()
 
     def stats(self):
         return {"up": self.up(), "rssi": self.rssi(), "bps": self.bps,

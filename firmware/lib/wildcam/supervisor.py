@@ -90,6 +90,10 @@ class Supervisor:
         if c:
             c.progress_ms = time.ticks_ms()
 
+    def beat(self, name):
+        """A callable for task `name` to report progress with (hand it to the service)."""
+        return lambda: self.progress(name)
+
     def stale(self, max_age_ms, now=None):
         """Names of critical running tasks with no progress for `max_age_ms`, sorted."""
         now = time.ticks_ms() if now is None else now

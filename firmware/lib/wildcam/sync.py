@@ -81,6 +81,7 @@ class SyncEngine:
                          "batches": 0, "deferred": 0, "already": 0}
         self._latency = []
         self.last_sync = None
+        self.alive = lambda: None  # progress report for the watchdog (set by the App)
 
     @staticmethod
     def wrap(dest, **kw):
@@ -132,6 +133,7 @@ class SyncEngine:
         """Drain forever. Never raises for a delivery problem (those are classified)."""
         while True:
             await self.step()
+            self.alive()
 
     async def step(self):
         """Deliver one item (or batch) if one is ready, else wait for a kick or a timer."""
