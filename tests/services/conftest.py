@@ -253,3 +253,48 @@ def subscriber(live_broker):
     yield make
     for s in made:
         s.close()
+
+
+# --- object storage servers (S3rver, Azurite): see cloudsrv.py -------------------------------
+from . import cloudsrv  # noqa: E402
+
+
+def _need_node_servers():
+    why = cloudsrv.missing()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(why)  # CI installs them: a missing server must not pass as a skip
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def s3rver(tmp_path_factory):
+    """npm @20minutes/s3rver on a free loopback port; our key pair only (SigV4 verified)."""
+    _need_node_servers()
+    s = cloudsrv.S3rver(directory=str(tmp_path_factory.mktemp("s3rver"))).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def live_s3(s3rver):
+    """The session S3rver, restarted if an earlier test stopped it."""
+    return s3rver.ensure()
+
+
+@pytest.fixture(scope="session")
+def azurite():
+    """npm azurite (blob) on a free loopback port, in memory, one fixed account."""
+    _need_node_servers()
+    a = cloudsrv.Azurite().start()
+    a.container()
+    yield a
+    a.stop()
+
+
+@pytest.fixture
+def live_azurite(azurite):
+    if not azurite.running:
+        azurite.start()
+        azurite.container()
+    return azurite
