@@ -86,7 +86,10 @@ def _meta_name(k):
             out.append(ch)
         elif ch == "-":
             out.append("_")
-    return "".join(out)
+    name = "".join(out)
+    if name and "0" <= name[0] <= "9":
+        name = "m_" + name  # Azure metadata names are C# identifiers
+    return name
 
 
 def _meta_value(v):
