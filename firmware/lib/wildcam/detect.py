@@ -339,7 +339,8 @@ class MotionDetector:
         gh = self.ghist
         gh[:] = self._gzero
         for i in roi:
-            r = (means[i] << 10) // (bg[i] + 8)
+            b = bg[i]
+            r = ((means[i] << 10) + (b >> 1)) // (b + 1)
             gh[r if r < 255 else 255] += 1
         half = n_roi >> 1
         c = 0
