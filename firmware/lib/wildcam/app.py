@@ -53,6 +53,7 @@ class App:
         self.cam = None
         self.space = None
         self.has_sd = False
+        self.mqtt = None
 
     def build(self):
         """Construct every service (no task runs yet)."""
@@ -79,6 +80,7 @@ class App:
             return self
         self._build_sync()
         self._build_capture()
+        self._build_management()
         return self
 
     def _build_sync(self):
@@ -115,7 +117,7 @@ class App:
             from wildcam.dest_mqtt import MqttDest
 
             dests.append(MqttDest(mq))
-            self.sup.add("mqtt", mq.run)
+            self.sup.add("mqtt", mq.run, critical=False)  # blocking steps are bounded
         # images to storage; events to MQTT, falling back to storage when MQTT is down
         events = (["mqtt"] if mq is not None else []) + local
         routes = [Route("media", local), Route("events", events), Route("default", events)]
@@ -210,9 +212,79 @@ class App:
                                       on_event=self.on_event)
         self.sup.add("capture", self.capture.run)
         if "timelapse" in cfg.get("capture.mode") or cfg.get("capture.timelapse_s"):
-            self.sup.add("timelapse", self.capture.timelapse)
+            self.sup.add("timelapse", self.capture.timelapse, critical=False)
         if self._woken_by_pir():
             self.capture.trigger("pir-wake")  # the event that woke us is not lost
+
+    def _build_management(self):
+        """Health reports, the watchdog, and (with MQTT and a key) remote commands."""
+        from wildcam.health import Health, Watchdog, system_source
+
+        cfg, sup = self.config, self.sup
+        self.capture.alive = sup.beat("capture")
+        self.sync.alive = sup.beat("sync")
+        if self.link is not None:
+            self.link.alive = sup.beat("net")
+        sources = {"sys": system_source(self.boot, reset_cause_name(), VERSION),
+                   "power": self.sensors.snapshot, "queue": self.outbox.stats,
+                   "sync": self._sync_summary, "capture": self._capture_summary,
+                   "tasks": lambda: {"restarts": sup.total_restarts()},
+                   "storage": self._storage_summary}
+        if self.link is not None:
+            sources["net"] = self.link.stats
+        self.health = Health(sources, self.logs.get("health"))
+        self.manage = None
+        if self.mqtt is not None:
+            self._build_commands()
+        publish = self.manage.publish_state if self.manage is not None else None
+        sup.add("health", lambda: self.health.heartbeat(
+            cfg.get("health.interval_s"), self._queue_health, publish, sup.beat("health")))
+        if cfg.get("watchdog.timeout_s"):
+            t = cfg.get("watchdog.timeout_s") * 1000
+            self.watchdog = Watchdog(sup, self.logs.get("wdt"), timeout_ms=t,
+                                     stale_ms=t * 3 // 4, feed_ms=min(5000, t // 4))
+            sup.add("watchdog", self.watchdog.run, critical=False)
+
+    def _build_commands(self):
+        from wildcam.commands import Commands
+        from wildcam.manage import Management
+
+        cfg = self.config
+        cmds = Commands(self.storage, cfg.secret("cmd.hmac_key"), self.device_id,
+                        self.logs.get("cmd"), now=clock.now)
+        self.manage = m = Management(cfg, self.storage, self.logs.get("manage"), self.logs,
+                                     self.mqtt, cmds, self.device_id, VERSION)
+        m.register_basics(self.capture, self.sync, self.health)
+        if cfg.secret("cmd.hmac_key"):
+            self.sup.add("commands", lambda: m.run(self.sup.beat("commands")))
+        self.sup.add("probation", lambda: m.probation(), critical=False, restart=False)
+        if cfg.get("hass.discovery"):
+            self.mqtt.on_connect = m.announce
+
+    def _queue_health(self, snap):
+        self._queue("health", "events", data=snap)
+
+    def _sync_summary(self):
+        s = self.sync.stats()
+        return {"delivered": s["delivered"], "failed": s["failed"], "dead": s["dead"],
+                "success_rate": s["success_rate"], "last_sync": s["last_sync"],
+                "latency_p95_s": s["latency_p95_s"]}
+
+    def _capture_summary(self):
+        c = dict(self.capture.counters)
+        c["camera_errors"] = self.cam.errors
+        c["camera_reinits"] = self.cam.reinits
+        return c
+
+    def _storage_summary(self):
+        out = {}
+        for name, path in (("flash", "/"), ("sd", "/sd")):
+            try:
+                total, free = self.storage.statvfs(path)
+                out[name] = {"total_kb": total // 1024, "free_kb": free // 1024}
+            except OSError:
+                out[name] = None
+        return out
 
     def _woken_by_pir(self):
         import machine
@@ -230,6 +302,7 @@ class App:
         stable = False
         while True:
             await asyncio.sleep_ms(HOUSEKEEPING_MS)
+            self.sup.progress("housekeeping")
             self.logs.flush()
             # safe mode stays until someone leaves it: its boots never count as stable
             if not stable and not self.safe_mode and \

@@ -118,6 +118,7 @@ class CaptureService:
                            event_id, reason)
             return []
         self.counters["events"] += 1
+        self.counters["last_event"] = clock.now()
         flash = self._flash_wanted(ambient)
         meta = {"event": event_id, "trigger": reason, "ambient": ambient, "flash": flash,
                 "detection": detection or None}

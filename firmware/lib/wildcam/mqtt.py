@@ -104,6 +104,7 @@ class MQTT:
         self.counters = {"connects": 0, "publishes": 0, "republishes": 0, "failures": 0,
                          "pings": 0, "received": 0}
         self.last_error = None
+        self.on_connect = None  # called after each successful connect (e.g. HA discovery)
 
     def topic(self, sub):
         return "%s/%s/%s" % (self.prefix, self.device, sub)
@@ -159,6 +160,11 @@ class MQTT:
             self._note(msg)
             raise Retry(msg)
         self.counters["connects"] += 1
+        if self.on_connect is not None:
+            try:
+                self.on_connect()
+            except Exception as e:  # noqa: BLE001 - e.g. discovery: never fatal to the link
+                self._note("on_connect: %s %s" % (type(e).__name__, e))
         return self
 
     def _drop(self, stream):

@@ -69,7 +69,12 @@ SCHEMA = (
     ("mqtt.cert", "s", "", (0, 64), 0),  # client certificate PEM (mutual TLS)
     ("mqtt.key", "s", "", (0, 64), 0),  # client key PEM (mutual TLS)
     # remote management
-    ("cmd.hmac_key", "s", "", (0, 128), S),
+    ("cmd.hmac_key", "s", "", (0, 128), S),  # "" = remote commands off
+    ("cmd.revert_s", "i", 300, (30, 3600), 0),  # remote config kept only if the broker answers
+    ("hass.discovery", "b", False, None, 0),  # Home Assistant MQTT discovery
+    # health
+    ("health.interval_s", "i", 900, (60, 86400), 0),
+    ("watchdog.timeout_s", "i", 60, (0, 600), 0),  # 0 = no hardware watchdog
     # logging
     ("log.level", "s", "info", ("debug", "info", "warning", "error"), E),
     ("log.files", "i", 4, (2, 16), 0),
