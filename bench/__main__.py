@@ -1,6 +1,6 @@
 """`python -m bench [name ...]`: run benchmarks and print one table of figures vs targets.
 
-Available now: outbox. Each writes bench/results/<name>.json.
+Available now: outbox, detect. Each writes bench/results/<name>.json.
 """
 from __future__ import annotations
 
@@ -16,6 +16,18 @@ TARGETS = {
         ("flash_bytes_vs_sqlite", "<= 1.0", lambda v: v <= 1.0),
         ("enqueue_per_s", "", None),
         ("sqlite_enqueue_per_s", "reference", None),
+    ],
+    "detect": [
+        ("recall", ">= 0.95", lambda v: v >= 0.95),
+        ("precision", "", None),
+        ("false_trigger_rate", "<= 0.05", lambda v: v <= 0.05),
+        ("false_trigger_rate_wind", "<= 0.05", lambda v: v <= 0.05),
+        ("false_trigger_rate_clouds", "<= 0.05", lambda v: v <= 0.05),
+        ("kernel_speedup_cpython", ">= 20", lambda v: v >= 20),
+        ("kernel_speedup_micropython", ">= 20", lambda v: v >= 20),
+        ("kernel_us_micropython", "", None),
+        ("kernel_speedup_viper_unix", "info", None),
+        ("detector_core_us_cpython", "", None),
     ],
 }
 

@@ -1,0 +1,166 @@
+"""`python -m bench detect`: on-device motion detection, quality and cost.
+
+Quality: host_sim.evalset (labelled from the scene generator), PIR-window protocol of
+docs/DETECTION.md, SEEDS seeds per scene type at 160x120: recall/precision per scene type,
+recall on animal crossings, false-trigger rate on wind/light scenes.
+
+Cost: the block-mean kernel (pure-Python SWAR kernel, the one the simulator and the wasm
+build run) against a naive per-pixel Python loop over the same frames, in the same run,
+under CPython and under real MicroPython (wasm build, time.ticks_us). Where the native unix
+MicroPython is installed, the board's viper kernel is timed there too (information only).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+from bench.common import ROOT, write_result
+
+from host_sim import evalset, wasm
+from wildcam.detect import MotionDetector, SwarKernel, naive_block_means
+
+SEEDS = int(os.environ.get("WILDCAM_DETECT_SEEDS", "30"))
+W, H, B = 160, 120, 8
+NFRAMES = 8
+
+TIMING = r"""
+import time
+from wildcam.detect import SwarKernel, naive_block_means, make_kernel
+W, H, B, N = %d, %d, %d, %d
+data = open("/frames.bin", "rb").read()
+frames = [data[i * W * H:(i + 1) * W * H] for i in range(N)]
+out = bytearray((W // B) * (H // B))
+k = make_kernel(W, H, B, KIND)
+def per_frame(fn, min_us):
+    reps = 0
+    t0 = time.ticks_us()
+    while True:
+        for f in frames:
+            fn(f)
+        reps += 1
+        dt = time.ticks_diff(time.ticks_us(), t0)
+        if dt >= min_us:
+            return dt / (reps * N)
+naive = per_frame(lambda f: naive_block_means(f, W, H, B, out), 600000)
+kern = per_frame(lambda f: k.run(f, out), 600000)
+print("RESULT", type(k).__name__, naive, kern)
+"""
+
+
+def frames() -> bytes:
+    seq = evalset.make("animal_small", 0)
+    return b"".join(f for _, f, _ in seq.frames(W, H, 4.0, NFRAMES, 1.0))
+
+
+def cpython_cost(data: bytes) -> dict:
+    fr = [data[i * W * H:(i + 1) * W * H] for i in range(NFRAMES)]
+    out = bytearray((W // B) * (H // B))
+
+    def per_frame(fn, min_s=0.5):
+        reps, t0 = 0, time.perf_counter()
+        while True:
+            for f in fr:
+                fn(f)
+            reps += 1
+            dt = time.perf_counter() - t0
+            if dt >= min_s:
+                return dt * 1e6 / (reps * NFRAMES)
+
+    k = SwarKernel(W, H, B)
+    naive = per_frame(lambda f: naive_block_means(f, W, H, B, out))
+    kern = per_frame(lambda f: k.run(f, out))
+    det = MotionDetector(W, H, B, kernel="python")
+    for f in fr:
+        det.update(f)
+    means = det.means
+    core = per_frame(lambda f: det.update_means(means))
+    return {"naive_us_cpython": round(naive, 1), "kernel_us_cpython": round(kern, 1),
+            "kernel_speedup_cpython": round(naive / kern, 1),
+            "detector_core_us_cpython": round(core, 1)}
+
+
+def _parse(stdout: str):
+    for line in stdout.splitlines():
+        if line.startswith("RESULT"):
+            _, kind, naive, kern = line.split()
+            return kind, float(naive), float(kern)
+    raise RuntimeError("no RESULT in output:\n" + stdout)
+
+
+def micropython_cost(data: bytes) -> dict:
+    code = TIMING % (W, H, B, NFRAMES)
+    r = wasm.run_script(code.replace("KIND", '"python"'), files={"/frames.bin": data},
+                        timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError("wasm timing failed:\n" + r.stdout + r.stderr)
+    _, naive, kern = _parse(r.stdout)
+    out = {"naive_us_micropython": round(naive, 1), "kernel_us_micropython": round(kern, 1),
+           "kernel_speedup_micropython": round(naive / kern, 1)}
+    exe = os.path.join(os.path.dirname(sys.executable), "micropython")
+    if os.path.isfile(exe):                     # native unix port: viper kernel
+        with tempfile.TemporaryDirectory() as tmp:
+            with open(os.path.join(tmp, "frames.bin"), "wb") as f:
+                f.write(data)
+            script = code.replace('"/frames.bin"', '"frames.bin"')
+            with open(os.path.join(tmp, "t.py"), "w") as f:
+                f.write(script.replace("KIND", '"viper"'))
+            env = dict(os.environ, MICROPYPATH=str(ROOT / "firmware" / "lib") + ":.frozen")
+            p = subprocess.run([exe, "t.py"], cwd=tmp, env=env, capture_output=True,
+                               text=True, timeout=300)
+            if p.returncode == 0:
+                _, naive_u, viper_u = _parse(p.stdout)
+                out.update({"naive_us_unix": round(naive_u, 1),
+                            "viper_us_unix": round(viper_u, 1),
+                            "kernel_speedup_viper_unix": round(naive_u / viper_u, 1)})
+    return out
+
+
+def quality() -> dict:
+    res = evalset.evaluate(evalset.generate(range(SEEDS)),
+                           lambda w, h: MotionDetector(w, h, kernel="python"),
+                           width=W, height=H)
+    print("\ndetect: %d seeds per scene type, %dx%d, PIR window %d frames at %g fps"
+          % (SEEDS, W, H, evalset.DEFAULTS["frames"], evalset.DEFAULTS["fps"]))
+    print("  %-18s %-8s %4s %9s %9s %9s %8s" % ("scene type", "group", "n", "recall",
+                                                 "precision", "false-trg", "IoU"))
+    fmt = lambda v: "-" if v is None else "%.3f" % v  # noqa: E731
+    out = {}
+    for kind, c in res["types"].items():
+        print("  %-18s %-8s %4d %9s %9s %9s %8s" % (
+            kind, evalset.TYPES[kind][0], c["n"], fmt(c["recall"]), fmt(c["precision"]),
+            fmt(c["false_trigger_rate"]), fmt(c["mean_iou"])))
+        if c["recall"] is not None:
+            out["recall_" + kind] = c["recall"]
+        if c["false_trigger_rate"] is not None:
+            out["false_trigger_rate_" + kind] = c["false_trigger_rate"]
+    for g, c in res["groups"].items():
+        print("  %-18s %-8s %4d %9s %9s %9s %8s" % (
+            "[" + g + "]", "", c["n"], fmt(c["recall"]), fmt(c["precision"]),
+            fmt(c["false_trigger_rate"]), fmt(c["mean_iou"])))
+    ov = res["overall"]
+    print("  %-18s %-8s %4d %9s %9s" % ("[overall]", "", ov["n"], fmt(ov["recall"]),
+                                        fmt(ov["precision"])))
+    out.update({"recall": res["groups"]["animal"]["recall"],
+                "precision": ov["precision"],
+                "false_trigger_rate": res["groups"]["false"]["false_trigger_rate"],
+                "false_trigger_rate_negative": res["groups"]["negative"]["false_trigger_rate"],
+                "mean_iou": res["groups"]["animal"]["mean_iou"], "seeds": SEEDS})
+    return out
+
+
+def run() -> dict:
+    data = frames()
+    result = quality()
+    result.update(cpython_cost(data))
+    result.update(micropython_cost(data))
+    result["frame"] = "%dx%d block %d" % (W, H, B)
+    write_result("detect", result)
+    return result
+
+
+if __name__ == "__main__":
+    import json
+    print(json.dumps(run(), indent=1, sort_keys=True))
