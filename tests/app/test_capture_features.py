@@ -122,11 +122,36 @@ def test_a_pir_wake_from_deep_sleep_is_captured(sim, tmp_path):
     assert side["trigger"] == "pir-wake"
 
 
-def test_settle_frames_are_dropped_after_a_mode_switch(sim, tmp_path):
-    b = _board(sim, tmp_path, scene=scenes.animal(seed=3, start=120),
-               config={"capture.settle_frames": 2})
+def test_settle_frames_are_dropped_after_a_mode_switch(tmp_path):
+    counts = []
+    for settle in (0, 2):
+        with Simulation() as sim:
+            b = _board(sim, tmp_path / str(settle), scene=scenes.animal(seed=3, start=120),
+                       config={"capture.settle_frames": settle})
+            b.power_on()
+            sim.run_for(400)
+            assert len(_jpegs(b)) == 3
+            counts.append(b.camera.captures)
+    # two mode switches per event (grayscale look, JPEG burst), two frames dropped at each
+    assert counts[1] - counts[0] == 4
+
+
+def test_detection_box_goes_into_the_sidecar_and_wind_is_dropped(sim, tmp_path):
+    b = _board(sim, tmp_path, scene=scenes.animal(seed=3, start=120))
     b.power_on()
     sim.run_for(400)
-    assert len(_jpegs(b)) == 3
-    # 96x96 look (2 dropped + 1) and JPEG burst (2 dropped + 3)
-    assert b.camera.captures == 8
+    side = json.loads(_jpegs(b)[0].with_suffix(".json").read_text())
+    det = side["detection"]
+    assert det["motion"] is True and 0 < det["score"] <= 1
+    x, y, w, h = det["bbox"]
+    assert 0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1
+
+    windy = _board(sim, tmp_path, name="cam-02",
+                   scene=scenes.wind(seed=5, duration=6 * 3600, false_pir_per_hour=10))
+    windy.power_on()
+    sim.run_for(6 * 3600)
+    from host_sim.demo import log_tail
+    log = "\n".join(log_tail(windy, 400))
+    dropped = log.count("trigger not confirmed by motion")
+    kept = len(_jpegs(windy)) // 3
+    assert dropped > 0 and dropped > kept  # most wind triggers never become images

@@ -208,8 +208,8 @@ class App:
                           settle=cfg.get("capture.settle_frames"))
         self.capture = CaptureService(cfg, self.storage, self.cam, self.logs.get("capture"),
                                       self.boot.boots, self.device_id, sensors=self.sensors,
-                                      space=self.space, on_image=self.on_image,
-                                      on_event=self.on_event)
+                                      space=self.space, detector=self._build_detector(),
+                                      on_image=self.on_image, on_event=self.on_event)
         self.sup.add("capture", self.capture.run)
         if "timelapse" in cfg.get("capture.mode") or cfg.get("capture.timelapse_s"):
             self.sup.add("timelapse", self.capture.timelapse, critical=False)
@@ -285,6 +285,19 @@ class App:
             except OSError:
                 out[name] = None
         return out
+
+    def _build_detector(self):
+        cfg = self.config
+        if not cfg.get("detect.enabled"):
+            return None
+        from wildcam.cam import FRAME_SIZES
+        from wildcam.detect import MotionDetector
+
+        w, h = FRAME_SIZES[cfg.get("detect.frame")]
+        return MotionDetector(w, h, threshold=cfg.get("detect.threshold"),
+                              min_area=cfg.get("detect.min_area"),
+                              confirm=cfg.get("detect.confirm"),
+                              roi=cfg.get("detect.roi") or None)
 
     def _woken_by_pir(self):
         import machine

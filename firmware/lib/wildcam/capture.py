@@ -39,7 +39,7 @@ class CaptureService:
         self.device_id = device_id
         self._sensors = sensors
         self._space = space
-        self._detector = detector  # optional: .confirm(frames) -> result dict or None
+        self._detector = detector  # optional wildcam.detect.MotionDetector
         self._on_image = on_image  # (path, size, sha256 hex, meta) once an image is whole
         self._on_event = on_event  # (meta) once an event is over
         self._flag = asyncio.ThreadSafeFlag()
@@ -111,11 +111,11 @@ class CaptureService:
             return []
         self._seq += 1
         event_id = "%s-%d-%d" % (self.device_id, self._boot_no, self._seq)
-        ambient, detection = self._look(reason)
+        ambient, detection = await self._look(reason)
         if detection is False:
             self.counters["rejected"] += 1
-            self._log.info("event %s: %s trigger not confirmed by motion: dropped",
-                           event_id, reason)
+            self._log.info("event %s: %s trigger not confirmed by motion (%s): dropped",
+                           event_id, reason, getattr(self, "_last_reason", "?"))
             return []
         self.counters["events"] += 1
         self.counters["last_event"] = clock.now()
@@ -132,29 +132,41 @@ class CaptureService:
             self._on_event(ev)
         return paths
 
-    def _look(self, reason):
-        """(ambient mean 0..255 or None, detection result / False / None) from a small
-        grayscale frame. Skipped when nothing needs it."""
+    async def _look(self, reason):
+        """(ambient mean 0..255 or None, detection dict / False / None) from small grayscale
+        frames: one for the light, or up to `detect.frames` at `detect.fps` until the
+        detector confirms motion (False: it never did). Without a verdict (camera trouble)
+        the event goes ahead: better a false trigger than a lost animal."""
         want_light = self._cfg.get("capture.flash") == "auto"
-        confirm = self._detector is not None and reason in ("pir", "motion")
-        if not (want_light or confirm):
+        det = self._detector if reason in ("pir", "pir-wake", "motion") else None
+        if not (want_light or det):
             return None, None
         try:
-            self._cam.configure(gray=True, frame_size=LOOK_SIZE)
-            frames = []
-            for _ in range(self._detector.frames if confirm else 1):
+            if det is None:
+                self._cam.configure(gray=True, frame_size=LOOK_SIZE)
                 frame = self._cam.capture()
-                if confirm:
-                    frames.append(bytes(frame))  # the driver reuses its buffer
-                else:
-                    frames.append(frame)
-            last = frames[-1]
-            ambient = sum(last) // len(last)
-            if not confirm:
-                return ambient, None
-            result = self._detector.confirm(frames)
-            return ambient, (result if result else False)
-        except Exception as e:  # noqa: BLE001 - no look: capture anyway, without a verdict
+                return sum(frame) // len(frame), None
+            self._cam.configure(gray=True, frame_size=self._cfg.get("detect.frame"))
+            first = self._cam.capture()
+            ambient = sum(first) // len(first)
+            lit = self._flash_wanted(ambient)
+            if lit:  # at night the detector needs the LED (IR on IR boards) to see anything
+                self._set_led(True)
+            det.reset()
+            gap = 1000 // self._cfg.get("detect.fps")
+            r = None
+            for i in range(self._cfg.get("detect.frames")):
+                r = det.update(self._cam.capture())
+                if r.motion:
+                    return ambient, r.as_dict()
+                if i + 1 < self._cfg.get("detect.frames"):
+                    await asyncio.sleep_ms(gap)
+            if lit:
+                self._set_led(False)
+            self._last_reason = r.reason if r else "?"
+            return ambient, False
+        except Exception as e:  # noqa: BLE001 - no verdict: capture anyway
+            self._set_led(False)
             self._log.warning("grayscale look failed: %s", e)
             return None, None
 

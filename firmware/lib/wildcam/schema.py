@@ -41,6 +41,15 @@ SCHEMA = (
     ("capture.jpeg_quality", "i", 85, (10, 100), 0),  # higher is better (driver scales differ)
     ("capture.flash", "s", "auto", ("auto", "on", "off"), E),
     ("capture.dark_level", "i", 40, (0, 255), 0),  # mean gray below this = night: LED on
+    # on-device motion detection (confirms PIR triggers; see docs/DETECTION.md)
+    ("detect.enabled", "b", True, None, 0),
+    ("detect.frame", "s", "QQVGA", ("96X96", "QQVGA"), E),
+    ("detect.fps", "i", 4, (1, 10), 0),
+    ("detect.frames", "i", 20, (4, 60), 0),  # at most this many frames per trigger
+    ("detect.threshold", "i", 6, (1, 64), 0),
+    ("detect.min_area", "i", 2, (1, 64), 0),  # blocks
+    ("detect.confirm", "i", 3, (1, 10), 0),  # consecutive frames with the same blob
+    ("detect.roi", "s", "", (0, 128), 0),  # "-0,0,1,0.3" excludes the top 30 %
     # pins (AI-Thinker ESP32-CAM defaults)
     ("pins.pir", "i", 13, (0, 39), 0),
     ("pins.flash_led", "i", 4, (-1, 39), 0),

@@ -74,6 +74,13 @@ def check(key, value):
             if not rule[0] <= len(value) <= rule[1]:
                 return "%s: must be %d..%d characters long, got %d" % (
                     key, rule[0], rule[1], len(value))
+        if key == "detect.roi" and value:
+            from wildcam.detect import parse_roi
+
+            try:
+                parse_roi(value, 20, 15)
+            except ValueError as e:
+                return "%s: %s" % (key, e)
         if key == "sync.windows":
             from wildcam import windows
 
