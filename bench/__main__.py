@@ -29,6 +29,18 @@ TARGETS = {
         ("kernel_speedup_viper_unix", "info", None),
         ("detector_core_us_cpython", "", None),
     ],
+    "upload": [
+        ("chunk_size", "", None),
+        ("mpy_peak_heap_100k", "<= chunk+8KB", None),
+        ("mpy_peak_heap_1m", "<= chunk+8KB", None),
+        ("mpy_heap_over_chunk_max", "<= 8192", lambda v: v <= 8192),
+        ("throughput_ratio_s3", ">= 0.8", lambda v: v >= 0.8),
+        ("throughput_ratio_azure", ">= 0.8", lambda v: v >= 0.8),
+        ("s3_ours_peak_bytes", "", None),
+        ("s3_boto3_peak_bytes", "reference", None),
+        ("azure_ours_peak_bytes", "", None),
+        ("azure_sdk_peak_bytes", "reference", None),
+    ],
 }
 
 

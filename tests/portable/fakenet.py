@@ -4,7 +4,7 @@ counts what was written without keeping it, and reads exactly like a Stream."""
 
 
 class FakeStream:
-    def __init__(self, replies, keep_written=False, quiet_expect=False):
+    def __init__(self, replies, keep_written=False, quiet_expect=False, fail_after=None):
         self.replies = list(replies)  # bytes for each request, in order
         self.rx = b""
         self.pos = 0
@@ -17,6 +17,7 @@ class FakeStream:
         self._head_done = False
         self._buf = bytearray()
         self.quiet_expect = quiet_expect
+        self.fail_after = fail_after  # bytes written before writes fail (EPIPE)
 
     def deadline(self, ms):
         pass
@@ -26,6 +27,11 @@ class FakeStream:
 
     def write(self, buf, n=None):
         n = len(buf) if n is None else n
+        if self.fail_after is not None and self.written + n > self.fail_after:
+            if self.pos >= len(self.rx) and self.replies:
+                self.rx = self.replies.pop(0)
+                self.pos = 0
+            raise OSError(32)
         self.written += n
         if self.keep:
             self.data.extend(bytes(buf[:n]))

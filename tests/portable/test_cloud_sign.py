@@ -339,3 +339,15 @@ def test_http_connection_close_and_read_until_close():
     assert r.body == b"hello" and s1.closed
     run(http.request("GET", "http://h/y"))
     assert len(c.made) == 2
+
+
+def test_http_early_answer_while_sending_is_read_after_the_failed_write():
+    refused = b"HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nbad sig!!"
+    s = FakeStream([refused], fail_after=5000)
+    http = HTTP(connect=Connector(s))
+    r = run(http.request("PUT", "http://h/k", None, lambda: iter([b"z" * 4096] * 4), 16384))
+    assert r.status == 403 and r.body == b"bad sig!!" and s.closed
+    s = FakeStream([b""], fail_after=5000)  # closed without a word: a network error
+    e = raises(Retry, run, HTTP(connect=Connector(s)).request(
+        "PUT", "http://h/k", None, lambda: iter([b"z" * 4096] * 4), 16384))
+    assert "OSError" in str(e) or "32" in str(e)

@@ -11,8 +11,8 @@ Put Block + Put Block List for large files.
   Azurite). The SharedKey canonical resource is "/ACCOUNT" + the URL path as sent, so the
   path-style form carries the account twice, as Azurite expects. `host` overrides the Host
   header (e.g. "ACCOUNT.blob.localhost:PORT" to test the production form locally).
-- Files up to `single_put_max` go in one Put Blob; larger ones as blocks of `block_size`
-  bytes (each a Put Block streamed in fixed chunks, ids "%08d" base64) then one Put Block
+- Files up to `single_put_max` (64 MiB, as azure-storage-blob) go in one Put Blob; larger
+  ones as blocks of `block_size` (4 MiB) bytes (each a Put Block streamed in fixed chunks, ids "%08d" base64) then one Put Block
   List, whose XML body is generated piece by piece: RAM stays flat whatever the size.
 - Metadata: x-ms-meta-* from the item and its sidecar (wildcam.cloud.metadata, sorted).
 - Outcomes: 2xx done; 408/429/5xx/network -> Retry; 403 AuthenticationFailed (wrong key,
@@ -133,8 +133,8 @@ class RangeReader:
 class AzureDest:
     def __init__(self, http, account_url, container, account=None, account_key=None,
                  sas=None, host=None, device="cam", key_template="{device}/{date}/{name}.{ext}",
-                 now=None, name="azure", chunk=CHUNK, block_size=1048576,
-                 single_put_max=4194304, meta=True):
+                 now=None, name="azure", chunk=CHUNK, block_size=4194304,
+                 single_put_max=67108864, meta=True):
         self.http = http
         self.scheme, self.netloc, self.port, base = urlsplit(account_url)
         self.base = base.rstrip("/")

@@ -15,14 +15,17 @@ checks off and streams an upload only from an iterator. Here:
   lets the client send the body again on a fresh connection when a kept-alive one turned out
   to be closed by the server.
 - Responses are read into two buffers allocated once per client: the status line and
-  headers (`max_head`, 2 KB) and the first `max_body` bytes of the body (2 KB: error texts,
-  XML, JSON); the rest of a long body is read and dropped (or the connection closed).
+  headers (`max_head`, 2 KB) and, from the first response that has a body, the first
+  `max_body` bytes of a body (2 KB: error texts, XML, JSON); the rest of a long body is read
+  and dropped (or the connection closed).
   Content-Length, chunked transfer coding and read-until-close are handled. Reads are exact
   (the socket layer of a board reads exactly what it is asked for), so the head is read a
   few bytes at a time, never past its end.
-- `Expect: 100-continue` for bodies of `expect_over` bytes or more: a server refusing the
-  request (403 signature mismatch) answers before the body is sent; a server that ignores
-  the header is waited for `continue_ms` only.
+- `Expect: 100-continue` for bodies of `expect_over` bytes or more (off by default: it costs
+  a round trip per request): a server refusing the request (403 signature mismatch) answers
+  before the body is sent; a server that ignores the header is waited for `continue_ms`
+  only. Without it, a server that answers early and closes while the body is still going
+  is heard too: its response is read after the failed write.
 - Every step runs under `timeout_s` (wildcam.stream), and the whole exchange under a deadline
   of 2 x timeout_s plus the body at `min_rate` bytes/s. Network failures raise
   `errors.Retry` with what happened; media trouble raised by a body iterator
@@ -32,8 +35,9 @@ checks off and streams an upload only from an iterator. Here:
   (a 3xx is returned to the caller).
 - TLS through `wildcam.stream.tls_context` (certificate and host name verified). `resolve`
   maps a host name to the address to connect to (tests; the Host header keeps the name).
-- The request yields to the asyncio loop after every chunk, so a long upload does not
-  starve the other tasks (PIR, watchdog).
+- The request yields to the asyncio loop after the head and then at most every `pause_ms`
+  while sending (0: after every chunk), so a long upload does not starve the other tasks
+  (PIR, watchdog).
 """
 
 import asyncio
@@ -243,16 +247,34 @@ class Response:
         return "<Response %d %s>" % (self.status, self.reason)
 
 
+def _sleep0():
+    return asyncio.sleep_ms(0)
+
+
 def _open_default(host, port, timeout_s, tls):
     from wildcam.stream import open_stream  # late: the pure helpers above need no socket
 
-    return open_stream(host, port, timeout_s, tls)
+    s = open_stream(host, port, timeout_s, tls)
+    nodelay(s)
+    return s
+
+
+def nodelay(stream):
+    """TCP_NODELAY on a Stream's socket where the port has it: without it the last short
+    segment of a body waits for the server's delayed ACK (~40 ms per request)."""
+    try:
+        import socket
+
+        sock = stream._sock
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (AttributeError, OSError, ImportError):
+        pass
 
 
 class HTTP:
     def __init__(self, timeout_s=10, tls=None, keepalive=True, idle_ms=4000, resolve=None,
-                 max_head=MAX_HEAD, max_body=MAX_BODY, expect_over=65536, continue_ms=1500,
-                 min_rate=1024, connect=None, user_agent="wildcam"):
+                 max_head=MAX_HEAD, max_body=MAX_BODY, expect_over=None, continue_ms=1500,
+                 min_rate=1024, connect=None, user_agent="wildcam", pause=None, pause_ms=20):
         self.timeout_s = timeout_s
         self.tls = tls  # an ssl.SSLContext for https URLs (wildcam.stream.tls_context)
         self.keepalive = keepalive
@@ -263,8 +285,11 @@ class HTTP:
         self.min_rate = min_rate
         self.user_agent = user_agent
         self._connect = connect or _open_default
+        self.pause = pause or _sleep0  # () -> awaitable: where a request lets others run
+        self.pause_ms = pause_ms  # yield to the loop at most this often while sending
         self._head = bytearray(max_head)
-        self._body = bytearray(max_body)
+        self._max_body = max_body
+        self._body_buf = None  # allocated on the first response that has a body
         self._scratch = None
         self._conn = None
         self._conn_key = None
@@ -311,7 +336,8 @@ class HTTP:
         if callable(body) and length is None:
             raise ValueError("a streamed body needs its length")
         if expect is None:
-            expect = length is not None and length >= self.expect_over
+            expect = self.expect_over is not None and length is not None and \
+                length >= self.expect_over
         head = self._request_head(method, target, host_header(scheme, host, port), headers,
                                   length, expect)
         self.counters["requests"] += 1
@@ -367,23 +393,26 @@ class HTTP:
         c.deadline(total)
         try:
             c.write(head)
+            await self.pause()  # signing was CPU work: let the other tasks run
             resp = None
             if expect and body is not None:
                 resp = self._wait_continue(c)
                 if resp is not None and resp.status != 100:
                     self.close()  # the body was not sent: this connection is done
+                    if resp.status < 300:
+                        raise OSError(71, "HTTP %d before the body was sent" % resp.status)
                     return resp
             if body is not None:
-                if callable(body):
-                    sent = 0
-                    for chunk in body():
-                        c.write(chunk)
-                        sent += len(chunk)
-                        await asyncio.sleep_ms(0)
-                    if sent != length:
-                        raise OSError(5, "body was %d bytes, announced %d" % (sent, length))
-                else:
-                    c.write(body)
+                try:
+                    await self._send_body(c, body, length)
+                except OSError:
+                    # a server may answer (403, 413) and close while the body is still
+                    # going: its answer, when there is one, says more than EPIPE does
+                    early = self._early_response(c, method)
+                    if early is None:
+                        raise
+                    self.close()
+                    return early
                 self.counters["sent"] += length or 0
             while True:
                 resp = self._read_response(c, method)
@@ -394,6 +423,32 @@ class HTTP:
         finally:
             if not c.closed:
                 c.deadline(None)
+
+    async def _send_body(self, c, body, length):
+        if not callable(body):
+            c.write(body)
+            return
+        sent = 0
+        last = time.ticks_ms()
+        for chunk in body():
+            c.write(chunk)
+            sent += len(chunk)
+            now = time.ticks_ms()
+            if time.ticks_diff(now, last) >= self.pause_ms:
+                await self.pause()
+                last = time.ticks_ms()
+        if sent != length:
+            raise OSError(5, "body was %d bytes, announced %d" % (sent, length))
+
+    def _early_response(self, c, method):
+        if c.closed:
+            return None
+        try:
+            c.settimeout(max(0.05, self.continue_ms / 1000))
+            resp = self._read_response(c, method)
+        except (OSError, ValueError, _Stale, _Quiet):
+            return None
+        return resp if resp.status >= 300 else None
 
     def _wait_continue(self, c):
         """After headers with Expect: the interim or final response, or None when the
@@ -441,14 +496,15 @@ class HTTP:
             headers.get("connection", "").lower() != "close"
         kept = 0
         truncated = False
-        if method == "HEAD" or status in (100, 204, 304) or 100 <= status < 200:
+        if method == "HEAD" or status in (100, 204, 304) or 100 <= status < 200 or \
+                headers.get("content-length") == "0":
             pass
         elif headers.get("transfer-encoding", "").lower().find("chunked") >= 0:
             kept, truncated = self._read_chunked(c)
         elif "content-length" in headers:
             size = int(headers["content-length"])
-            if size > _DRAIN_MAX + len(self._body):
-                kept = self._read_some(c, min(size, len(self._body)))
+            if size > _DRAIN_MAX + self._max_body:
+                kept = self._read_some(c, min(size, self._max_body))
                 truncated = True
                 keep = False
             else:
@@ -456,10 +512,16 @@ class HTTP:
         else:
             kept, truncated = self._read_to_close(c)
             keep = False
-        body = bytes(memoryview(self._body)[:kept])
+        body = bytes(memoryview(self._body_buf)[:kept]) if kept else b""
         if not keep and status != 100:
             self.close()
         return Response(status, reason, headers, body, truncated, version)
+
+    @property
+    def _body(self):
+        if self._body_buf is None:
+            self._body_buf = bytearray(self._max_body)
+        return self._body_buf
 
     def _read_some(self, c, n):
         if n:
@@ -477,7 +539,7 @@ class HTTP:
             n -= k
 
     def _read_fixed(self, c, size, kept=0):
-        room = len(self._body) - kept
+        room = self._max_body - kept
         take = min(room, size)
         if take:
             if c.readinto(memoryview(self._body)[kept:kept + take]) != take:
