@@ -744,7 +744,7 @@ class Guard:
 
     def __init__(self, updater, log, healthy=None, min_run_ms=120000, deadline_ms=900000,
                  wdt_ms=ota_boot.WDT_MS, feed_ms=5000, safe_mode=False, reset=None,
-                 feed_wdt=True):
+                 feed_wdt=True, alive=None):
         self.up = updater
         self.log = log
         self.healthy = healthy
@@ -755,6 +755,7 @@ class Guard:
         self.safe_mode = safe_mode
         self._reset = reset
         self.feed_wdt = feed_wdt  # False when the App's own watchdog (health.Watchdog) runs
+        self.alive = alive  # progress report for the supervisor (sup.beat("ota"))
         self._ok = False
         self._t0 = time.ticks_ms()
         self.watching = False
@@ -789,7 +790,9 @@ class Guard:
         self.watching = up.pending()
         if not self.watching:
             while True:
-                await asyncio.sleep_ms(3600000)
+                if self.alive is not None:
+                    self.alive()
+                await asyncio.sleep_ms(self.feed_ms)
         wdt = None
         if self.feed_wdt:
             import machine
@@ -802,6 +805,8 @@ class Guard:
         while True:
             if wdt is not None:
                 wdt.feed()
+            if self.alive is not None:
+                self.alive()
             if self.watching:
                 ran = time.ticks_diff(time.ticks_ms(), self._t0)
                 if ran >= self.min_run_ms and self._healthy():
