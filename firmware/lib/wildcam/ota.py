@@ -405,12 +405,20 @@ class Updater:
         return {"ok": False, "reboot": False, "error": msg}
 
     def _small(self, url):
+        """A small resource (manifest, signature) in RAM, resuming after breaks."""
         out = bytearray()
-        for part in self.fetch(url, 0):
-            out += part
-            if len(out) > MAX_MANIFEST:
-                raise OtaError("%s is too large" % url)
-        return bytes(out)
+        fails = 0
+        while True:
+            try:
+                for part in self.fetch(url, len(out)):
+                    out += part
+                    if len(out) > MAX_MANIFEST:
+                        raise OtaError("%s is too large" % url)
+                return bytes(out)
+            except OSError as e:
+                fails += 1
+                if fails > self.retries:
+                    raise OtaError("download of %s failed: %s %s" % (url, type(e).__name__, e))
 
     def _buffer(self):
         if self._buf is None:
