@@ -51,6 +51,9 @@ def test_block_means_match_naive_loop():
         naive_block_means(f, w, h, b, ref)
         SwarKernel(w, h, b).run(memoryview(f), out)
         assert out == ref, (w, h, b)
+        out = bytearray(len(ref))
+        SwarKernel(w, h, b, stepped=False).run(f, out)   # MicroPython's path, also here
+        assert out == ref, (w, h, b)
         k = make_kernel(w, h, b)             # viper where available
         out2 = bytearray(len(ref))
         k.run(bytes(f), out2)
@@ -58,13 +61,19 @@ def test_block_means_match_naive_loop():
 
 
 def test_block_means_extremes_and_rounding():
-    out = bytearray(48)
-    SwarKernel(W, H, 8).run(bytes([255]) * (W * H), out)
-    assert out == bytes([255]) * 48
-    f = bytearray(W * H)
-    f[0] = 32                                 # 32/64 = 0.5 rounds up to 1
-    SwarKernel(W, H, 8).run(f, out)
-    assert out[0] == 1 and sum(out) == 1
+    for k in (SwarKernel(W, H, 8), SwarKernel(W, H, 8, stepped=False)):
+        out = bytearray(48)
+        k.run(bytes([255]) * (W * H), out)
+        assert out == bytes([255]) * 48
+        f = bytearray(W * H)
+        f[0] = 32                             # 32/64 = 0.5 rounds up to 1
+        f[W * H - 1] = 31                     # 31/64 rounds down to 0
+        k.run(f, out)
+        assert out[0] == 1 and sum(out) == 1
+        f[W * H - 1] = 16                     # 16 + 16 = 32/64 in the last block, from
+        f[W * H - W - 2] = 16                 # two rows and columns
+        k.run(f, out)
+        assert out[47] == 1 and sum(out) == 2
 
 
 def test_bad_geometry_rejected():

@@ -42,34 +42,55 @@ def _log2(n):
     return k if (1 << k) == n else -1
 
 
+def _stepped_slices():
+    try:
+        return b"abcd"[1::2] == b"bd"
+    except Exception:  # MicroPython: NotImplementedError (only step 1)
+        return False
+
+
+_STEPPED = _stepped_slices()
+
+
 class SwarKernel:
     """Block means in pure Python: each block row (block rows of pixels) becomes one big
     integer; masks, shifts and adds on it sum every block at once (SIMD within a register),
     so the Python work per frame is a few dozen integer operations per block row.
-    `run(frame, out)` writes one rounded mean (0..255) per block into bytearray `out`."""
+    `run(frame, out)` writes one rounded mean (0..255) per block into bytearray `out`.
 
-    def __init__(self, width, height, block):
+    Per block row: pixel pairs into 16-bit lanes, then the rows are summed by halving
+    (upper half + lower half, each step works on half as many bits), leaving one row of
+    16-bit lanes. Where bytes slices take a step (CPython) those rows are joined and the
+    rest (pairs of lanes, rounding, one byte per block) runs once per frame on the joined
+    integer, the bytes picked by a stepped slice; elsewhere (MicroPython) it runs per
+    block row and the bytes are compacted with shifts and masks.
+    `stepped` forces either path (tests)."""
+
+    def __init__(self, width, height, block, stepped=None):
         b = block
         self.w, self.h, self.b = width, height, b
         self.bw, self.bh = width // b, height // b
+        self.stepped = _STEPPED if stepped is None else stepped
         n = width * b
         self.m00ff = int.from_bytes(b"\x00\xff" * (n // 2), "big")
-        self.rowmask = (1 << (8 * width)) - 1
-        self.hmasks = []              # (shift, mask): 16-bit lanes -> lanes of 8*b bits
-        lane = 32
-        while lane <= 8 * b:
-            half = lane // 16
-            self.hmasks.append((lane // 2, int.from_bytes(
-                (b"\x00" * half + b"\xff" * half) * (width * 8 // lane), "big")))
-            lane *= 2
-        lb = 8 * b                    # lane bits; each lane holds one block's sum
+        self.vfold = []               # (shift, mask): add the upper half of the rows to the lower
+        k = b >> 1
+        while k:
+            self.vfold.append((8 * width * k, (1 << (8 * width * k)) - 1))
+            k >>= 1
         self.sh2 = 2 * _log2(b)
+        rows = self.bh if self.stepped else 1
+        self.hmasks = _lane_masks(width * rows, b)   # 16-bit lanes -> lanes of 8*b bits
+        lb = 8 * b                    # lane bits; each lane holds one block's sum
         self.half = 0
-        self.low8 = 0
-        for j in range(self.bw):
+        for j in range(self.bw * rows):
             self.half |= (1 << (self.sh2 - 1)) << (j * lb)
-            self.low8 |= 0xFF << (j * lb)
+        self.low8 = 0
         self.compact = []             # (shift, mask): spread bytes -> contiguous bytes
+        if self.stepped:
+            return
+        for j in range(self.bw):
+            self.low8 |= 0xFF << (j * lb)
         s, v, n = lb, 8, self.bw
         while n > 1:
             m = 0
@@ -81,29 +102,45 @@ class SwarKernel:
     def run(self, frame, out):
         w, b, bw = self.w, self.b, self.bw
         mv = memoryview(frame)
-        m = self.m00ff
-        rowmask, half, sh2, low8 = self.rowmask, self.half, self.sh2, self.low8
+        m, vf, hms = self.m00ff, self.vfold, self.hmasks
+        half, sh2 = self.half, self.sh2
         step = b * w
-        base = 0
+        stepped = self.stepped
+        parts = []
         k = 0
-        for _ in range(self.bh):
+        for base in range(0, step * self.bh, step):
             n = int.from_bytes(mv[base:base + step], "big")
             e = (n & m) + ((n >> 8) & m)     # 16-bit lanes: pixel pairs
-            s = 8 * w
-            r = b
-            while r > 1:                      # add the block's rows into its last row
-                e += e >> s
-                s += s
-                r >>= 1
-            e &= rowmask
-            for sh, hm in self.hmasks:        # pairs of lanes until one lane per block
+            for sh, mk in vf:                 # sum the block's rows into one row
+                e = (e >> sh) + (e & mk)
+            if stepped:
+                parts.append(e.to_bytes(w, "big"))
+                continue
+            for sh, hm in hms:                # pairs of lanes until one lane per block
                 e = (e & hm) + ((e >> sh) & hm)
-            e = ((e + half) >> sh2) & low8    # rounded mean in each lane's low byte
+            e = ((e + half) >> sh2) & self.low8   # rounded mean in each lane's low byte
             for sh, cm in self.compact:
                 e = (e | (e >> sh)) & cm
             out[k:k + bw] = e.to_bytes(bw, "big")
-            base += step
             k += bw
+        if stepped:
+            e = int.from_bytes(b"".join(parts), "big")
+            for sh, hm in hms:
+                e = (e & hm) + ((e >> sh) & hm)
+            # the low byte of each lane (b bytes) is the block's rounded mean
+            out[:] = ((e + half) >> sh2).to_bytes(w * self.bh, "big")[b - 1::b]
+
+
+def _lane_masks(nbytes, b):
+    """(shift, mask) pairs that add neighbouring lanes, 16 -> 32 -> ... -> 8*b bits."""
+    out = []
+    lane = 32
+    while lane <= 8 * b:
+        half = lane // 16
+        out.append((lane // 2, int.from_bytes(
+            (b"\x00" * half + b"\xff" * half) * (nbytes * 8 // lane), "big")))
+        lane *= 2
+    return out
 
 
 def naive_block_means(frame, width, height, block, out):
