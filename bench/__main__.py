@@ -41,6 +41,14 @@ TARGETS = {
         ("azure_ours_peak_bytes", "", None),
         ("azure_sdk_peak_bytes", "reference", None),
     ],
+    "ota": [
+        ("verify_ms_micropython", "<= 100 ms", lambda v: v <= 100),
+        ("ed25519_verify_ms_micropython_lower_bound", "reference", None),
+        ("rsa4096_verify_ms_micropython", "reference", None),
+        ("peak_heap_bytes", "<= 32 KB", lambda v: v is not None and v <= 32768),
+        ("flash_bytes_written", "~ bundle", None),
+        ("bundle_bytes", "", None),
+    ],
 }
 
 

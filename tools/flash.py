@@ -1,19 +1,29 @@
 #!/usr/bin/env python3
-"""Flash, build and provision WildCAM boards from a laptop.
+"""Flash, deploy and provision WildCAM boards from a laptop.
 
-Implemented now:
-  build         compile firmware/lib to .mpy with mpy-cross (what a board receives)
-  check-config  validate a site config (and secrets) with the firmware's own validator
-Coming with the host-tools issue: erase/write a MicroPython image (esptool), deploy over
-mpremote, provision batches of device identities.
+  flash.py flash --port /dev/ttyUSB0 --firmware ESP32_CAM.bin   erase + write MicroPython
+  flash.py deploy --port /dev/ttyUSB0 --config site.json --identity fleet/wc-1a2b3c
+  flash.py --port /dev/ttyUSB0 --firmware X.bin --config site.json   both in one go
+  flash.py provision --count 10 --out fleet                      identities + command keys
+  flash.py check-config site.json --secrets secrets.json         the firmware's validator
+  flash.py build                                                 .mpy files into build/board
+
+Every failure says what to do next. See docs/HOST_TOOLS.md.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: python tools/flash.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console
+
+from tools.flashing import deploy, esp, provision, siteconfig
+from tools.flashing.proc import ToolError
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE_LIB = ROOT / "firmware" / "lib"
@@ -49,26 +59,14 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(FIRMWARE_LIB))
-    from wildcam import jsonutil, migrate, schema, validate  # firmware's own rules
-
-    problems: list[str] = []
-    try:
-        doc = json.loads(Path(args.config).read_text())
-    except (OSError, ValueError) as e:
-        print(f"error: {args.config}: {e}")
+    config, err = siteconfig.load_json(args.config)
+    secrets = None
+    if not err and args.secrets:
+        secrets, err = siteconfig.load_json(args.secrets)
+    if err:
+        print(f"error: {err}")
         return 1
-    flat = jsonutil.flatten(doc)
-    notes: list[str] = []
-    flat = migrate.migrate(flat, flat.pop("version", 1), notes)
-    if args.secrets:
-        sflat = jsonutil.flatten(json.loads(Path(args.secrets).read_text()))
-        problems += [f"{k}: not a secret; put it in the config file" for k in sorted(sflat)
-                     if not schema.is_secret(k)]
-        flat.update(sflat)
-    problems += [f"{k}: is a secret; put it in the secrets file" for k in sorted(flat)
-                 if schema.is_secret(k) and not args.secrets]
-    problems += validate.validate(flat)
+    problems, notes = siteconfig.check(config, secrets)
     for n in notes:
         print(f"note: {n}")
     for p in problems:
@@ -78,13 +76,90 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def cmd_later(args: argparse.Namespace) -> int:
-    print(f"'{args.command}' is not implemented yet: it arrives with the host-tools issue "
-          "(esptool + mpremote). Use 'build' and 'check-config' meanwhile.", file=sys.stderr)
-    return 2
+def cmd_flash(args: argparse.Namespace, console: Console) -> int:
+    for w in esp.check_image(Path(args.firmware)):
+        console.print(f"[yellow]warning:[/] {w}")
+    with console.status(f"erasing the flash on {args.port} (about 10 s)"):
+        esp.erase(args.port)
+    console.print("erased")
+    with console.status(f"writing {Path(args.firmware).name} at {esp.OFFSET} (about 30-60 s)"):
+        esp.write(args.port, Path(args.firmware), baud=args.baud)
+    console.print("written")
+    with console.status("waiting for the MicroPython REPL"):
+        impl = esp.wait_for_repl(args.port, timeout=args.repl_timeout)
+    console.print(f"[green]MicroPython is up:[/] {impl}")
+    return 0
+
+
+def _identity(args: argparse.Namespace) -> None:
+    if args.identity:
+        ident = Path(args.identity)
+        if not (ident / "secrets.json").exists():
+            raise ToolError(f"{ident} holds no secrets.json",
+                            "give a folder made by `flash.py provision` (OUT/<device-id>)")
+        args.device_id = args.device_id or ident.name
+        args.secrets = (args.secrets or []) + [str(ident / "secrets.json")]
+        args.identity = None
+
+
+def cmd_deploy(args: argparse.Namespace, console: Console) -> int:
+    _identity(args)
+    return deploy.run(args, console)
+
+
+def cmd_all(args: argparse.Namespace, console: Console) -> int:
+    if not args.firmware and not args.config:
+        raise ToolError("nothing to do", "give --firmware FILE.bin and/or --config site.json")
+    prepared = None
+    if args.config:
+        _identity(args)
+        prepared = deploy.prepare(args, console)  # config checked before anything is erased
+    if args.firmware:
+        cmd_flash(args, console)
+    return deploy.run(args, console, prepared) if args.config else 0
+
+
+def cmd_provision(args: argparse.Namespace, console: Console) -> int:
+    base = None
+    if args.base_secrets:
+        base, err = siteconfig.load_json(args.base_secrets)
+        if err:
+            raise ToolError(err, "fix the JSON file")
+    ids = [i for i in (args.ids or "").split(",") if i]
+    if not ids and args.count < 1:
+        raise ToolError("nothing to provision", "give --count N or --ids a,b,c")
+    new = provision.provision(Path(args.out), args.count, args.prefix, ids, base)
+    for dev in new:
+        console.print(f"{dev}  {Path(args.out) / dev}")
+    console.print(f"[green]{len(new)} device(s) provisioned[/] in {args.out}; deploy each with "
+                  f"`flash.py deploy --port PORT --config site.json --identity {args.out}/<id>`."
+                  " Keep the folder private: its keys command the cameras.")
+    return 0
+
+
+def _deploy_args(p: argparse.ArgumentParser, config_required: bool) -> None:
+    p.add_argument("--config", required=config_required, help="site config JSON")
+    p.add_argument("--secrets", action="append", help="secrets JSON (repeatable; merged)")
+    p.add_argument("--identity", help="a device folder from `provision` (id + secrets)")
+    p.add_argument("--device-id", help="device.id written into the board's config")
+    p.add_argument("--deps", choices=("cache", "mip"), default="cache",
+                   help="micropython-lib deps from the local cache (default) or mip (online)")
+    p.add_argument("--source", action="store_true", help="copy .py sources, no mpy-cross")
+    p.add_argument("--build-dir", default=str(ROOT / "build" / "deploy"))
+    p.add_argument("--no-verify", action="store_true")
+    p.add_argument("--reset-wait", type=float, default=2.0, help="seconds after reset")
+
+
+def _flash_args(p: argparse.ArgumentParser, firmware_required: bool) -> None:
+    p.add_argument("--firmware", required=firmware_required, help="MicroPython .bin")
+    p.add_argument("--baud", default=esp.BAUD)
+    p.add_argument("--repl-timeout", type=float, default=20.0)
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].startswith("--") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "all")
     ap = argparse.ArgumentParser(prog="flash.py", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
@@ -96,10 +171,40 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("config")
     c.add_argument("--secrets")
     c.set_defaults(fn=cmd_check_config)
-    for name in ("flash", "deploy", "provision"):
-        sub.add_parser(name, help="coming with the host-tools issue").set_defaults(fn=cmd_later)
+    f = sub.add_parser("flash", help="erase and write a MicroPython image (esptool)")
+    f.add_argument("--port", required=True)
+    _flash_args(f, True)
+    f.set_defaults(fn=cmd_flash, ui=True)
+    d = sub.add_parser("deploy", help="copy firmware, deps, config and secrets (mpremote)")
+    d.add_argument("--port", required=True)
+    _deploy_args(d, True)
+    d.set_defaults(fn=cmd_deploy, ui=True)
+    al = sub.add_parser("all", help="flash.py --port P [--firmware F] [--config C]: both")
+    al.add_argument("--port", required=True)
+    _flash_args(al, False)
+    _deploy_args(al, False)
+    al.set_defaults(fn=cmd_all, ui=True)
+    pv = sub.add_parser("provision", help="per-device identities and secrets")
+    pv.add_argument("--count", type=int, default=0)
+    pv.add_argument("--ids", help="explicit ids, comma separated (instead of --count)")
+    pv.add_argument("--out", required=True, help="folder for the identities (keep private)")
+    pv.add_argument("--prefix", default="wc")
+    pv.add_argument("--base-secrets", help="shared secrets JSON (wifi.password, ...)")
+    pv.set_defaults(fn=cmd_provision, ui=True)
     args = ap.parse_args(argv)
-    return args.fn(args)
+    if not getattr(args, "ui", False):
+        return args.fn(args)
+    console = Console(highlight=False)
+    try:
+        return args.fn(args, console)
+    except ToolError as e:
+        console.print(f"[red]error:[/] {e}")
+        if e.hint:
+            console.print(f"[bold]next:[/] {e.hint}")
+        return 1
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]: the board may hold a partial copy; run deploy again")
+        return 130
 
 
 if __name__ == "__main__":

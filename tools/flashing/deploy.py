@@ -1,0 +1,151 @@
+"""`flash.py deploy`: config checked first, then compile for the board, copy what changed,
+deps, config + secrets, reset, verify the running version."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from . import build, siteconfig
+from .board import MARK, Board
+from .proc import ToolError
+
+BATCH = 8  # files per mpremote run (each run costs a connect + soft reset)
+OWNED = ("/lib/wildcam/", "/lib/umqtt/")  # stale files here are removed (.py shadows .mpy)
+
+VERIFY = ("import json, wildcam\nfrom wildcam import version\n"
+          "print(%r + json.dumps({'version': version.VERSION, "
+          "'problems': wildcam.config.validate()}))" % MARK)
+
+
+def dep_lib(mode: str) -> Path | None:
+    """Folder of micropython-lib modules to copy, or None when mip installs them."""
+    from tools import mpylib
+
+    if mode == "mip":
+        return None
+    if not all((mpylib.LIB / p).exists() for p in ("umqtt/simple.py",)):
+        try:
+            mpylib.fetch(quiet=True)
+        except BaseException as e:  # noqa: BLE001 - offline without a cache
+            raise ToolError(f"micropython-lib deps are not cached and cannot be fetched: {e}",
+                            "run `python tools/mpylib.py fetch` once while online, or use "
+                            "--deps mip with the board online") from None
+    return mpylib.LIB
+
+
+def plan(local: dict[str, Path], remote: dict[str, str | None]):
+    """(to copy [(local, remote)], unchanged count, stale remote paths)."""
+    copy = [(str(p), r) for r, p in sorted(local.items())
+            if remote.get(r) is None or remote[r] != build.sha256(p)]
+    stale = sorted(r for r in remote if r.startswith(OWNED) and r not in local)
+    return copy, len(local) - len(copy), stale
+
+
+def prepare(a, console: Console) -> tuple[dict, dict | None]:
+    """Load and check the config and secrets (nothing touches the board): (config, secrets)."""
+    docs = []
+    for path in [a.config] + (a.secrets or []):
+        doc, err = siteconfig.load_json(path)
+        if err:
+            raise ToolError(err, "fix the JSON file (a trailing comma? quotes?) and retry")
+        docs.append(doc)
+    config = docs[0]
+    secrets = siteconfig.merge(*docs[1:]) if len(docs) > 1 else None
+    if a.device_id:
+        config = siteconfig.merge(config, {"device": {"id": a.device_id}})
+    problems, notes = siteconfig.check(config, secrets)
+    for n in notes:
+        console.print(f"[yellow]note:[/] {n}")
+    if problems:
+        for p in problems:
+            console.print(f"[red]config:[/] {p}")
+        raise ToolError(f"the config is invalid ({len(problems)} problem(s)); nothing was "
+                        "written to the board",
+                        f"fix {a.config}, check it with `flash.py check-config {a.config}`")
+    return config, secrets
+
+
+def run(a, console: Console, prepared: tuple[dict, dict | None] | None = None) -> int:
+    # 1. config and secrets, before the board is touched
+    config, secrets = prepared or prepare(a, console)
+    board = Board(a.port)
+    t0 = time.monotonic()
+    # 2. what the board runs
+    with console.status("connecting to the board"):
+        info = board.info()
+    console.print(f"board: MicroPython {'.'.join(map(str, info['version']))} "
+                  f"({info.get('machine') or info['platform']}); .mpy "
+                  f"v{info.get('mpy_version')}.{info.get('mpy_sub')}, arch {info.get('arch') or 'none'}")
+    # 3. compile for it
+    lib = dep_lib(a.deps)
+    out_dir = Path(a.build_dir)
+    flags = [] if a.source else build.flags_for(info)
+    with console.status(f"compiling with mpy-cross {' '.join(flags) or '(bytecode only)'}"):
+        files, skipped = build.build(out_dir, flags, lib, source=a.source)
+    for rel, why in skipped:
+        console.print(f"[yellow]skipped[/] {rel}: {why}")
+    # 4. compare and copy
+    with console.status("reading file hashes on the board"):
+        remote = board.hashes()
+    copy, same, stale = plan(files, remote)
+    console.print(f"{len(copy)} file(s) to copy, {same} unchanged, {len(stale)} stale")
+    if stale:
+        board.remove(stale)
+    if copy:
+        with Progress(TextColumn("copying"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.description}"), console=console) as prog:
+            task = prog.add_task("", total=len(copy))
+            for i in range(0, len(copy), BATCH):
+                chunk = copy[i:i + BATCH]
+                prog.update(task, description=chunk[-1][1])
+                board.copy(chunk)
+                prog.advance(task, len(chunk))
+    if lib is None:
+        from tools import mpylib
+
+        with console.status("mip install " + " ".join(mpylib.mip_specs())):
+            board.mip_install(mpylib.mip_specs())
+    # 5. config and secrets (private temporary files, removed at once)
+    with tempfile.TemporaryDirectory(prefix="wildcam-deploy-") as tmp:
+        pairs = []
+        for name, doc in (("config.json", config), ("secrets.json", secrets)):
+            if doc is None:
+                continue
+            p = Path(tmp, name)
+            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(siteconfig.config_text(doc) if name == "config.json"
+                        else json.dumps(doc, indent=1, sort_keys=True) + "\n")
+            if remote.get("/" + name) != build.sha256(p):
+                pairs.append((str(p), "/" + name))
+        if pairs:
+            with console.status("writing " + ", ".join(r for _, r in pairs)):
+                board.copy(pairs)
+    # 6. reset and verify
+    want = siteconfig.firmware_version()
+    if a.no_verify:
+        board.reset()
+        console.print(f"[green]deployed[/] in {time.monotonic() - t0:.1f} s (not verified)")
+        return 0
+    with console.status("resetting and checking the running firmware"):
+        board.reset()
+        time.sleep(a.reset_wait)
+        got = board.exec_json(VERIFY)
+        board.reset()  # the check interrupted the app: start it again
+    if got["version"] != want:
+        raise ToolError(f"the board runs firmware {got['version']}, expected {want}",
+                        "an OTA slot may be active: check `import wildcam; wildcam.status()`")
+    for p in got["problems"]:
+        console.print(f"[red]board config:[/] {p}")
+    if got["problems"]:
+        raise ToolError("the board reports config problems after the deploy",
+                        "fix the config and deploy again")
+    console.print(f"[green]deployed[/] firmware {want} to {a.port}: {len(copy)} file(s) "
+                  f"copied, {same} unchanged, in {time.monotonic() - t0:.1f} s")
+    return 0
