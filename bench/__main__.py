@@ -9,6 +9,14 @@ import importlib
 
 # name -> [(key, target text, check(value) -> bool)]
 TARGETS = {
+    "power": [
+        ("mah_per_day", "", None),
+        ("battery_days", ">= 180 d", lambda v: v >= 180),
+        ("battery_days_stock_board", "reference", None),
+        ("battery_days_lean", ">= 180 d", lambda v: v >= 180),
+        ("dominant_state", "", None),
+        ("images", "", None),
+    ],
     "outbox": [
         ("ram_bytes_per_extra_item", "0 B", lambda v: v <= 1),
         ("flash_bytes_per_item", "<= SQLite", None),

@@ -24,6 +24,7 @@ from typing import Callable, Optional
 
 from . import constants as C
 from .context import current_board, current_boot
+from .energy import EnergyModel
 from .errors import BoardHalted
 from .hw.battery import Battery
 from .hw.camera_model import CameraModel
@@ -45,7 +46,8 @@ class Board(LifeCycle):
                  flash_led_pin: int = 4, battery_pin: int = 14, ticks_offset_ms: int = 0,
                  rtc_drift_ppm: float = 0.0, boot_time: float = 0.5,
                  crash_reboot_delay: float = 1.0, temperature_c: float = 22.0,
-                 cpu_freq: int = 240_000_000, mounts: Optional[dict] = None) -> None:
+                 cpu_freq: int = 240_000_000, mounts: Optional[dict] = None,
+                 energy: Optional[EnergyModel] = None) -> None:
         sim = sim or Simulation.current()
         if sim is None:
             raise RuntimeError("Board needs a Simulation: pass sim= or create it inside "
@@ -66,6 +68,7 @@ class Board(LifeCycle):
         self.wifi.clock = sim.clock
         self.sta = StaState(self.wifi)
         self.battery = battery or Battery()
+        self.energy = energy or EnergyModel()
         self.camera = camera or CameraModel(camera_driver)
         self.nvs = NvsStore(os.path.join(self.dir, "nvs.json"))
         self.ota = OtaState(os.path.join(self.dir, "partitions"))
@@ -129,6 +132,7 @@ class Board(LifeCycle):
                             for fs in (self.flash, self.sd)},
                 "battery_v": round(self.battery.voltage(), 3),
                 "battery_used_mah": round(self.battery.used_mah, 3),
+                "energy": self.energy.report(),
                 "led_on_s": round(self.led_on_seconds(), 3),
                 "camera": {"captures": self.camera.captures,
                            "failed": self.camera.failed_captures}}
@@ -190,6 +194,7 @@ class Board(LifeCycle):
 
     def output_changed(self, gpio: int, level: int) -> None:
         if gpio == self.flash_led_pin:
+            self.account_energy()  # the time before the change at the old current
             if not self.led_log or self.led_log[-1][1] != level:
                 self.led_log.append((self.now, level))
 
@@ -235,9 +240,13 @@ class Board(LifeCycle):
         self._energy_at = self.now
         if dt <= 0:
             return
-        b = self.battery
+        b, e = self.battery, self.energy
         if self.state == "sleeping":
-            b.draw(dt, b.sleep_ma)
+            mah = e.account(dt, "deep_sleep")
         elif self.state in ("running", "idle", "booting"):
-            ma = b.awake_ma + (b.wifi_ma if self.sta.active else 0.0)
-            b.draw(dt, ma)
+            mah = e.account(dt, "awake_wifi" if self.sta.active else "awake")
+            if self.ir_on():
+                mah += e.account(dt, "flash_led")
+        else:
+            mah = e.account(dt, "off")
+        b.draw_mah(mah)

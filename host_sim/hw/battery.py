@@ -19,7 +19,9 @@ class Battery:
         self.used_mah = 0.0
 
     def draw(self, seconds: float, ma: float) -> None:
-        mah = ma * seconds / 3600.0
+        self.draw_mah(ma * seconds / 3600.0)
+
+    def draw_mah(self, mah: float) -> None:
         self.used_mah += mah
         self.soc = max(0.0, self.soc - mah / self.capacity_mah)
 

@@ -36,3 +36,9 @@ def test_minutes_to_the_next_window():
     assert windows.minutes_to_open(w, MIDNIGHT + 5 * 3600) == 30
     assert windows.minutes_to_open(w, MIDNIGHT + 19 * 3600) == 10 * 60 + 30
     assert windows.minutes_to_open(w, MIDNIGHT + 5 * 3600 + 40 * 60) == 0
+
+
+def test_minutes_to_the_next_start_skips_the_window_we_are_in():
+    w = windows.parse("06:00-06:30")
+    assert windows.minutes_to_next_start(w, MIDNIGHT + 6 * 3600 + 10 * 60) == 1440 - 10
+    assert windows.minutes_to_next_start(w, MIDNIGHT + 5 * 3600) == 60

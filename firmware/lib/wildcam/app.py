@@ -81,6 +81,8 @@ class App:
         self._build_sync()
         self._build_capture()
         self._build_management()
+        if cfg.get("power.mode") == "battery":
+            self._build_power()
         return self
 
     def _build_sync(self):
@@ -238,7 +240,8 @@ class App:
             self._build_commands()
         publish = self.manage.publish_state if self.manage is not None else None
         sup.add("health", lambda: self.health.heartbeat(
-            cfg.get("health.interval_s"), self._queue_health, publish, sup.beat("health")))
+            cfg.get("health.interval_s"), self._queue_health, publish, sup.beat("health"),
+            self._health_due))
         if cfg.get("watchdog.timeout_s"):
             t = cfg.get("watchdog.timeout_s") * 1000
             self.watchdog = Watchdog(sup, self.logs.get("wdt"), timeout_ms=t,
@@ -263,6 +266,83 @@ class App:
 
     def _queue_health(self, snap):
         self._queue("health", "events", data=snap)
+        if getattr(self, "rtc", None) is not None and clock.now():
+            self.rtc.set("last_hb", clock.now())
+
+    def _health_due(self):
+        """Always on mains; on battery only when the (tier-stretched) interval has passed."""
+        if getattr(self, "rtc", None) is None:
+            return True
+        now = clock.now()
+        every = self.policy.heartbeat_s(self.config.get("health.interval_s"), self.sleeper.tier)
+        return now is None or now - self.rtc.get("last_hb") >= every
+
+    def _build_power(self):
+        """Battery camera: radio only when useful, deep sleep when idle (wildcam.power)."""
+        from wildcam import windows
+        from wildcam.power import Policy, Sleeper
+        from wildcam.rtcstate import RtcState
+
+        cfg = self.config
+        self.rtc = RtcState().load()
+        if self.rtc.problem:
+            self.log.warning("%s", self.rtc.problem)
+        self.policy = Policy(cfg.get("power.low_pct"), cfg.get("power.critical_pct"),
+                             cfg.get("power.active_hours"), cfg.get("time.tz_offset_min"))
+        tier = self.policy.tier(self.sensors.snapshot()["battery_pct"])
+        self.capture.max_burst = self.policy.burst(cfg.get("capture.burst_count"), tier)
+        spans = windows.parse(cfg.get("sync.windows"))
+        tz = cfg.get("time.tz_offset_min")
+        uploads = self.policy.uploads(tier)
+
+        def radio_wanted():
+            if uploads == "none" or not self.outbox.pending():
+                return False
+            if self.outbox.depth()["alert"]:
+                return True
+            return uploads == "all" and windows.is_open(spans, clock.now(), tz)
+
+        def draining():
+            """Uploads are due and possible: stay up (connecting counts) to send them."""
+            if self.link is None or not self.outbox.pending() or not radio_wanted():
+                return False
+            if not self.link.up():
+                return True  # still connecting (bounded by power.max_awake_s)
+            return self.outbox.next(lambda lane: self.sync._ready(lane, time.ticks_ms())) \
+                is not None
+
+        def next_due():
+            now = clock.now()
+            due = []
+            if now is not None:
+                every = self.policy.heartbeat_s(cfg.get("health.interval_s"), tier)
+                due.append(max(0, self.rtc.get("last_hb") + every - now))
+                if spans and uploads == "all":  # drained in this window: wake for the next
+                    due.append(windows.minutes_to_next_start(spans, now, tz) * 60)
+            if cfg.get("capture.timelapse_s"):
+                due.append(cfg.get("capture.timelapse_s"))
+            return min(due) if due else None
+
+        if self.link is not None:
+            self.link.want = radio_wanted
+        s = self.sleeper = Sleeper(cfg, self.policy, self.rtc, self.logs.get("power"),
+                                   self.logs, self.boot, lambda: self.capture.busy, draining,
+                                   cfg.get("pins.pir"), next_due=next_due)
+        s.tier = tier
+        if self.manage is not None:
+            s.maintenance = lambda: self.manage.maintenance
+        self.capture.on_done = s.event_done
+        self.sync.on_done = self._chain(self.sync.on_done, lambda items: s.activity())
+        self.log.info("battery mode: tier %s, uploads %s", tier, uploads)
+        self.sup.add("sleep", s.run, critical=False)
+
+    @staticmethod
+    def _chain(first, second):
+        def both(items):
+            if first:
+                first(items)
+            second(items)
+        return both
 
     def _sync_summary(self):
         s = self.sync.stats()

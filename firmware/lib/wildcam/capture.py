@@ -49,18 +49,23 @@ class CaptureService:
         self._boot_ms = time.ticks_ms()
         self._seq = 0
         self.alive = lambda: None  # progress report for the watchdog (set by the App)
+        self.max_burst = None  # battery policy may shorten bursts
+        self.busy = False  # True from trigger until the event is over
+        self.on_done = None  # () after each event (the battery sleeper listens)
         self.counters = {"triggers": 0, "suppressed": 0, "events": 0, "images": 0,
                          "failures": 0, "rejected": 0, "no_space": 0, "flash": 0}
 
     # --- triggers -------------------------------------------------------------------------
     def _irq(self, pin):
         self.counters["triggers"] += 1
+        self.busy = True
         self._flag.set()
 
     def trigger(self, reason="manual"):
         """Capture as soon as possible (remote command, REPL, wake from deep sleep)."""
         self.counters["triggers"] += 1
         self._reason = reason
+        self.busy = True
         self._flag.set()
 
     def attach_pir(self):
@@ -91,6 +96,7 @@ class CaptureService:
                     self.alive()
                 self.counters["suppressed"] += self.counters["triggers"] - before
                 self._flag.clear()  # a trigger during the quiet period is dropped
+                self.busy = False
 
     async def timelapse(self):
         """One image every `capture.timelapse_s` seconds (supervised task; idle when 0)."""
@@ -105,7 +111,18 @@ class CaptureService:
     # --- one event ------------------------------------------------------------------------
     async def event(self, reason):
         """Run one capture event; returns the image paths written."""
+        self.busy = True
+        try:
+            return await self._event(reason)
+        finally:
+            self.busy = False
+            if self.on_done:
+                self.on_done()
+
+    async def _event(self, reason):
         n = 1 if reason == "timelapse" else self._cfg.get("capture.burst_count")
+        if self.max_burst:
+            n = min(n, self.max_burst)
         if self._space is not None and not self._space.ensure(n * IMAGE_ESTIMATE):
             self.counters["no_space"] += 1
             return []

@@ -57,9 +57,15 @@ class Health:
             s.get("up_s"), s.get("heap_free"), p.get("battery_v"), p.get("temp_c"),
             n.get("rssi"), q.get("pending"), snap.get("tasks", {}).get("restarts"))
 
-    async def heartbeat(self, interval_s, queue, publish=None, alive=None):
-        """Report now and every `interval_s` (supervised task)."""
+    async def heartbeat(self, interval_s, queue, publish=None, alive=None, due=None):
+        """Report now and every `interval_s` (supervised task). `due()` false skips a
+        report (a battery camera that wakes often reports only when one is due)."""
         while True:
+            if due is not None and not due():
+                await asyncio.sleep(10)
+                if alive:
+                    alive()
+                continue
             snap = self.snapshot()
             self.beats += 1
             self.log.info("health: %s", self.line(snap))

@@ -39,6 +39,7 @@ class Link:
         self.last_ntp = None
         self.last_error = None
         self.alive = lambda: None  # progress report for the watchdog (set by the App)
+        self.want = None  # () -> False while the radio should stay off (battery policy)
 
     def wlan(self):
         if self._wlan is None:
@@ -121,6 +122,10 @@ class Link:
         attempt = 0
         while True:
             self.alive()
+            if self.want is not None and not self.want():
+                self._radio_off()
+                await asyncio.sleep_ms(1000)
+                continue
             if self.up():
                 attempt = 0
                 await asyncio.sleep_ms(CHECK_MS)
@@ -143,6 +148,15 @@ class Link:
                 await asyncio.sleep_ms(min(delay, CHECK_MS))
                 delay -= CHECK_MS
                 self.alive()
+
+    def _radio_off(self):
+        try:
+            w = self.wlan()
+            if w.active():
+                w.disconnect()
+                w.active(False)
+        except OSError:
+            pass
 
     def stats(self):
         return {"up": self.up(), "rssi": self.rssi(), "bps": self.bps,

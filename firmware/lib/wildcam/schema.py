@@ -91,6 +91,11 @@ SCHEMA = (
     # power
     ("power.mode", "s", "mains", ("mains", "battery"), E),
     ("power.battery_divider", "f", 2.0, (1, 10), 0),  # battery volts / ADC pin volts
+    ("power.low_pct", "i", 30, (0, 100), 0),  # below: 1-image bursts, rarer health, alerts only
+    ("power.critical_pct", "i", 10, (0, 100), 0),  # below: no PIR, no radio, sleep to charge
+    ("power.active_hours", "s", "", (0, 128), 0),  # e.g. "17:00-08:00"; "" = always
+    ("power.awake_s", "i", 3, (1, 600), 0),  # stay awake this long after activity
+    ("power.max_awake_s", "i", 120, (10, 3600), 0),  # at most this long to drain uploads
 )
 
 TYPE_NAMES = {"s": "text", "i": "a whole number", "f": "a number", "b": "true or false",

@@ -81,7 +81,7 @@ def check(key, value):
                 parse_roi(value, 20, 15)
             except ValueError as e:
                 return "%s: %s" % (key, e)
-        if key == "sync.windows":
+        if key in ("sync.windows", "power.active_hours"):
             from wildcam import windows
 
             try:

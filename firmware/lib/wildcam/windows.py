@@ -40,6 +40,13 @@ def is_open(windows, unix_time, tz_offset_min=0):
     return False
 
 
+def minutes_to_next_start(windows, unix_time, tz_offset_min=0):
+    """Minutes until a window next *starts* (a full day when the only one just started):
+    for waking up at the next window when the current one's work is done."""
+    minute = (int(unix_time) // 60 + tz_offset_min) % 1440
+    return min(((a - minute) % 1440) or 1440 for a, _ in windows)
+
+
 def minutes_to_open(windows, unix_time, tz_offset_min=0):
     """Minutes until the next window opens (0 when open now)."""
     if is_open(windows, unix_time, tz_offset_min):

@@ -1,0 +1,155 @@
+"""Battery operation: when to use the radio, when to sleep, and how to wake up.
+
+`Policy` is pure logic (tested under both interpreters): battery tier from the charge,
+active hours, and what each tier allows (heartbeat spacing, burst size, uploads).
+
+`Sleeper` is the supervised task of a battery camera. It puts the board into deep sleep
+once nothing is left to do (no capture under way, the sync window drained or closed, at
+least `power.awake_s` since the last activity, never longer awake than `power.max_awake_s`
+unless in maintenance) with:
+- a PIR wake (ext0, level high) inside active hours and above the critical tier — but not
+  during the quiet period after an event (the PIR is level-triggered: it would wake us at
+  once while the animal is still there), which becomes a timer wake instead;
+- a timer wake for the next heartbeat, sync window or time-lapse image.
+Before sleeping it records the boot as clean (so sleeping never looks like a crash loop),
+saves the RTC state and flushes the log.
+"""
+
+import asyncio
+import time
+
+from wildcam import clock, windows
+
+NORMAL = "normal"
+LOW = "low"
+CRITICAL = "critical"
+MAX_SLEEP_S = 6 * 3600
+MIN_SLEEP_S = 5
+MIN_AWAKE_MS = 1000
+
+
+class Policy:
+    def __init__(self, low_pct=30, critical_pct=10, active_hours="", tz_offset_min=0):
+        self.low_pct = low_pct
+        self.critical_pct = critical_pct
+        self.active = windows.parse(active_hours)
+        self.tz = tz_offset_min
+
+    def tier(self, battery_pct):
+        if battery_pct is None:
+            return NORMAL  # no battery sensor: behave normally
+        if battery_pct < self.critical_pct:
+            return CRITICAL
+        if battery_pct < self.low_pct:
+            return LOW
+        return NORMAL
+
+    def is_active(self, now):
+        return windows.is_open(self.active, now, self.tz)
+
+    def seconds_to_active(self, now):
+        return windows.minutes_to_open(self.active, now, self.tz) * 60
+
+    @staticmethod
+    def heartbeat_s(base, tier):
+        return base * (16 if tier == CRITICAL else 4 if tier == LOW else 1)
+
+    @staticmethod
+    def burst(base, tier):
+        return 1 if tier != NORMAL else base
+
+    @staticmethod
+    def uploads(tier):
+        """"all", "alerts" (low: only alerts use the radio) or "none" (critical)."""
+        return "none" if tier == CRITICAL else "alerts" if tier == LOW else "all"
+
+    @staticmethod
+    def pir_wake(tier, active):
+        return active and tier != CRITICAL
+
+
+class Sleeper:
+    def __init__(self, cfg, policy, rtc, log, logs, boot, busy, draining, pir_pin,
+                 next_due=None, deepsleep=None, arm_pir=None):
+        self.cfg = cfg
+        self.policy = policy
+        self.rtc = rtc
+        self.log = log
+        self.logs = logs
+        self.boot = boot
+        self._busy = busy  # () -> True while something must keep us awake
+        self._draining = draining  # () -> True while uploads are going out
+        self.pir_pin = pir_pin
+        self._next_due = next_due  # () -> seconds until the next timed job, or None
+        self._deepsleep = deepsleep
+        self._arm_pir = arm_pir
+        self.tier = NORMAL
+        self.maintenance = lambda: False
+        self._last = None  # no activity yet: a timer wake with nothing to do sleeps at once
+        self.last_event_ms = None
+
+    def activity(self):
+        """Something happened: stay awake `power.awake_s` longer."""
+        self._last = time.ticks_ms()
+
+    def event_done(self):
+        self.activity()
+        self.last_event_ms = time.ticks_ms()
+
+    def _idle_ms(self):
+        if self._last is None:
+            return 1 << 30
+        return time.ticks_diff(time.ticks_ms(), self._last)
+
+    def ready(self, up_ms):
+        """True when it is time to sleep."""
+        if self.maintenance() or self._busy():
+            return False
+        if up_ms < MIN_AWAKE_MS:  # let the boot's own jobs (heartbeat, wake trigger) start
+            return False
+        if self._draining() and up_ms < self.cfg.get("power.max_awake_s") * 1000:
+            return False
+        return self._idle_ms() >= self.cfg.get("power.awake_s") * 1000
+
+    def plan(self, now):
+        """(sleep seconds, wake on PIR?) for a sleep starting at Unix time `now` (or None)."""
+        due = self._next_due() if self._next_due else None
+        secs = MAX_SLEEP_S if due is None else max(MIN_SLEEP_S, min(due, MAX_SLEEP_S))
+        active = self.policy.is_active(now)
+        pir = self.policy.pir_wake(self.tier, active)
+        if not active and now is not None:
+            secs = min(secs, max(MIN_SLEEP_S, self.policy.seconds_to_active(now)))
+        if pir and self.last_event_ms is not None:
+            quiet_left = self.cfg.get("capture.quiet_s") * 1000 - time.ticks_diff(
+                time.ticks_ms(), self.last_event_ms)
+            if quiet_left > 0:  # a level-triggered PIR would wake us at once
+                pir = False
+                secs = min(secs, max(MIN_SLEEP_S, quiet_left // 1000))
+        return secs, pir
+
+    async def run(self):
+        """Sleep when ready (supervised task of a battery camera)."""
+        started = time.ticks_ms()
+        while True:
+            await asyncio.sleep_ms(500)
+            if self.ready(time.ticks_diff(time.ticks_ms(), started)):
+                self.sleep(*self.plan(clock.now()))
+
+    def sleep(self, seconds, pir):
+        import machine
+
+        if pir:
+            if self._arm_pir is not None:
+                self._arm_pir()
+            else:
+                import esp32
+
+                esp32.wake_on_ext0(machine.Pin(self.pir_pin, machine.Pin.IN),
+                                   esp32.WAKEUP_ANY_HIGH)
+        self.rtc.set("sleeps", self.rtc.get("sleeps") + 1)
+        self.rtc.save()
+        self.boot.mark_stable()  # a planned sleep is a clean end of this boot
+        self.log.info("deep sleep %d s (%s wake; battery tier %s)", seconds,
+                      "PIR or timer" if pir else "timer", self.tier)
+        self.logs.flush()
+        (self._deepsleep or machine.deepsleep)(seconds * 1000)

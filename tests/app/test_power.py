@@ -1,0 +1,103 @@
+"""Battery operation on a simulated board: deep sleep between events, PIR wakes, uploads
+only in the sync window, heartbeats on a timer, RTC state kept across sleeps."""
+import json
+from pathlib import Path
+
+import pytest
+
+from host_sim import Board, Simulation, WifiModel, scenes
+from host_sim.demo import log_tail, provision
+from host_sim.energy import EnergyModel
+from host_sim.scenes.elements import Animal
+from host_sim.storage import Filesystem
+
+
+@pytest.fixture
+def sim():
+    s = Simulation()
+    yield s
+    s.close()
+
+
+def _battery_board(sim, tmp_path, scene, extra=None):
+    cloud = Filesystem("cloud", str(tmp_path / "cloud"), 1 << 30)
+    b = Board("cam-b", tmp_path, sim=sim, scene=scene, mounts={"cloud": cloud},
+              wifi=WifiModel("sim-forest", "sim-password"),
+              energy=EnergyModel(modified_board=True))
+    provision(b, burst=3)
+    p = Path(b.flash.root, "config.json")
+    cfg = json.loads(p.read_text())
+    cfg["power"] = {"mode": "battery"}
+    cfg["sync"]["windows"] = "06:00-06:30"
+    cfg["health"] = {"interval_s": 21600}
+    for k, v in (extra or {}).items():
+        sec, leaf = k.split(".")
+        cfg.setdefault(sec, {})[leaf] = v
+    p.write_text(json.dumps(cfg))
+    return b
+
+
+def test_a_battery_day_sleeps_wakes_on_pir_and_uploads_in_the_window(sim, tmp_path):
+    visits = [Animal(t, size=0.3, speed=0.1) for t in (2 * 3600, 9 * 3600, 15 * 3600)]
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(7, visits))
+    b.power_on()
+    sim.run_for(24 * 3600)
+    log = "\n".join(log_tail(b, 2000))
+    sides = [json.loads(p.read_text()) for p in Path(b.sd.root, "DCIM").rglob("*.json")]
+    assert len(sides) == 9 and {s["trigger"] for s in sides} == {"pir-wake"}
+    assert "deep sleep" in log and "SAFE MODE" not in log
+    cloud = tmp_path / "cloud" / "cam-b"
+    # everything captured before 06:30 went out in the window; later images wait for tomorrow
+    uploaded = sorted(p.name for p in cloud.glob("*.jpg")) if cloud.exists() else []
+    assert len(uploaded) == 3
+    rep = b.report()["energy"]
+    assert rep["by_state"]["deep_sleep"]["share"] > 0.5  # sleeping dominates a quiet day
+    assert b.energy.seconds["awake_wifi"] < 3600  # the radio stayed off most of the day
+    state = json.loads(Path(b.flash.root, "state", "boot.json").read_text())
+    assert state["unstable"] <= 1  # sleeping is not crashing
+
+
+def test_low_battery_shortens_bursts(sim, tmp_path):
+    from host_sim import Battery
+    visits = [Animal(300, size=0.3, speed=0.1)]
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(8, visits), extra={"pins.battery_adc": 14})
+    b.battery = Battery(soc=0.5)  # 3.7 V on the simulated cell: about 25 %, below low_pct
+    b.power_on()
+    sim.run_for(1200)
+    sides = [json.loads(p.read_text()) for p in Path(b.sd.root, "DCIM").rglob("*.json")]
+    assert len(sides) == 1 and sides[0]["of"] == 1
+    assert "battery mode: tier low" in "\n".join(log_tail(b, 200))
+
+
+def test_critical_battery_sleeps_without_pir_or_radio(sim, tmp_path):
+    from host_sim import Battery
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(9, [Animal(300, size=0.3, speed=0.1)]),
+                       extra={"pins.battery_adc": 14})
+    b.battery = Battery(soc=0.1)  # 3.3 V: about 0 %
+    b.power_on()
+    sim.run_for(3600)
+    log = "\n".join(log_tail(b, 200))
+    assert "battery mode: tier critical, uploads none" in log
+    assert "deep sleep 21600 s (timer wake; battery tier critical)" in log
+    assert not list(Path(b.sd.root).rglob("*.jpg"))  # the animal did not wake it
+    assert b.energy.seconds.get("awake_wifi", 0) == 0
+
+
+def test_rtc_state_survives_sleep_and_corruption_is_reported(sim, tmp_path):
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(10, []))
+    b.power_on()
+    sim.run_for(3 * 3600)
+    log = "\n".join(log_tail(b, 400))
+    assert log.count("deep sleep") >= 2
+    with b.active():
+        import machine
+        raw = bytearray(machine.RTC().memory())
+        assert raw[:2] == b"WC"
+        raw[12] ^= 0xFF
+        machine.RTC().memory(bytes(raw))
+    sim.run_for(6 * 3600)
+    assert "RTC memory corrupted (CRC); starting fresh" in "\n".join(log_tail(b, 400))
