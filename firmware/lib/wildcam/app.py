@@ -114,6 +114,11 @@ class App:
 
             dests.append(LocalDir(self.storage, cfg.get("sync.local_dir"), self.device_id))
         local = [d.name for d in dests]
+        if cfg.get("cloud.dests"):
+            from wildcam import clouds
+
+            dests = clouds.build(cfg, self.storage, self.device_id, self.logs.get("cloud")) + dests
+        media = [d.name for d in dests]
         mq = self._build_mqtt()
         if mq is not None:
             from wildcam.dest_mqtt import MqttDest
@@ -122,7 +127,8 @@ class App:
             self.sup.add("mqtt", mq.run, critical=False)  # blocking steps are bounded
         # images to storage; events to MQTT, falling back to storage when MQTT is down
         events = (["mqtt"] if mq is not None else []) + local
-        routes = [Route("media", local), Route("events", events), Route("default", events)]
+        routes = [Route("media", media, cfg.get("cloud.mode") if len(media) > 1 else "failover"),
+                  Route("events", events), Route("default", events)]
         from wildcam import windows
 
         rate = cfg.get("sync.rate_kbps") * 1024 // 8  # bytes per second, 0 = no cap

@@ -66,6 +66,32 @@ SCHEMA = (
     ("sync.defer_kb", "i", 64, (1, 4096), 0),  # media larger waits while the link is poor
     ("sync.windows", "s", "", (0, 128), 0),  # "05:30-06:00,18:00-18:45"; "" = always
     ("sync.rate_kbps", "i", 0, (0, 100000), 0),  # per-destination byte cap; 0 = none
+    # cloud storage for images (docs/CLOUD.md); secrets in /secrets.json
+    ("cloud.dests", "s", "", (0, 64), 0),  # "s3", "azure", "gcs", "http", comma-separated
+    ("cloud.mode", "s", "failover", ("failover", "replicate"), E),
+    ("cloud.key_template", "s", "{device}/{date}/{name}.{ext}", (1, 128), 0),
+    ("cloud.chunk_kb", "i", 4, (1, 64), 0),
+    ("cloud.timeout_s", "i", 15, (2, 120), 0),
+    ("cloud.ca", "s", "/certs/ca.pem", (0, 64), 0),
+    ("s3.endpoint", "s", "https://s3.amazonaws.com", (8, 128), 0),
+    ("s3.bucket", "s", "", (0, 63), 0),
+    ("s3.region", "s", "us-east-1", (1, 32), 0),
+    ("s3.path_style", "b", True, None, 0),
+    ("s3.presign_url", "s", "", (0, 128), 0),
+    ("s3.access_key", "s", "", (0, 128), S),
+    ("s3.secret_key", "s", "", (0, 128), S),
+    ("s3.session_token", "s", "", (0, 2048), S),
+    ("s3.presign_token", "s", "", (0, 256), S),
+    ("azure.account_url", "s", "", (0, 128), 0),
+    ("azure.container", "s", "", (0, 63), 0),
+    ("azure.account_key", "s", "", (0, 128), S),
+    ("azure.sas", "s", "", (0, 512), S),
+    ("gcs.bucket", "s", "", (0, 63), 0),
+    ("gcs.access_id", "s", "", (0, 128), S),
+    ("gcs.secret", "s", "", (0, 128), S),
+    ("http.url", "s", "", (0, 256), 0),
+    ("http.method", "s", "PUT", ("PUT", "POST"), E),
+    ("http.token", "s", "", (0, 512), S),
     # mqtt
     ("mqtt.host", "s", "", (0, 128), 0),  # "" = MQTT disabled
     ("mqtt.port", "i", 1883, (1, 65535), 0),
