@@ -515,3 +515,46 @@ def test_firmware_bad_image_hash_or_rollback_by_the_bootloader():
 def test_sha256_hex_matches_hashlib():
     h = hashlib.sha256(V.FW_IMAGE).digest()
     assert hexlify(h).decode() == json.loads(V.M_FW)["files"][0]["sha256"]
+
+
+# --- the health gate -------------------------------------------------------------------------
+class _Reset(Exception):
+    pass
+
+
+def _raise_reset():
+    raise _Reset()
+
+
+def _guard_run(g, ms):
+    import asyncio
+
+    async def main():
+        try:
+            await asyncio.wait_for(g.run(), ms / 1000)
+        except asyncio.TimeoutError:
+            return "timeout"
+        except _Reset:
+            return "reset"
+
+    return run(main())
+
+
+def test_guard_confirms_a_healthy_trial_and_rejects_in_safe_mode_or_without_network():
+    for case in ("healthy", "safe", "nonet"):
+        st = PrefixStorage(tmpdir())
+        up = updater(st, _tiny())
+        run(up.apply(BASE + "manifest.json"))
+        beats = []
+        g = ota.Guard(up, Log(), healthy=lambda: case != "nonet", min_run_ms=0,
+                      deadline_ms=50, feed_ms=10, safe_mode=case == "safe", feed_wdt=False,
+                      reset=_raise_reset, alive=lambda: beats.append(1))
+        assert not g.may_sleep() or not g.watching
+        out = _guard_run(g, 300)
+        p = ota_boot.load_pointer(st)
+        if case == "healthy":
+            assert out == "timeout" and p["state"] == "confirmed" and not g.watching
+            assert g.may_sleep() and len(beats) > 3  # still beating after the verdict
+        else:
+            assert out == "reset" and (p["slot"], p["failed"]) == ("lib", "0.2.1")
+            assert ("safe mode" if case == "safe" else "health gate") in p["why"]
