@@ -127,7 +127,7 @@ def test_settle_frames_are_dropped_after_a_mode_switch(tmp_path):
     for settle in (0, 2):
         with Simulation() as sim:
             b = _board(sim, tmp_path / str(settle), scene=scenes.animal(seed=3, start=120),
-                       config={"capture.settle_frames": settle})
+                       config={"capture.settle_frames": settle, "detect.enabled": False})
             b.power_on()
             sim.run_for(400)
             assert len(_jpegs(b)) == 3

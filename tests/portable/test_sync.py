@@ -203,7 +203,8 @@ def test_local_dir_copies_media_verified_and_is_idempotent():
     box.put("detection", key="IMG2", media="/sd/DCIM/a.jpg", size=size, sha256="00" * 32)
     run(eng.drain())
     assert st.read("/sink/cam-1/IMG1.jpg") == st.read("/sd/DCIM/a.jpg")
-    assert sorted(st.listdir("/sink/cam-1")) == ["IMG1.jpg", "IMG1.json"]
+    assert sorted(st.listdir("/sink/cam-1")) == ["IMG1.jpg", "IMG1.json", "receipts.log"]
+    assert st.read("/sink/cam-1/receipts.log").count(b"IMG1 ") == 1  # the repeat was skipped (has)
     assert "changed" in box.dead_letters()[0]["r"]
     assert eng.stats()["delivered"] == 2 and eng.stats()["dead"] == 1
 

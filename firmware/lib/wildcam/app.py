@@ -112,7 +112,8 @@ class App:
         if cfg.get("sync.local_dir"):
             from wildcam.dest_local import LocalDir
 
-            dests.append(LocalDir(self.storage, cfg.get("sync.local_dir"), self.device_id))
+            dests.append(LocalDir(self.storage, cfg.get("sync.local_dir"), self.device_id,
+                                  now=clock.now))
         local = [d.name for d in dests]
         if cfg.get("cloud.dests"):
             from wildcam import clouds

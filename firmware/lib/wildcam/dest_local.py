@@ -1,9 +1,10 @@
 """Local-directory destination: the simulator's default sink, or an export folder.
 
-Each item becomes `<root>/<device>/<key>.json` (its metadata) plus `<key>.<ext>` for media,
-written to a temporary name and renamed, so a reader never sees half an object; sending
-the same key again replaces the object (idempotent). Media is copied in chunks and its
-SHA-256 checked against the outbox record.
+Each item becomes `<root>/<device>/<key>.json` (its metadata, with `r` = when received)
+plus `<key>.<ext>` for media, written to a temporary name and renamed, so a reader never
+sees half an object; sending the same key again replaces the object (idempotent), and
+`receipts.log` gets one line per delivery, so repeats can be counted. Media is copied in
+chunks and its SHA-256 checked against the outbox record.
 """
 
 from binascii import hexlify
@@ -15,10 +16,11 @@ from wildcam.storage import is_safe_name
 
 
 class LocalDir:
-    def __init__(self, storage, root, device, name="local"):
+    def __init__(self, storage, root, device, name="local", now=None):
         self.st = storage
         self.root = "%s/%s" % (root, device)
         self.name = name
+        self._now = now  # () -> Unix seconds or None
         self._buf = bytearray(4096)
         self.st.makedirs(self.root)
 
@@ -53,8 +55,12 @@ class LocalDir:
             self.st.remove_quiet(base + "." + ext)  # FAT will not rename onto a file
             self.st.rename(tmp, base + "." + ext)
             sent = r.read_bytes
+        received = (self._now() if self._now else None) or 0
+        meta["r"] = received  # when the sink received it, like a cloud's Last-Modified
         text = jsonutil.dumps(meta).encode()
         self.st.write_atomic(base + ".json", text)
+        with self.st.open(self.root + "/receipts.log", "ab") as f:  # one line per delivery
+            f.write(("%s %d\n" % (item.key, received)).encode())
         return sent + len(text)
 
     async def send_batch(self, items, src):
