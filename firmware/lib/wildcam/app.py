@@ -75,12 +75,16 @@ class App:
         self.sup = Supervisor(self.logs.get("sup"))
         self.sup.add("housekeeping", self._housekeeping)
         if self.safe_mode:
-            self.log.error("%d boots in a row crashed: safe mode (camera off); fix and "
-                           "call wildcam.leave_safe_mode()", self.boot.unstable - 1)
-            return self
+            self.log.error("%d boots in a row crashed: safe mode (camera off, network, "
+                           "commands and OTA on); fix it remotely or call "
+                           "wildcam.leave_safe_mode()", self.boot.unstable - 1)
         self._build_sync()
-        self._build_capture()
+        self._build_ota()
+        if not self.safe_mode:
+            self._build_capture()
         self._build_management()
+        if self.safe_mode:
+            return self
         if cfg.get("power.mode") == "battery":
             self._build_power()
         return self
@@ -196,6 +200,7 @@ class App:
         self._queue(self._kind(meta), "events", data=meta, key=meta["event"] + "-ev")
 
     def _delivered(self, items):
+        self.guard.note("delivered")  # the network answered: good news for a version on trial
         for item in items:
             if item.media and self.space is not None:
                 self.space.note_uploaded(item.media)
@@ -225,20 +230,58 @@ class App:
         if self._woken_by_pir():
             self.capture.trigger("pir-wake")  # the event that woke us is not lost
 
+    def _build_ota(self):
+        """Signed OTA: the updater, the health gate for a version on trial, the checks."""
+        from wildcam import ota
+
+        cfg = self.config
+        tls = None
+        if cfg.get("ota.ca"):
+            from wildcam.stream import tls_context
+
+            tls = tls_context(self.storage.real(cfg.get("ota.ca")))
+        log = self.logs.get("ota")
+        self.updater = ota.Updater(self.storage, log, fetch=ota.make_fetch(self.storage, tls))
+        self.updater.boot_check()
+        self.guard = ota.Guard(
+            self.updater, log,
+            healthy=lambda: bool((self.link and self.link.last_ntp) or
+                                 (self.mqtt and self.mqtt.connected)),
+            min_run_ms=cfg.get("ota.gate_min_s") * 1000,
+            deadline_ms=cfg.get("ota.gate_deadline_s") * 1000, safe_mode=self.safe_mode,
+            feed_wdt=not cfg.get("watchdog.timeout_s"), alive=self.sup.beat("ota"),
+            reset=self._reset)
+        self.sup.add("ota", self.guard.run)
+        if cfg.get("ota.url") and cfg.get("ota.check_h"):
+            self.sup.add("ota-check", lambda: ota.watch(
+                self.updater, cfg.get("ota.url"), cfg.get("ota.check_h") * 3600000,
+                ready=lambda: self.link is None or self.link.up(), reboot=self._reset),
+                critical=False)
+
+    def _reset(self):
+        self.logs.flush()
+        import machine
+
+        machine.reset()
+
     def _build_management(self):
         """Health reports, the watchdog, and (with MQTT and a key) remote commands."""
         from wildcam.health import Health, Watchdog, system_source
 
         cfg, sup = self.config, self.sup
-        self.capture.alive = sup.beat("capture")
+        if self.capture is not None:
+            self.capture.alive = sup.beat("capture")
         self.sync.alive = sup.beat("sync")
         if self.link is not None:
             self.link.alive = sup.beat("net")
-        sources = {"sys": system_source(self.boot, reset_cause_name(), VERSION),
-                   "power": self.sensors.snapshot, "queue": self.outbox.stats,
-                   "sync": self._sync_summary, "capture": self._capture_summary,
+        sources = {"sys": system_source(self.boot, reset_cause_name(), VERSION,
+                                        self.updater.status().get("slot") or "lib"),
+                   "queue": self.outbox.stats, "sync": self._sync_summary,
                    "tasks": lambda: {"restarts": sup.total_restarts()},
-                   "storage": self._storage_summary}
+                   "storage": self._storage_summary, "ota": self.updater.status}
+        if self.capture is not None:
+            sources["power"] = self.sensors.snapshot
+            sources["capture"] = self._capture_summary
         if self.link is not None:
             sources["net"] = self.link.stats
         self.health = Health(sources, self.logs.get("health"))
@@ -265,6 +308,7 @@ class App:
         self.manage = m = Management(cfg, self.storage, self.logs.get("manage"), self.logs,
                                      self.mqtt, cmds, self.device_id, VERSION)
         m.register_basics(self.capture, self.sync, self.health)
+        m.register_ota(self.updater)
         if cfg.secret("cmd.hmac_key"):
             self.sup.add("commands", lambda: m.run(self.sup.beat("commands")))
         self.sup.add("probation", lambda: m.probation(), critical=False, restart=False)
@@ -338,6 +382,7 @@ class App:
         s.tier = tier
         if self.manage is not None:
             s.maintenance = lambda: self.manage.maintenance
+        s.may_sleep = self.guard.may_sleep
         self.capture.on_done = s.event_done
         self.sync.on_done = self._chain(self.sync.on_done, lambda items: s.activity())
         self.log.info("battery mode: tier %s, uploads %s", tier, uploads)

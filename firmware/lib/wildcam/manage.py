@@ -55,7 +55,9 @@ class Management:
                 raw = self._inbox.pop(0)
                 reply = await self.commands.handle(raw)
                 self._reply(reply)
-                if reply.get("ok") and reply.get("cmd") in ("reboot", "config_set"):
+                again = reply.get("cmd") in ("reboot", "config_set") or (
+                    reply.get("cmd") == "ota" and (reply.get("result") or {}).get("reboot"))
+                if reply.get("ok") and again:
                     await asyncio.sleep_ms(500)  # let the reply leave
                     self.restart("remote %s" % reply["cmd"])
             try:
@@ -81,9 +83,17 @@ class Management:
 
             machine.reset()
 
+    def register_ota(self, updater):
+        async def run(args):
+            return await updater.apply(args["url"], force=bool(args.get("force")))
+
+        self.commands.register("ota", run, check=_check_ota)
+        self.commands.register("ota_status", lambda a: updater.status())
+
     def register_basics(self, capture, sync, health):
         c = self.commands
-        c.register("capture", lambda a: capture.trigger("remote") or "queued")
+        if capture is not None:
+            c.register("capture", lambda a: capture.trigger("remote") or "queued")
         c.register("sync", lambda a: sync.kick() or "started")
         c.register("reboot", lambda a: "restarting")
         c.register("status", lambda a: health.snapshot())
@@ -206,6 +216,14 @@ SENSORS = (
     ("queue", "Upload queue", "{{ value_json.queue.pending }}", "items", None),
     ("last_detection", "Last detection", "{{ value_json.capture.last_event }}", None, None),
 )
+
+
+def _check_ota(a):
+    url = a.get("url")
+    if not isinstance(url, str) or not (url.startswith("http://") or url.startswith("https://")
+                                        or url.startswith("file:/sd/")) or len(url) > 256:
+        return "url: an http(s):// or file:/sd/ manifest URL"
+    return None
 
 
 def _check_page(a):

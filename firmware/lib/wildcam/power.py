@@ -85,6 +85,7 @@ class Sleeper:
         self._arm_pir = arm_pir
         self.tier = NORMAL
         self.maintenance = lambda: False
+        self.may_sleep = lambda: True  # OTA: a version on trial must finish its gate first
         self._last = None  # no activity yet: a timer wake with nothing to do sleeps at once
         self.last_event_ms = None
 
@@ -103,7 +104,7 @@ class Sleeper:
 
     def ready(self, up_ms):
         """True when it is time to sleep."""
-        if self.maintenance() or self._busy():
+        if self.maintenance() or self._busy() or not self.may_sleep():
             return False
         if up_ms < MIN_AWAKE_MS:  # let the boot's own jobs (heartbeat, wake trigger) start
             return False

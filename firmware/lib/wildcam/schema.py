@@ -107,6 +107,12 @@ SCHEMA = (
     ("cmd.hmac_key", "s", "", (0, 128), S),  # "" = remote commands off
     ("cmd.revert_s", "i", 300, (30, 3600), 0),  # remote config kept only if the broker answers
     ("hass.discovery", "b", False, None, 0),  # Home Assistant MQTT discovery
+    # OTA (docs/OTA.md)
+    ("ota.url", "s", "", (0, 256), 0),  # manifest URL checked every ota.check_h; "" = off
+    ("ota.check_h", "i", 24, (0, 720), 0),
+    ("ota.gate_min_s", "i", 120, (30, 3600), 0),  # a new version must run this long...
+    ("ota.gate_deadline_s", "i", 900, (120, 7200), 0),  # ...and reach the network by this
+    ("ota.ca", "s", "", (0, 64), 0),  # CA PEM for https manifest URLs
     # health
     ("health.interval_s", "i", 900, (60, 86400), 0),
     ("watchdog.timeout_s", "i", 60, (0, 600), 0),  # 0 = no hardware watchdog
