@@ -33,3 +33,12 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
     echo "setup: mosquitto missing (apt-get install mosquitto); tests/services MQTT tests will skip" >&2
   fi
 fi
+
+# Headless Chromium for tests/test_report.py (renders report.html); skipped when present.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "setup: chromium missing (apt-get install chromium); tests/test_report.py will skip" >&2
+  fi
+fi
