@@ -18,9 +18,10 @@ from .proc import ToolError
 BATCH = 8  # files per mpremote run (each run costs a connect + soft reset)
 OWNED = ("/lib/wildcam/", "/lib/umqtt/")  # stale files here are removed (.py shadows .mpy)
 
-VERIFY = ("import json, wildcam\nfrom wildcam import version\n"
+VERIFY = ("import json\nfrom wildcam import version\nfrom wildcam.config import Config\n"
+          "from wildcam.storage import Storage\n"
           "print(%r + json.dumps({'version': version.VERSION, "
-          "'problems': wildcam.config.validate()}))" % MARK)
+          "'problems': Config(Storage()).load().validate()}))" % MARK)
 
 
 def dep_lib(mode: str) -> Path | None:

@@ -1,0 +1,107 @@
+"""The virtual board (tools/vboard.py: real MicroPython 1.27 wasm behind a pty) driven by the
+real mpremote, and `flash.py deploy` end to end against it."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from host_sim import wasm
+from tools import flash
+from tools.vboard import VirtualBoard
+
+pytestmark = [pytest.mark.vboard,
+              pytest.mark.skipif(not wasm.available(), reason=wasm.why_unavailable() or "")]
+
+
+def mpremote(port, *args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def vb():
+    with VirtualBoard() as b:
+        yield b
+
+
+def test_mpremote_exec_run_fs_and_resets(vb, tmp_path):
+    r = mpremote(vb.port, "exec", "import sys; print(sys.implementation._mpy)")
+    assert r.returncode == 0 and r.stdout.strip() == "774", r  # .mpy 6.3, no native arch
+    data = bytes(range(256)) * 40
+    (tmp_path / "blob.bin").write_bytes(data)
+    (tmp_path / "hello.py").write_text("import os\nprint('hello from', sorted(os.listdir('/d')))\n")
+    r = mpremote(vb.port, "fs", "mkdir", ":/d", "+", "fs", "cp", str(tmp_path / "blob.bin"),
+                 ":/d/blob.bin", "+", "fs", "ls", ":/d", "+", "fs", "sha256sum", ":/d/blob.bin",
+                 "+", "run", str(tmp_path / "hello.py"))
+    assert r.returncode == 0, r
+    import hashlib
+
+    assert "10240 blob.bin" in r.stdout and hashlib.sha256(data).hexdigest() in r.stdout
+    assert "hello from ['blob.bin']" in r.stdout
+    # errno mapped: a missing file is ENOENT for mpremote, a second mkdir EEXIST
+    r = mpremote(vb.port, "fs", "cat", ":/nope")
+    assert r.returncode == 1 and "No such file or directory" in r.stdout + r.stderr
+    r = mpremote(vb.port, "fs", "mkdir", ":/d")
+    assert "File exists" in r.stdout + r.stderr
+    # copy back, soft reset and hard reset keep the filesystem
+    r = mpremote(vb.port, "fs", "cp", ":/d/blob.bin", str(tmp_path / "back.bin"), "+",
+                 "soft-reset", "+", "exec", "x = 1", "+", "reset")
+    assert r.returncode == 0 and (tmp_path / "back.bin").read_bytes() == data, r
+    r = mpremote(vb.port, "exec", "import os; print(os.stat('/d/blob.bin')[6]); print(x)")
+    assert "10240" in r.stdout and "NameError" in r.stdout + r.stderr  # fresh interpreter
+    r = mpremote(vb.port, "fs", "rm", ":/d/blob.bin", "+", "fs", "ls", ":/d")
+    assert r.returncode == 0 and "blob.bin" not in r.stdout.split("ls :/d")[-1]
+
+
+def test_deploy_end_to_end_and_the_firmware_imports_from_the_copy(vb, tmp_path, capsys):
+    site = tmp_path / "site.json"
+    site.write_text(json.dumps({"wifi": {"ssid": "forest"}, "device": {"site": "north"},
+                                "mqtt": {"host": "10.1.1.1"}}))
+    fleet = tmp_path / "fleet"
+    assert flash.main(["provision", "--ids", "wc-vb1", "--out", str(fleet)]) == 0
+    argv = ["deploy", "--port", vb.port, "--config", str(site), "--identity",
+            str(fleet / "wc-vb1"), "--build-dir", str(tmp_path / "build")]
+    assert flash.main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "arch none" in out and "skipped wildcam/detect_viper.py" in out
+    assert "deployed firmware" in out and "0 unchanged" in out
+    # what mpremote copied boots (boot.py puts /lib first) and imports as .mpy
+    check = ("import sys, json, wildcam\n"
+             "from wildcam import version, outbox, commands, manage, sync, detect\n"
+             "from wildcam.config import Config\n"
+             "from wildcam.storage import Storage\n"
+             "c = Config(Storage()).load()\n"
+             "print('@@' + json.dumps({'path1': sys.path[1], 'v': version.VERSION,\n"
+             "  'file': sys.modules['wildcam.config'].__file__, 'problems': c.validate(), 'id': c.get('device.id'),\n"
+             "  'key': bool(c.secret('cmd.hmac_key')), 'kernel': type(detect.make_kernel(\n"
+             "  160, 120, 8)).__name__}))\n")
+    r = mpremote(vb.port, "exec", check)
+    line = [ln for ln in r.stdout.splitlines() if ln.startswith("@@")]
+    assert line, r
+    got = json.loads(line[0][2:])
+    assert got == {"path1": "/lib", "v": flash.siteconfig.firmware_version(),
+                   "file": "/lib/wildcam/config.mpy", "problems": [], "id": "wc-vb1",
+                   "key": True, "kernel": "SwarKernel"}
+    r = mpremote(vb.port, "exec", "import wildcam\nprint(wildcam.config.validate())")
+    assert "config OK" in r.stdout and "True" in r.stdout
+    # a second deploy finds everything in place
+    assert flash.main(argv) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "0 file(s) to copy" in out and "deployed firmware" in out
+
+
+def test_vboard_command_prints_the_pty(tmp_path):
+    import os
+    import signal
+
+    p = subprocess.Popen([sys.executable, "-m", "tools.vboard"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, cwd=flash.ROOT)
+    try:
+        port = p.stdout.readline().strip()
+        assert port.startswith("/dev/")
+        r = mpremote(port, "exec", "print(6 * 7)")
+        assert r.stdout.strip() == "42", r
+    finally:
+        os.kill(p.pid, signal.SIGINT)
+        p.wait(10)
