@@ -139,32 +139,21 @@ def make_entry(board: Board, plan: Plan):
             raise ImportError("broken firmware image")
         if fault == "hang":
             await asyncio.Event().wait()  # stuck before any task runs
-        app = App(storage)
-        app.build()
-        if fault == "nonet" and app.link is not None:
-            app.link.ssid = "no-such-" + app.link.ssid
-        log = app.logs.get("ota")
         part = None
         if plan.cut_blocks is not None:
             part = CutPartition(board, esp32.Partition(esp32.Partition.RUNNING),
                                 plan.cut_blocks)
             plan.cut_blocks = None
-        up = ota.Updater(storage, log, keys=plan.keys, fetch=plan.server.fetch,
-                         version=FACTORY, partition=part, backoff_ms=100)
-
-        def reset():
-            app.logs.flush()
-            machine.reset()
-
-        guard = ota.Guard(up, log, healthy=lambda: app.link is not None and
-                          app.link.last_ntp is not None, min_run_ms=GATE[0],
-                          deadline_ms=GATE[1], safe_mode=app.safe_mode, reset=reset,
-                          feed_wdt=not getattr(app, "watchdog", None),
-                          alive=app.sup.beat("ota"))
-        plan.guards.append(guard)
-        app.sup.add("ota", guard.run)
-        app.sup.add("ota-cmd", lambda: _command(board, plan, up, reset), critical=False,
-                    restart=False)
+        # the App's own OTA wiring (updater + health gate), with the test's key and server
+        app = App(storage, ota_options={"keys": plan.keys, "fetch": plan.server.fetch,
+                                        "version": FACTORY, "partition": part,
+                                        "backoff_ms": 100})
+        app.build()
+        if fault == "nonet" and app.link is not None:
+            app.link.ssid = "no-such-" + app.link.ssid
+        plan.guards.append(app.guard)
+        app.sup.add("ota-cmd", lambda: _command(board, plan, app.updater, app._reset),
+                    critical=False, restart=False)
         await app.run()
 
     return fw
@@ -192,7 +181,8 @@ async def _command(board, plan, up, reset):
 def new_board(sim, tmp_path, name="cam"):
     b = Board(name, tmp_path, sim=sim, scene=scenes.empty(seed=1),
               wifi=WifiModel("sim-forest", "sim-password"))
-    provision(b, burst=1)
+    provision(b, burst=1, extra={"ota.gate_min_s": GATE[0] // 1000,
+                                 "ota.gate_deadline_s": GATE[1] // 1000})
     return b
 
 

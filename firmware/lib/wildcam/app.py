@@ -46,8 +46,10 @@ def default_device_id():
 
 
 class App:
-    def __init__(self, storage=None):
+    def __init__(self, storage=None, ota_options=None):
         self.storage = storage if storage is not None else Storage()
+        # tests and tools may hand the updater its keys, fetch and partition
+        self.ota_options = ota_options or {}
         self.sup = None
         self.capture = None
         self.cam = None
@@ -241,7 +243,9 @@ class App:
 
             tls = tls_context(self.storage.real(cfg.get("ota.ca")))
         log = self.logs.get("ota")
-        self.updater = ota.Updater(self.storage, log, fetch=ota.make_fetch(self.storage, tls))
+        opts = {"fetch": ota.make_fetch(self.storage, tls)}
+        opts.update(self.ota_options)
+        self.updater = ota.Updater(self.storage, log, **opts)
         self.updater.boot_check()
         self.guard = ota.Guard(
             self.updater, log,

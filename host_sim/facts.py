@@ -1,0 +1,123 @@
+"""What happened on each simulated board, measured against the scene's ground truth.
+
+Everything here is read from outside the firmware: the board's SD card (images and
+sidecars), its flash log, the shared sink (objects, their created/received stamps and the
+receipts log), the board's hardware event log, its energy model and the scene generator.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .fleet import Fleet, _pct, cloud_objects, sd_images
+
+MATCH_S = 3.0  # an image within this many seconds of an animal being in view is "true"
+
+
+def log_tail(board, n: int) -> list[str]:
+    """The last `n` lines of a board's flash log ring (oldest file first)."""
+    folder = Path(board.flash.root) / "log"
+    files = []
+    for p in folder.glob("*.log"):
+        with p.open("rb") as f:
+            head = f.readline().decode(errors="replace")
+        seq = int(head.split("=")[1]) if head.startswith("#wildcam-log seq=") else -1
+        files.append((seq, p))
+    lines: list[str] = []
+    for _, p in sorted(files):
+        lines.extend(p.read_text(errors="replace").splitlines()[1:])
+    return lines[-n:]
+
+
+def _truth(scene, t):
+    return [[round(v, 4) for v in box] for box in scene.truth(t)]
+
+
+def _visible(scene, t) -> bool:
+    return any(scene.truth(t + dt) for dt in (-MATCH_S, 0.0, MATCH_S))
+
+
+def summarise(b, fleet: Fleet, start_epoch: float) -> dict:
+    seconds = fleet.seconds
+    scene = b.scene
+    images = sd_images(b)
+    cloud = cloud_objects(b)
+    visits = [(s, e) for s, e, k in scene.events if k == "animal" and s < seconds]
+    rows, events, latencies = [], {}, []
+    for key, side in sorted(images.items(), key=lambda kv: str(kv[1].get("time"))):
+        t = side["time"] - start_epoch if side.get("time") else None
+        if t is not None:
+            events.setdefault(side.get("event"), []).append(t)
+        rows.append({"file": str(side["_file"].relative_to(fleet.out)), "t": t,
+                     "event": side.get("event"), "trigger": side.get("trigger"),
+                     "detection": side.get("detection"),
+                     "truth": _truth(scene, t) if t is not None else [],
+                     "uploaded": key in cloud})
+    for key, meta in cloud.items():
+        if meta.get("c") and meta.get("r"):
+            latencies.append(meta["r"] - meta["c"])
+    true_ev = [e for e, ts in events.items() if any(_visible(scene, t) for t in ts)]
+    seen = [v for v in visits if any(v[0] - MATCH_S <= t <= v[1] + MATCH_S
+                                     for ts in events.values() for t in ts)]
+    log = "\n".join(log_tail(b, 5000))
+    receipts = _receipts(b)
+    e = b.energy.report()
+    days = max(fleet.sim.clock.now / 86400, 1e-9)
+    mah_day = e["total_mah"] / days
+    rep = b.report()
+    return {
+        "name": b.name, "boots": rep["boots"], "crashes": rep["counters"].get("crashes", 0),
+        "power_cuts": len(fleet.cuts[b.name]), "animal_visits": len(visits),
+        "pir_pulses": sum(1 for s, _ in scene._pir if s < seconds),
+        "events": len(events), "true_triggers": len(true_ev),
+        "false_triggers": len(events) - len(true_ev),
+        "rejected_triggers": log.count("trigger not confirmed by motion"),
+        "missed_visits": len(visits) - len(seen),
+        "images": len(images), "delivered": len(cloud),
+        "lost": len(set(images) - set(cloud)),
+        "duplicates": max(0, len(receipts) - len(set(receipts))),
+        "latency_s": {"p50": _pct(latencies, 50), "p95": _pct(latencies, 95),
+                      "max": max(latencies) if latencies else None},
+        "energy": {"mah_per_day": round(mah_day, 2),
+                   "battery_days_7000mah": round(7000 / mah_day, 1) if mah_day else None,
+                   "by_state": e["by_state"]},
+        "flash_bytes_written": rep["storage"]["flash"]["bytes"],
+        "sd_bytes_written": rep["storage"]["sd"]["bytes"],
+        "timeline": timeline(b, fleet, start_epoch, rows, cloud),
+        "battery": fleet.battery[b.name], "images_list": rows,
+    }
+
+
+def _receipts(b) -> list[str]:
+    p = Path(b.mounts["cloud"].root) / b.name / "receipts.log"
+    return [ln.split()[0] for ln in p.read_text().splitlines() if ln.strip()] if p.exists() else []
+
+
+def timeline(b, fleet, start_epoch, rows, cloud) -> list[dict]:
+    out = []
+    for t, kind, detail in b.events:
+        if kind == "boot":
+            out.append({"t": t, "kind": "boot", "detail": {"cause": detail.get("cause")}})
+        elif kind == "deepsleep":
+            out.append({"t": t, "kind": "sleep", "end": t + (detail.get("ms") or 0) / 1000,
+                        "detail": {}})
+        elif kind == "powercut_injected":
+            out.append({"t": t, "kind": "powercut", "detail": {}})
+        elif kind == "crash":
+            out.append({"t": t, "kind": "crash", "detail": {"error": detail.get("error")}})
+    for s, e in fleet_outages(b):
+        out.append({"t": s, "kind": "outage", "end": e, "detail": {}})
+    for s, e in b.scene._pir:
+        if s < fleet.seconds:
+            out.append({"t": s, "kind": "pir", "end": e, "detail": {}})
+    for r in rows:
+        if r["t"] is not None:
+            out.append({"t": r["t"], "kind": "image", "detail": {"event": r["event"]}})
+    for key, meta in cloud.items():
+        if meta.get("r"):
+            out.append({"t": meta["r"] - start_epoch, "kind": "upload", "detail": {"key": key}})
+    out.sort(key=lambda x: x["t"])
+    return out
+
+
+def fleet_outages(b):
+    return getattr(b, "_demo_outages", [])

@@ -1,0 +1,148 @@
+"""A simulated fleet day: boards with the real firmware, scripted faults, and the facts
+afterwards (`summarise`), compared with the scenes' ground truth.
+
+Faults scripted per board: WiFi outages, one power cut at a random time, and, with
+`ota_at`, a signed OTA update published to every board mid-day (the boards install it
+into their second slot and confirm it after the health gate).
+"""
+from __future__ import annotations
+
+import json
+import random
+import statistics
+from pathlib import Path
+
+from .board import Board
+from .energy import EnergyModel
+from .hw.wifi import WifiModel
+from .scenes import Schedule
+from .storage import Filesystem
+
+SSID, PASSWORD = "sim-forest", "sim-password"
+
+
+def site_config(device: str, burst: int) -> tuple[dict, dict]:
+    """The config and secrets a technician would flash onto each camera."""
+    config = {
+        "version": 2,
+        "device": {"id": device, "name": f"Simulated {device}", "site": "host_sim forest",
+                   "lat": 47.61, "lon": -122.33},
+        "wifi": {"ssid": SSID},
+        "capture": {"burst_count": burst, "burst_interval_ms": 500, "quiet_s": 30},
+        "sync": {"local_dir": "/cloud"},
+        "log": {"level": "info"},
+    }
+    return config, {"wifi": {"password": PASSWORD}}
+
+
+def provision(board: Board, burst: int, extra: dict | None = None,
+              secrets: dict | None = None) -> None:
+    """Write config (with dotted-key overrides in `extra`) and secrets to a board's flash."""
+    config, sec = site_config(board.name, burst)
+    if "cloud" not in board.mounts:  # no shared sink mounted: no local-directory uploads
+        config["sync"]["local_dir"] = ""
+    for key, value in (extra or {}).items():
+        section, leaf = key.split(".")
+        config.setdefault(section, {})[leaf] = value
+    for key, value in (secrets or {}).items():
+        section, leaf = key.split(".")
+        sec.setdefault(section, {})[leaf] = value
+    root = Path(board.flash.root)
+    (root / "config.json").write_text(json.dumps(config, indent=1))
+    (root / "secrets.json").write_text(json.dumps(sec))
+
+
+class Fleet:
+    def __init__(self, sim, out: Path, boards: int, seed: int, hours: float, *, animals=12,
+                 burst=3, driver="cnadler86", extra=None, secrets=None, power_cuts=1,
+                 battery=False):
+        self.sim = sim
+        self.out = out
+        self.seconds = hours * 3600
+        self.cloud = Filesystem("cloud", str(out / "cloud"), 1 << 40)
+        self.rng = random.Random(seed)
+        self.cuts: dict[str, list[float]] = {}
+        self.battery: dict[str, list] = {}
+        self.boards = []
+        days = max(1.0, hours / 24)
+        for i in range(boards):
+            name = f"cam-{i + 1:02d}"
+            scene = Schedule(seed=seed + i, days=days, animals_per_day=animals)
+            outages = [(o * 3600.0 + i * 600, o * 3600.0 + i * 600 + 1800)
+                       for o in (3, 11, 19) if o < hours]
+            b = Board(name, out, sim=sim, scene=scene, camera_driver=driver,
+                      mounts={"cloud": self.cloud}, wifi=WifiModel(SSID, PASSWORD, outages=outages),
+                      energy=EnergyModel(modified_board=battery))
+            cfg = dict(extra or {})
+            if battery:
+                cfg.update({"power.mode": "battery", "sync.windows": "06:00-06:30,18:00-18:30"})
+            provision(b, burst, cfg, secrets)
+            b._demo_outages = outages
+            self.cuts[name] = sorted(self.rng.uniform(0.2, 0.8) * self.seconds
+                                     for _ in range(power_cuts))
+            self.battery[name] = []
+            self.boards.append(b)
+
+    def start(self) -> None:
+        for b in self.boards:
+            b.power_on()
+
+    def step(self, until: float) -> None:
+        """Advance to `until` seconds of simulated time, cutting power when scheduled."""
+        while self.sim.clock.now < until:
+            nxt = min([t for ts in self.cuts.values() for t in ts if t > self.sim.clock.now]
+                      + [until])
+            self.sim.run_for(nxt - self.sim.clock.now)
+            for b in self.boards:
+                if nxt in self.cuts[b.name]:
+                    b.cut_power(restore_after=5.0)
+                    b.log("powercut_injected")
+        for b in self.boards:
+            self.battery[b.name].append((round(self.sim.clock.now, 1),
+                                         round(b.battery.voltage(), 3)))
+
+    def drain(self, max_s: float = 3 * 3600, step: float = 300) -> None:
+        """After the day, let queued items go out (no more faults) before counting."""
+        for b in self.boards:
+            b.wifi._outages = []
+        end = self.sim.clock.now + max_s
+        while self.sim.clock.now < end and any(pending(b) for b in self.boards):
+            self.sim.run_for(step)
+
+
+def pending(b: Board) -> bool:
+    """Images on the card that the sink has not received yet."""
+    return bool(set(sd_images(b)) - set(cloud_objects(b)))
+
+
+def sd_images(b: Board) -> dict:
+    """{outbox key: sidecar dict} for every image on the card."""
+    out = {}
+    dcim = Path(b.sd.root) / "DCIM"
+    if not dcim.exists():
+        return out
+    for jpg in dcim.rglob("*.jpg"):
+        side = jpg.with_suffix(".json")
+        meta = json.loads(side.read_text()) if side.exists() else {}
+        meta["_file"] = jpg
+        out[f"{b.name}-{jpg.parent.name}-{jpg.stem}"] = meta
+    return out
+
+
+def cloud_objects(b: Board) -> dict:
+    """{key: object metadata} of the images the sink received from this board."""
+    folder = Path(b.mounts["cloud"].root) / b.name
+    if not folder.exists():
+        return {}
+    out = {}
+    for jpg in folder.glob("*.jpg"):
+        meta = folder / (jpg.stem + ".json")
+        out[jpg.stem] = json.loads(meta.read_text()) if meta.exists() else {}
+    return out
+
+
+def _pct(values, p):
+    if not values:
+        return None
+    s = sorted(values)
+    return round(s[min(len(s) - 1, int(len(s) * p / 100))], 1)
