@@ -49,6 +49,12 @@ TARGETS = {
         ("azure_ours_peak_bytes", "", None),
         ("azure_sdk_peak_bytes", "reference", None),
     ],
+    "footprint": [
+        ("boot_heap_bytes", "<= 40 KB", lambda v: v is not None and v <= 40960),
+        ("boot_heap_frozen_estimate_bytes", "info", None),
+        ("boot_heap_bytes_from_source", "reference", None),
+        ("mpy_total_bytes", "<= 150 KB", lambda v: v is not None and v <= 153600),
+    ],
     "ota": [
         ("verify_ms_micropython", "<= 100 ms", lambda v: v <= 100),
         ("ed25519_verify_ms_micropython_lower_bound", "reference", None),
