@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""Run a WildCAM fleet from a laptop over MQTT (console script `wildcam`).
+
+    wildcam status [--stale 7200]                      every camera, from retained MQTT
+    wildcam cmd wc-1a2b3c capture                      signed command, prints the reply
+    wildcam cmd --all config_set '{"changes": {"capture.burst_count": 5}}'
+    wildcam ota rollout --version 0.2.0 --url http://updates.lan/ota/0.2.0/manifest.json \\
+        --percent 10,50,100                            staged; stops on the first failures
+    wildcam export camtrapdp --from sim-out/cloud --out pkg   (see tools/export.py)
+
+Common options: --broker HOST:PORT (default 127.0.0.1:1883), --user, --password (or
+WILDCAM_MQTT_PASSWORD), --prefix wildcam, --keys DIR (the `flash.py provision` folder holding
+each device's cmd.key). Topics and payloads: docs/MQTT.md; details: docs/HOST_TOOLS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from rich.console import Console
+from rich.table import Table
+
+from tools.flashing import provision
+from tools.wildcmd import sign_command
+
+
+class Fleet:
+    """One MQTT connection collecting retained state/status and command results."""
+
+    def __init__(self, broker: str, user: str | None, password: str | None,
+                 prefix: str = "wildcam"):
+        import paho.mqtt.client as paho
+
+        self.prefix = prefix
+        self.state: dict[str, dict] = {}
+        self.status: dict[str, str] = {}
+        self.seen: dict[str, float] = {}  # host time a message about the device arrived
+        self.results: list[tuple[str, dict]] = []
+        self.cond = threading.Condition()
+        self._subbed = threading.Event()
+        self._last = time.monotonic()
+        host, _, port = broker.partition(":")
+        self.c = paho.Client(paho.CallbackAPIVersion.VERSION2,
+                             client_id=f"wildcam-fleet-{os.getpid()}-{time.monotonic_ns() % 10**6}")
+        if user:
+            self.c.username_pw_set(user, password)
+        self.c.on_connect = lambda c, u, f, rc, p=None: c.subscribe(
+            [(f"{prefix}/+/state", 1), (f"{prefix}/+/status", 1), (f"{prefix}/+/cmd/result", 1)])
+        self.c.on_subscribe = lambda *a: self._subbed.set()
+        self.c.on_message = self._on_message
+        try:
+            self.c.connect(host, int(port or 1883), keepalive=30)
+        except OSError as e:
+            raise SystemExit(f"error: cannot reach the broker {broker}: {e}\nnext: check "
+                             "--broker (host:port) and that the broker runs")
+        self.c.loop_start()
+        if not self._subbed.wait(10):
+            raise SystemExit("error: the broker did not accept the subscription (wrong "
+                             "--user/--password?)")
+
+    def _on_message(self, c, userdata, m):
+        parts = m.topic.split("/")
+        if len(parts) < 3:
+            return
+        dev, kind = parts[1], "/".join(parts[2:])
+        with self.cond:
+            self._last = time.monotonic()
+            self.seen[dev] = time.time()
+            try:
+                if kind == "state":
+                    self.state[dev] = json.loads(m.payload)
+                elif kind == "status":
+                    self.status[dev] = m.payload.decode(errors="replace")
+                elif kind == "cmd/result":
+                    self.results.append((dev, json.loads(m.payload)))
+            except ValueError:
+                pass
+            self.cond.notify_all()
+
+    def settle(self, quiet: float = 0.5, limit: float = 5.0) -> None:
+        """Wait until retained messages stop arriving (quiet for `quiet` s)."""
+        end = time.monotonic() + limit
+        while time.monotonic() < end and time.monotonic() - self._last < quiet:
+            time.sleep(0.05)
+
+    def wait(self, pred, timeout: float) -> bool:
+        with self.cond:
+            return self.cond.wait_for(pred, timeout)
+
+    def send(self, device: str, cmd: str, args: dict, key: str) -> dict:
+        msg = sign_command(cmd, args, device, key)
+        self.c.publish(f"{self.prefix}/{device}/cmd", json.dumps(msg), qos=1).wait_for_publish(10)
+        return msg
+
+    def reply_to(self, device: str, msg: dict) -> dict | None:
+        for dev, r in self.results:
+            if dev == device and (r.get("id") == msg["nonce"] or
+                                  ("id" not in r and not r.get("ok", True))):
+                return r
+        return None
+
+    def close(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+# --- status ---------------------------------------------------------------------------------
+def errors_of(state: dict) -> list[str]:
+    out = []
+    for name, part in sorted(state.items()):
+        if isinstance(part, dict) and "error" in part and isinstance(part["error"], str):
+            out.append(f"{name}: {part['error']}")
+    ota = state.get("ota") or {}
+    if ota.get("failed") or ota.get("why"):
+        out.append(f"ota: {ota.get('why') or ota.get('failed')}")
+    restarts = (state.get("tasks") or {}).get("restarts")
+    if restarts:
+        out.append(f"{restarts} task restarts")
+    dead = (state.get("queue") or {}).get("dead")
+    if dead:
+        out.append(f"{dead} dead letters")
+    return out
+
+
+def rows(fleet: Fleet, known: list[str], stale_s: float, now: float | None = None) -> list[dict]:
+    now = time.time() if now is None else now
+    out = []
+    for dev in sorted(set(known) | set(fleet.state) | set(fleet.status)):
+        st = fleet.state.get(dev) or {}
+        sysd, q, p = st.get("sys") or {}, st.get("queue") or {}, st.get("power") or {}
+        last = sysd.get("time")
+        age = None if not isinstance(last, (int, float)) else max(0.0, now - last)
+        link = fleet.status.get(dev, "never seen" if dev not in fleet.state else "?")
+        out.append({"device": dev, "link": link, "last_seen": last, "age_s": age,
+                    "stale": dev not in fleet.state or age is None or age > stale_s,
+                    "battery_v": p.get("battery_v"), "battery_pct": p.get("battery_pct"),
+                    "queue": q.get("pending"), "fw": sysd.get("fw"), "slot": sysd.get("slot"),
+                    "errors": errors_of(st)})
+    return out
+
+
+def _age(s: float | None) -> str:
+    if s is None:
+        return "-"
+    for unit, n in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= n:
+            return f"{s / n:.1f}{unit} ago"
+    return f"{s:.0f}s ago"
+
+
+def cmd_status(a, console: Console) -> int:
+    fleet = connect(a)
+    try:
+        fleet.settle(limit=a.wait)
+        rs = rows(fleet, known_devices(a.keys), a.stale)
+    finally:
+        fleet.close()
+    if a.json:
+        print(json.dumps(rs, indent=1))
+        return 0
+    t = Table(title=f"WildCAM fleet ({len(rs)} cameras)")
+    for col in ("device", "link", "last seen", "battery", "queue", "firmware", "errors"):
+        t.add_column(col)
+    for r in rs:
+        bat = "-" if r["battery_v"] is None else f"{r['battery_v']:.2f} V" + (
+            f" ({r['battery_pct']}%)" if r["battery_pct"] is not None else "")
+        link = {"online": "[green]online[/]", "offline": "[red]offline[/]"}.get(r["link"], r["link"])
+        t.add_row(r["device"], link, _age(r["age_s"]) + (" [yellow]STALE[/]" if r["stale"] else ""),
+                  bat, "-" if r["queue"] is None else str(r["queue"]),
+                  f"{r['fw'] or '-'}" + (f" ({r['slot']})" if r["slot"] else ""),
+                  "; ".join(r["errors"]) or "-")
+    console.print(t)
+    return 0
+
+
+# --- commands -------------------------------------------------------------------------------
+def known_devices(keys: str | None) -> list[str]:
+    if not keys or not Path(keys).exists():
+        return []
+    return [d["id"] for d in provision.load_index(Path(keys))["devices"]]
+
+
+def connect(a) -> Fleet:
+    return Fleet(a.broker, a.user, a.password, a.prefix)
+
+
+def run_commands(fleet: Fleet, targets: list[str], cmd: str, args: dict, keys: str,
+                 timeout: float) -> dict[str, dict | None]:
+    sent = {}
+    for dev in targets:
+        try:
+            sent[dev] = fleet.send(dev, cmd, args, provision.device_key(Path(keys), dev))
+        except KeyError as e:
+            sent[dev] = None
+            fleet.results.append((dev, {"ok": False, "error": str(e.args[0]), "local": True}))
+    fleet.wait(lambda: all(m is None or fleet.reply_to(d, m) for d, m in sent.items()), timeout)
+    out = {}
+    for dev, m in sent.items():
+        out[dev] = (fleet.reply_to(dev, m) if m else
+                    next(r for d, r in fleet.results if d == dev and r.get("local")))
+    return out
+
+
+def cmd_cmd(a, console: Console) -> int:
+    if not a.keys:
+        raise SystemExit("error: --keys DIR is needed (the flash.py provision folder)")
+    try:
+        args = json.loads(a.args)
+        assert isinstance(args, dict)
+    except (ValueError, AssertionError):
+        raise SystemExit(f"error: arguments must be a JSON object, got {a.args!r}")
+    fleet = connect(a)
+    try:
+        fleet.settle(limit=a.wait)
+        if a.all:
+            targets = [d for d in known_devices(a.keys) if fleet.status.get(d) == "online"]
+            for d in known_devices(a.keys):
+                if d not in targets:
+                    console.print(f"{d}: [yellow]skipped[/] ({fleet.status.get(d, 'never seen')})")
+        else:
+            targets = [a.device]
+        replies = run_commands(fleet, targets, a.command, args, a.keys, a.timeout)
+    finally:
+        fleet.close()
+    bad = 0
+    for dev, r in replies.items():
+        if r is None:
+            bad += 1
+            console.print(f"{dev}: [red]no reply[/] within {a.timeout:.0f} s (offline? asleep?)")
+        else:
+            bad += not r.get("ok")
+            print(f"{dev}: " + json.dumps(r, sort_keys=True), flush=True)  # one line, no wrap
+    return 1 if bad or not replies else 0
+
+
+# --- staged OTA rollout ---------------------------------------------------------------------
+def rank(device: str, version: str) -> str:
+    """Stable pseudo-random order per version: a later, larger stage keeps the earlier
+    stage's devices."""
+    return hashlib.sha256(f"{version}:{device}".encode()).hexdigest()
+
+
+def pick(devices: list[str], version: str, percent: float) -> list[str]:
+    order = sorted(devices, key=lambda d: rank(d, version))
+    return order[:math.ceil(len(order) * percent / 100.0)]
+
+
+def cmd_ota(a, console: Console) -> int:
+    stages = [float(p) for p in a.percent.split(",")]
+    if any(not 0 < p <= 100 for p in stages) or stages != sorted(stages):
+        raise SystemExit("error: --percent takes rising percentages in (0, 100], e.g. 10,50,100")
+    if a.bundle:
+        from tools import ota
+
+        ota.main(["publish", a.bundle, "--to", a.to] if a.to else ["publish", a.bundle])
+    fleet = connect(a)
+    try:
+        fleet.settle(limit=a.wait)
+        fleet_ids = sorted(set(known_devices(a.keys)) | set(fleet.state))
+        done: set[str] = {d for d in fleet_ids
+                          if ((fleet.state.get(d) or {}).get("sys") or {}).get("fw") == a.version}
+        failed: dict[str, str] = {}
+        for pct in stages:
+            wave = [d for d in pick(fleet_ids, a.version, pct) if d not in done]
+            offline = [d for d in wave if fleet.status.get(d) != "online"]
+            wave = [d for d in wave if d not in offline]
+            console.print(f"stage {pct:g}%: {len(wave)} device(s) to update, {len(done)} already "
+                          f"on {a.version}, {len(offline)} offline (later)")
+            replies = run_commands(fleet, wave, "ota", {"url": a.url}, a.keys, a.timeout)
+            for dev, r in replies.items():
+                if r is None:
+                    failed[dev] = "no reply to the ota command"
+                elif not r.get("ok"):
+                    failed[dev] = r.get("error") or json.dumps(r.get("result"))
+            healthy = lambda d: (((fleet.state.get(d) or {}).get("sys") or {}).get("fw")
+                                 == a.version and fleet.status.get(d) == "online")
+            pending = [d for d in replies if d not in failed]
+            fleet.wait(lambda: all(healthy(d) for d in pending), a.watch)
+            for d in pending:
+                if healthy(d):
+                    done.add(d)
+                else:
+                    why = (fleet.state.get(d) or {}).get("ota") or {}
+                    failed[d] = f"not healthy on {a.version} after {a.watch:.0f} s " \
+                                f"(link {fleet.status.get(d)}, ota {json.dumps(why)})"
+            for d, why in sorted(failed.items()):
+                console.print(f"{d}: [red]failed[/] {why}")
+            if len(failed) > a.max_failures:
+                console.print(f"[red]rollout stopped[/] at {pct:g}%: {len(failed)} failure(s) "
+                              f"> --max-failures {a.max_failures}; {len(done)} on {a.version}")
+                return 1
+            console.print(f"stage {pct:g}% ok: {len(done)}/{len(fleet_ids)} on {a.version}")
+    finally:
+        fleet.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="wildcam", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--broker", default=os.environ.get("WILDCAM_BROKER", "127.0.0.1:1883"))
+    ap.add_argument("--user", default=os.environ.get("WILDCAM_MQTT_USER"))
+    ap.add_argument("--password", default=os.environ.get("WILDCAM_MQTT_PASSWORD"))
+    ap.add_argument("--prefix", default="wildcam")
+    ap.add_argument("--keys", default=os.environ.get("WILDCAM_KEYS"),
+                    help="flash.py provision folder (fleet.json, <id>/cmd.key)")
+    ap.add_argument("--wait", type=float, default=3.0, help="max s to collect retained state")
+    sub = ap.add_subparsers(dest="what", required=True)
+    s = sub.add_parser("status", help="table of every camera")
+    s.add_argument("--stale", type=float, default=7200, help="seconds without a report")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_status)
+    c = sub.add_parser("cmd", help="signed command to one device or all online ones")
+    c.add_argument("device", nargs="?")
+    c.add_argument("command")
+    c.add_argument("args", nargs="?", default="{}", help="JSON object")
+    c.add_argument("--all", action="store_true")
+    c.add_argument("--timeout", type=float, default=30)
+    c.set_defaults(fn=cmd_cmd)
+    o = sub.add_parser("ota", help="staged OTA rollout")
+    osub = o.add_subparsers(dest="ota_what", required=True)
+    r = osub.add_parser("rollout")
+    r.add_argument("--version", required=True)
+    r.add_argument("--url", required=True, help="manifest URL the boards fetch")
+    r.add_argument("--percent", default="100", help="stages, e.g. 10,50,100")
+    r.add_argument("--bundle", help="signed bundle (tools/ota.py sign) to publish first")
+    r.add_argument("--to", help="served folder to copy the bundle to")
+    r.add_argument("--watch", type=float, default=300, help="s to wait for health per stage")
+    r.add_argument("--timeout", type=float, default=120, help="s to wait for command replies")
+    r.add_argument("--max-failures", type=int, default=0)
+    r.set_defaults(fn=cmd_ota)
+    e = sub.add_parser("export", help="research export (tools/export.py)", add_help=False)
+    e.add_argument("rest", nargs=argparse.REMAINDER)
+    e.set_defaults(fn=None)
+    a = ap.parse_args(argv)
+    if a.what == "export":
+        from tools import export
+
+        return export.main(a.rest)
+    if a.what == "cmd" and a.all and a.device and a.args == "{}":
+        a.args, a.command, a.device = a.command, a.device, None  # cmd --all CMD ARGS
+    if a.what == "cmd" and not a.all and not a.device:
+        ap.error("cmd: give DEVICE or --all")
+    return a.fn(a, Console(highlight=False))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
