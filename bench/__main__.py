@@ -49,6 +49,14 @@ TARGETS = {
         ("azure_ours_peak_bytes", "", None),
         ("azure_sdk_peak_bytes", "reference", None),
     ],
+    "drain": [
+        ("link_utilisation", ">= 0.9", lambda v: v is not None and v >= 0.9),
+        ("lost", "0", lambda v: v == 0),
+        ("drain_s", "", None),
+        ("queued_items", ">= 500", lambda v: v is not None and v >= 500),
+        ("link_utilisation_rtt0", "info", None),
+        ("engine_cap_ratio", "<= 1.0", lambda v: v is not None and v <= 1.0),
+    ],
     "footprint": [
         ("boot_heap_bytes", "<= 40 KB", lambda v: v is not None and v <= 40960),
         ("boot_heap_frozen_estimate_bytes", "info", None),
