@@ -49,6 +49,14 @@ TARGETS = {
         ("azure_ours_peak_bytes", "", None),
         ("azure_sdk_peak_bytes", "reference", None),
     ],
+    "latency": [
+        ("p95_overhead_ms", "<= 1000 ms", lambda v: v is not None and v <= 1000),
+        ("p50_overhead_ms", "", None),
+        ("image_p95_latency_ms", "incl. link", None),
+        ("image_p95_link_ms", "simulated", None),
+        ("event_p95_latency_ms", "incl. link", None),
+        ("lost", "0", lambda v: v == 0),
+    ],
     "drain": [
         ("link_utilisation", ">= 0.9", lambda v: v is not None and v >= 0.9),
         ("lost", "0", lambda v: v == 0),
