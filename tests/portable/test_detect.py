@@ -93,7 +93,7 @@ def test_static_scene_stays_quiet_after_warmup():
 
 
 def test_moving_square_detected_with_box():
-    d = det()
+    d = det(travel=0)
     feed(d, [frame(noise=2, seed=s) for s in range(4)])
     r = None
     for k in range(3):                          # a 16x16 square moving right 4 px a frame
@@ -109,7 +109,7 @@ def test_moving_square_detected_with_box():
 
 
 def test_temporal_confirmation_needs_n_frames():
-    d = det(confirm=3)
+    d = det(confirm=3, travel=0)
     feed(d, [frame()] * 4)
     seen = []
     for k in range(3):
@@ -131,11 +131,11 @@ def test_single_frame_flash_not_confirmed():
 
 
 def test_min_area_in_blocks():
-    d = det(min_area=3, confirm=1)
+    d = det(min_area=3, confirm=1, travel=0)
     feed(d, [frame()] * 4)
     r = d.update(frame(rect=(16, 16, 16, 8)))   # two blocks
     assert not r.motion and r.reason == "small" and r.blocks == 2
-    d = det(min_area=2, confirm=1)
+    d = det(min_area=2, confirm=1, travel=0)
     feed(d, [frame()] * 4)
     assert d.update(frame(rect=(16, 16, 16, 8))).motion
 
@@ -144,17 +144,17 @@ def test_connectivity_4_vs_8():
     f = frame(rect=(8, 8, 8, 8))
     f2 = frame(rect=(16, 16, 8, 8))          # diagonal neighbour block
     both = bytearray(a if a < b else b for a, b in zip(f, f2))
-    d8 = det(min_area=2, confirm=1, connectivity=8)
+    d8 = det(min_area=2, confirm=1, connectivity=8, travel=0)
     feed(d8, [frame()] * 4)
     assert d8.update(both).motion
-    d4 = det(min_area=2, confirm=1, connectivity=4)
+    d4 = det(min_area=2, confirm=1, connectivity=4, travel=0)
     feed(d4, [frame()] * 4)
     r = d4.update(both)
     assert not r.motion and r.reason == "small"
 
 
 def test_roi_mask_excludes_region():
-    d = det(roi="-0,0,1,0.5", confirm=1)           # ignore the top half
+    d = det(roi="-0,0,1,0.5", confirm=1, travel=0)           # ignore the top half
     feed(d, [frame()] * 4)
     assert not d.update(frame(rect=(16, 0, 16, 16))).motion
     assert d.update(frame(rect=(16, 32, 16, 16))).motion
@@ -175,7 +175,7 @@ def test_roi_parsing():
 
 
 def test_global_light_change_rejected():
-    d = det(confirm=1)
+    d = det(confirm=1, travel=0)
     base = frame(noise=2)
     feed(d, [base] * 4)
     for k in (56, 48, 40):                          # clouds: -12 %, -25 %, -37 %
@@ -197,7 +197,7 @@ def test_gradual_light_normalised_animal_still_found():
 
 
 def test_large_object_does_not_look_like_light_change():
-    d = det()
+    d = det(travel=0)
     feed(d, [frame()] * 4)
     r = None
     for k in range(3):                              # 40 % of the view, dark
@@ -206,7 +206,7 @@ def test_large_object_does_not_look_like_light_change():
 
 
 def test_background_adapts_to_a_new_static_object():
-    d = det()
+    d = det(travel=0)
     feed(d, [frame()] * 4)
     parked = frame(rect=(16, 16, 16, 16))
     rs = [d.update(parked).motion for _ in range(300)]  # the Result is reused
@@ -220,6 +220,44 @@ def test_flickering_blocks_suppressed():
     b = frame(rect=(48, 0, 8, 16))
     rs = [d.update(a if k % 2 else b).motion for k in range(24)]
     assert not any(rs[12:])
+
+
+def test_travelling_object_confirmed():
+    d = det()
+    feed(d, [frame(noise=2, seed=s) for s in range(4)])
+    rs = []
+    for k in range(4):                          # 8 px = one block a frame, to the right
+        r = d.update(frame(rect=(8 * k, 16, 16, 16), noise=2, seed=20 + k))
+        rs.append((r.motion, r.reason))
+    assert rs[0] == (False, "unconfirmed") and rs[2][0] is True, rs
+    assert d.result.net >= 16 and d.result.rev == 0
+
+
+def test_swinging_object_not_confirmed():
+    """A dark patch swinging back and forth about a fixed point (a branch tip) keeps its
+    blob alive but its path is not straight: reason "sway", no motion. (A swing that goes
+    one way for all `confirm` frames looks like travel: the limit of a 3-frame decision.)"""
+    xs = (16, 24, 32, 24, 16, 24, 32, 24, 16, 24, 32, 24)
+    d = det(confirm=4)
+    feed(d, [frame(noise=2, seed=s) for s in range(4)])
+    rs = [(d.update(frame(rect=(x, 16, 16, 16), noise=2, seed=30 + k)).reason)
+          for k, x in enumerate(xs)]
+    assert "sway" in rs and "" not in rs, rs
+    d2 = det(confirm=4, travel=0)               # without the travel test it fires
+    feed(d2, [frame(noise=2, seed=s) for s in range(4)])
+    assert any(d2.update(frame(rect=(x, 16, 16, 16), noise=2, seed=30 + k)).motion
+               for k, x in enumerate(xs))
+
+
+def test_slow_creeping_object_confirmed_after_patient_frames():
+    d = det(patient=6, creep=4)
+    feed(d, [frame(noise=2, seed=s) for s in range(4)])
+    fired = None
+    for k in range(12):                         # 2 px a frame: a quarter block
+        if d.update(frame(rect=(16 + 2 * k, 16, 16, 16), noise=2, seed=40 + k)).motion:
+            fired = k
+            break
+    assert fired is not None and fired >= 5, fired   # not before `patient` frames
 
 
 def test_reset_starts_a_new_warmup():

@@ -3,7 +3,7 @@
     det = MotionDetector(160, 120, block=8, roi="-0,0,1,0.25")
     r = det.update(frame)          # frame: bytes/bytearray/memoryview, width*height grey levels
     if r.motion: r.score, r.box    # box: (x, y, w, h) relative 0..1 (Camtrap DP / MegaDetector)
-    else:        r.reason          # "warmup" "quiet" "small" "unconfirmed" "light" "global"
+    else:        r.reason          # "warmup" "quiet" "small" "unconfirmed" "sway" "light" "global"
 
 Pipeline per frame, all integer arithmetic, O(blocks) Python operations after the kernel:
 1. block means (kernel: `@micropython.viper` on a board, else a pure-Python SWAR kernel that
@@ -18,7 +18,12 @@ Pipeline per frame, all integer arithmetic, O(blocks) Python operations after th
    at once also re-baselines (IR switching, exposure jumps);
 5. connected components (8- or 4-neighbour) over the block grid, `min_area` blocks;
 6. temporal confirmation: a blob counts when blobs overlapped (within one block) for
-   `confirm` consecutive frames.
+   `confirm` consecutive frames and the track travels: its centroid moved at least `travel`
+   sixteenths of a block from where the track started, along a path at most 100/`straight`
+   times as long, with no more than `reversals` changes of horizontal direction (a branch
+   tip swinging about a fixed point does not). A track that has not travelled that far
+   counts after `patient` frames if it crept `creep`/16 block and never reversed (slow
+   animals). Otherwise reason "sway".
 The background learns at 1/2**learn per frame where there is no motion, 1/2**(learn+3) under
 a blob. Buffers are allocated once; a frame allocates nothing in the detector itself.
 """
@@ -27,12 +32,13 @@ from array import array
 from micropython import const
 
 _MAX_BLOBS = const(8)
+_BS = const(12)      # blob record: x0 y0 x1 y1 streak level cx cy sx sy path rev
 _HIST = const(256)   # gain histogram bins: ratio x 64, clamped to 0..255 (0 .. 4x)
 
 # popcount of 7-bit values: on/off changes in a block's 8-frame history
 _POP = bytes(bin(i).count("1") for i in range(128))
 
-REASONS = ("warmup", "quiet", "small", "unconfirmed", "light", "global")
+REASONS = ("warmup", "quiet", "small", "unconfirmed", "sway", "light", "global")
 
 
 def _log2(n):
@@ -258,6 +264,7 @@ class Result:
         self.blocks = 0         # changed blocks (after flicker suppression)
         self.blobs = 0          # blobs of at least min_area blocks
         self.streak = 0         # consecutive overlapping frames of the best blob
+        self.net = self.path = self.rev = 0   # its track: displacement, path (1/16 block), reversals
         self.gain = 64          # frame gain vs background, x64
         self.mean = 0           # frame mean grey level (ROI)
         self.x0 = self.y0 = self.x1 = self.y1 = 0   # best blob, block coordinates (x1/y1 excl.)
@@ -289,7 +296,8 @@ class MotionDetector:
 
     def __init__(self, width, height, block=8, threshold=6, rel=10, k_dev=3, min_area=2,
                  confirm=3, connectivity=8, roi=None, learn=3, warmup=4, flicker=3,
-                 light_jump=30, global_pct=50, kernel="auto"):
+                 light_jump=30, global_pct=50, travel=20, straight=75, reversals=0, patient=6, creep=4,
+                 kernel="auto"):
         if _log2(block) < 1 or width % block or height % block:
             raise ValueError("detect.block must be a power of two dividing %dx%d"
                              % (width, height))
@@ -302,6 +310,9 @@ class MotionDetector:
         self.rel = rel * 256 // 100           # of the predicted value, /256
         self.k_dev = int(k_dev * 4)           # quarters
         self.min_area, self.confirm = min_area, confirm
+        self.travel = travel          # 1/16 block
+        self.straight, self.reversals = straight, reversals
+        self.patient, self.creep = patient, creep
         self.conn8 = connectivity == 8
         self.learn, self.warmup, self.flicker = learn, warmup, flicker
         self.light_jump = light_jump * 64 // 100
@@ -319,8 +330,8 @@ class MotionDetector:
         self.ghist = array("H", bytes(2 * _HIST))
         self._gzero = array("H", bytes(2 * _HIST))
         # blobs: x0, y0, x1, y1, streak, level (current and previous frame)
-        self.blob = array("H", bytes(2 * 6 * _MAX_BLOBS))
-        self.prev = array("H", bytes(2 * 6 * _MAX_BLOBS))
+        self.blob = array("H", bytes(2 * _BS * _MAX_BLOBS))
+        self.prev = array("H", bytes(2 * _BS * _MAX_BLOBS))
         self.nprev = 0
         self.result = Result(bw, bh)
         self.set_roi(roi)
@@ -456,6 +467,7 @@ class MotionDetector:
             sp = 1
             area = 0
             level = 0
+            wx = wy = 0
             x0 = bw
             y0 = bh
             x1 = y1 = 0
@@ -463,9 +475,12 @@ class MotionDetector:
                 sp -= 1
                 i = st[sp]
                 area += 1
-                level += exc[i]
+                e = exc[i]
+                level += e
                 y = i // bw
                 x = i - y * bw
+                wx += x * e
+                wy += y * e
                 if x < x0:
                     x0 = x
                 if x >= x1:
@@ -497,50 +512,101 @@ class MotionDetector:
             else:                              # replace the weakest
                 k = 0
                 for q in range(1, _MAX_BLOBS):
-                    if blob[q * 6 + 5] < blob[k * 6 + 5]:
+                    if blob[q * _BS + 5] < blob[k * _BS + 5]:
                         k = q
-                if blob[k * 6 + 5] >= level:
+                if blob[k * _BS + 5] >= level:
                     continue
-            o = k * 6
+            o = k * _BS
             blob[o] = x0
             blob[o + 1] = y0
             blob[o + 2] = x1
             blob[o + 3] = y1
             blob[o + 4] = 1
             blob[o + 5] = level if level < 65535 else 65535
+            blob[o + 6] = (16 * wx + (level >> 1)) // level + 8   # centroid, 1/16 block
+            blob[o + 7] = (16 * wy + (level >> 1)) // level + 8
         return nblob
 
     def _track(self, nblob, res):
         blob, prev, npv = self.blob, self.prev, self.nprev
         best = -1
+        bkey = -1
         for k in range(nblob):
-            o = k * 6
+            o = k * _BS
             x0, y0, x1, y1 = blob[o], blob[o + 1], blob[o + 2], blob[o + 3]
+            cx, cy = blob[o + 6], blob[o + 7]
             s = 0
+            pp = -1
             for q in range(npv):
-                p = q * 6
+                p = q * _BS
                 # overlap with one block of slack (motion between frames)
                 if (prev[p] <= x1 and x0 <= prev[p + 2] and prev[p + 1] <= y1
                         and y0 <= prev[p + 3] and prev[p + 4] > s):
                     s = prev[p + 4]
+                    pp = p
             blob[o + 4] = s + 1 if s < 1000 else s
-            if best < 0:
+            if pp < 0 or blob[o + 5] > (prev[pp + 5] << 1) + 32:
+                # a new track starts here, or the blob grew to more than twice its strength
+                # (an animal coming into view, a second part joining): its centroid jumped,
+                # measure the track from here
+                blob[o + 8], blob[o + 9], blob[o + 10], blob[o + 11] = cx, cy, 0, 0
+            else:                      # continue the track: start point, path, reversals
+                dx = cx - prev[pp + 6]
+                dy = cy - prev[pp + 7]
+                step = (dx if dx >= 0 else -dx) + (dy if dy >= 0 else -dy)
+                path = prev[pp + 10] + step
+                blob[o + 8], blob[o + 9] = prev[pp + 8], prev[pp + 9]
+                blob[o + 10] = path if path < 65535 else 65535
+                # direction of the net x motion so far vs this step's (bit 0: last sign)
+                rv = prev[pp + 11]
+                if dx > 8 or dx < -8:              # half a block: a real step
+                    sg = 1 if dx > 0 else 0
+                    if rv & 2 and (rv & 1) != sg:  # moved before, now the other way
+                        rv += 4
+                    rv = (rv & ~3) | 2 | sg
+                blob[o + 11] = rv
+            # rank: a blob whose track passes the tests, then the longest streak, the strongest
+            # (a small int on 32-bit MicroPython: streak <= 1000, level <= 65535)
+            key = ((1 << 27 if self._passes(o) else 0) + (blob[o + 4] << 16) + blob[o + 5])
+            if key > bkey:
                 best = k
-            else:
-                sb = blob[best * 6 + 4]
-                if blob[o + 4] > sb or (blob[o + 4] == sb and blob[o + 5] > blob[best * 6 + 5]):
-                    best = k
+                bkey = key
         prev[:] = blob
         self.nprev = nblob
         if best < 0:
             res.reason = "small"
             return
-        o = best * 6
+        o = best * _BS
         res.x0, res.y0, res.x1, res.y1 = blob[o], blob[o + 1], blob[o + 2], blob[o + 3]
         res.streak = blob[o + 4]
         res.level = blob[o + 5]
-        if res.streak >= self.confirm:
+        dx = blob[o + 6] - blob[o + 8]
+        dy = blob[o + 7] - blob[o + 9]
+        res.net = (dx if dx >= 0 else -dx) + (dy if dy >= 0 else -dy)
+        res.path = blob[o + 10]
+        res.rev = blob[o + 11] >> 2
+        if self._passes(o):
             res.motion = True
             res.reason = ""
+        elif res.streak >= self.confirm:
+            res.reason = "sway"
         else:
             res.reason = "unconfirmed"
+
+    def _passes(self, o):
+        """Does the track of the blob at self.blob[o] confirm motion: long enough, and
+        travelling (net displacement of its centroid, a straight enough path, no reversal)
+        rather than swinging about a fixed point?"""
+        b = self.blob
+        if b[o + 4] < self.confirm:
+            return False
+        dx = b[o + 6] - b[o + 8]
+        dy = b[o + 7] - b[o + 9]
+        net = (dx if dx >= 0 else -dx) + (dy if dy >= 0 else -dy)
+        if not self.travel:            # travel test off
+            return True
+        if (b[o + 11] >> 2) > self.reversals:
+            return False
+        if net >= self.travel and net * 100 >= self.straight * b[o + 10]:
+            return True
+        return self.patient and b[o + 4] >= self.patient and net >= self.creep
