@@ -58,7 +58,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             as sim, consoles():
         fleet = Fleet(sim, out, args.boards, args.seed, args.hours, animals=args.animals,
                       burst=args.burst, driver=args.driver, extra=extra, secrets=secrets,
-                      power_cuts=args.power_cuts, battery=args.battery)
+                      power_cuts=args.power_cuts, battery=args.battery,
+                      ota_at=None if args.ota_at < 0 else args.ota_at)
         fleet.start()
         with Progress(TextColumn("[bold]simulating"), BarColumn(),
                       TextColumn("{task.fields[clock]}"), TimeElapsedColumn(),
@@ -97,11 +98,14 @@ def show(report: dict, boards: list, console: Console, log_lines: int, html) -> 
             ("duplicates", "dup"), ("boots", "boots"))
     for c, label in cols:
         t.add_column(label, justify="right" if c != "name" else "left")
+    t.add_column("firmware", justify="right")
     t.add_column("latency p50/p95 s", justify="right")
     t.add_column("mAh/day", justify="right")
     for r in report["boards"]:
         lat = r["latency_s"]
-        t.add_row(*(str(r[c]) for c, _ in cols), f"{lat['p50']}/{lat['p95']}",
+        fw = r["firmware"]
+        t.add_row(*(str(r[c]) for c, _ in cols), f"{fw['version']} {fw['state']}",
+                  f"{lat['p50']}/{lat['p95']}",
                   str(r["energy"]["mah_per_day"]))
     console.print(t)
     lost = sum(r["lost"] for r in report["boards"])
@@ -124,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--animals", type=int, default=12, help="animal visits per simulated day")
     ap.add_argument("--burst", type=int, default=3, help="images per trigger")
     ap.add_argument("--power-cuts", type=int, default=1, help="power cuts per camera")
+    ap.add_argument("--ota-at", type=float, default=12.0,
+                    help="hour at which a signed update 0.2.0 is published (-1: none)")
     ap.add_argument("--battery", action="store_true",
                     help="battery cameras: deep sleep, sync windows 06:00 and 18:00")
     ap.add_argument("--driver", choices=("cnadler86", "lemariva"), default="cnadler86",

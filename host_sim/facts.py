@@ -82,9 +82,20 @@ def summarise(b, fleet: Fleet, start_epoch: float) -> dict:
                    "by_state": e["by_state"]},
         "flash_bytes_written": rep["storage"]["flash"]["bytes"],
         "sd_bytes_written": rep["storage"]["sd"]["bytes"],
+        "firmware": _firmware(b, fleet),
         "timeline": timeline(b, fleet, start_epoch, rows, cloud),
         "battery": fleet.battery[b.name], "images_list": rows,
     }
+
+
+def _firmware(b, fleet) -> dict:
+    from .rollout import board_version
+
+    out = board_version(b)
+    if fleet.rollout is not None:
+        out["rollout"] = fleet.rollout.version
+        out["published_at_s"] = fleet.rollout.at_s
+    return out
 
 
 def _receipts(b) -> list[str]:
@@ -102,6 +113,10 @@ def timeline(b, fleet, start_epoch, rows, cloud) -> list[dict]:
                         "detail": {}})
         elif kind == "powercut_injected":
             out.append({"t": t, "kind": "powercut", "detail": {}})
+        elif kind == "ota_published":
+            out.append({"t": t, "kind": "ota", "detail": {"published": detail.get("version")}})
+        elif kind == "firmware" and detail.get("slot") != "/lib":
+            out.append({"t": t, "kind": "ota", "detail": {"running": detail.get("version")}})
         elif kind == "crash":
             out.append({"t": t, "kind": "crash", "detail": {"error": detail.get("error")}})
     for s, e in fleet_outages(b):

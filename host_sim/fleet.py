@@ -55,7 +55,7 @@ def provision(board: Board, burst: int, extra: dict | None = None,
 class Fleet:
     def __init__(self, sim, out: Path, boards: int, seed: int, hours: float, *, animals=12,
                  burst=3, driver="cnadler86", extra=None, secrets=None, power_cuts=1,
-                 battery=False):
+                 battery=False, ota_at=None):
         self.sim = sim
         self.out = out
         self.seconds = hours * 3600
@@ -64,6 +64,11 @@ class Fleet:
         self.cuts: dict[str, list[float]] = {}
         self.battery: dict[str, list] = {}
         self.boards = []
+        self.rollout = None
+        if ota_at is not None and ota_at * 3600 < self.seconds:
+            from .rollout import Rollout
+
+            self.rollout = Rollout(self.cloud.root, ota_at * 3600)
         days = max(1.0, hours / 24)
         for i in range(boards):
             name = f"cam-{i + 1:02d}"
@@ -76,6 +81,8 @@ class Fleet:
             cfg = dict(extra or {})
             if battery:
                 cfg.update({"power.mode": "battery", "sync.windows": "06:00-06:30,18:00-18:30"})
+            if self.rollout is not None:
+                cfg.update(self.rollout.config())
             provision(b, burst, cfg, secrets)
             b._demo_outages = outages
             self.cuts[name] = sorted(self.rng.uniform(0.2, 0.8) * self.seconds
@@ -85,14 +92,19 @@ class Fleet:
 
     def start(self) -> None:
         for b in self.boards:
-            b.power_on()
+            b.power_on(self.rollout.entry(b) if self.rollout else None)
 
     def step(self, until: float) -> None:
         """Advance to `until` seconds of simulated time, cutting power when scheduled."""
         while self.sim.clock.now < until:
-            nxt = min([t for ts in self.cuts.values() for t in ts if t > self.sim.clock.now]
-                      + [until])
+            marks = [t for ts in self.cuts.values() for t in ts if t > self.sim.clock.now]
+            if self.rollout and not self.rollout.published:
+                marks.append(max(self.rollout.at_s, self.sim.clock.now))
+            nxt = min(marks + [until])
             self.sim.run_for(nxt - self.sim.clock.now)
+            if self.rollout and self.rollout.maybe_publish(self.sim.clock.now):
+                for b in self.boards:
+                    b.log("ota_published", version=self.rollout.version)
             for b in self.boards:
                 if nxt in self.cuts[b.name]:
                     b.cut_power(restore_after=5.0)

@@ -180,18 +180,22 @@ def test_main_job_command_runs_and_reports(tmp_path):
     from host_sim.demo import main
 
     out = tmp_path / "out"
-    assert main(["--boards", "2", "--hours", "12", "--out", str(out), "--log-lines", "0"]) == 0
+    assert main(["--boards", "2", "--hours", "14", "--ota-at", "6", "--out", str(out),
+                 "--log-lines", "0"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert [b["name"] for b in summary["boards"]] == ["cam-01", "cam-02"]
     for b in summary["boards"]:
-        assert b["crashes"] == 0 and b["boots"] == 2  # power-on + one injected power cut
+        # power-on, one injected power cut, and the restart into the signed update
+        assert b["crashes"] == 0 and b["boots"] == 3
+        assert b["firmware"] == {"version": "0.2.0", "slot": "a", "state": "confirmed",
+                                 "rollout": "0.2.0", "published_at_s": 21600.0}
         assert b["image_count"] > 0 and b["image_count"] % 3 == 0  # whole bursts
         assert b["lost"] == 0 and b["delivered"] == b["image_count"]  # outages, cut: nothing lost
         assert b["duplicates"] == 0 or b["duplicates"] < b["delivered"]
         assert b["true_triggers"] + b["false_triggers"] == b["events"]
         assert b["missed_visits"] <= 1
         kinds = {e["kind"] for e in b["timeline"]}
-        assert {"boot", "pir", "image", "upload", "outage", "powercut"} <= kinds
+        assert {"boot", "pir", "image", "upload", "outage", "powercut", "ota"} <= kinds
         img = b["images"][0]
         assert (out / img["file"]).exists() and img["uploaded"] is True
         assert img["truth"]  # an animal was in view when it was taken
