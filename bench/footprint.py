@@ -251,8 +251,8 @@ def boot_heap() -> dict:
            if ln.startswith("IMPORT ")}
     top = sorted(per.items(), key=lambda kv: -kv[1])[:8]
     return {"boot_heap_bytes": total, "boot_heap_bytes_from_source": src_total,
-            "loaded_as_source": kept, "boot_heap_modules_bytes": imported,
-            "boot_heap_objects_bytes": total - imported, "stub_heap_bytes": stubs,
+            "loaded_as_source": kept, "heap_after_app_import_bytes": imported,
+            "heap_added_by_build_bytes": total - imported, "stub_heap_bytes": stubs,
             "services_built": services.split(" ", 1)[1],
             "wildcam_modules_loaded": int(modules.split()[1]),
             "import_heap_top": {k: v for k, v in top},

@@ -52,8 +52,8 @@ h3{margin:18px 0 6px}
 .verdict{display:inline-block;padding:8px 14px;border-radius:6px;font-weight:600;margin:12px 0}
 .good{background:#d8f0dc;color:#14532d}.bad{background:#fde2e1;color:#8b1a14}
 .note{color:#5b6672;font-size:14px;max-width:1000px}
-table.fleet{border-collapse:collapse;background:#fff;font-size:14px;box-shadow:0 1px 3px #0002}
-table.fleet th,table.fleet td{padding:5px 9px;border-bottom:1px solid #e3e7ea;text-align:right;
+table.fleet{border-collapse:collapse;background:#fff;font-size:13px;box-shadow:0 1px 3px #0002}
+table.fleet th,table.fleet td{padding:4px 6px;border-bottom:1px solid #e3e7ea;text-align:right;
  white-space:nowrap}
 table.fleet th{background:#e8efe9;cursor:pointer;white-space:normal;vertical-align:bottom}
 .scroll{overflow-x:auto;max-width:100%}
@@ -227,14 +227,16 @@ FLEET_COLS = (
     ("events", "events", "Triggers the camera kept and photographed"),
     ("true_triggers", "true", "Events with an animal in view"),
     ("false_triggers", "false", "Events without an animal (wind, light)"),
+    ("rejected_triggers", "rejected",
+     "PIR triggers the on-camera motion detector dropped (no photo kept)"),
     ("missed_visits", "missed", "Animal visits with no event"),
     ("images", "images", "Pictures written to the SD card"),
     ("delivered", "delivered", "Pictures that reached the cloud"),
     ("lost", "lost", "Pictures that will never arrive (must be 0)"),
     ("duplicates", "dupl.", "Pictures delivered more than once (harmless, dropped by key)"),
-    ("lat_p50", "latency p50", "Half of the pictures arrived within this time of capture"),
-    ("lat_p95", "latency p95", "95% of the pictures arrived within this time of capture"),
-    ("lat_max", "latency max", "Slowest picture"),
+    ("lat", "latency p50 · p95 · max",
+     "Time from capture to arrival in the cloud: half of the pictures (p50), 95% of them "
+     "(p95), the slowest (max)"),
     ("mah", "mAh/day", "Battery charge used per day"),
     ("days", "battery days", "Days on a 7,000 mAh pack at this rate"),
 )
@@ -244,7 +246,7 @@ def _row_values(b: dict) -> dict:
     lat = b.get("latency_s") or {}
     en = b.get("energy") or {}
     v = {k: b.get(k) for k, _, _ in FLEET_COLS}
-    v.update(images=image_count(b), lat_p50=lat.get("p50"), lat_p95=lat.get("p95"), lat_max=lat.get("max"),
+    v.update(images=image_count(b), lat=(lat.get("p50"), lat.get("p95"), lat.get("max")),
              mah=en.get("mah_per_day"), days=en.get("battery_days_7000mah"))
     return v
 
@@ -263,8 +265,9 @@ def fleet_table(boards: list) -> str:
                 cls = "alarm"
             elif key in ("crashes", "duplicates") and val:
                 cls = "warn"
-            if key.startswith("lat_"):
-                text = duration(val)
+            if key == "lat":
+                text = " · ".join(duration(x) for x in val)
+                val = val[1]
             elif key == "mah":
                 text = num(val, 1)
             elif key == "days":
@@ -274,7 +277,7 @@ def fleet_table(boards: list) -> str:
             sort = "" if val is None else f' data-v="{esc(val)}"'
             cells.append(f'<td class="{cls}"{sort}>{text}</td>')
             if isinstance(val, (int, float)) and not isinstance(val, bool) and \
-                    key not in ("name",) and not key.startswith("lat_") and key != "days":
+                    key not in ("name", "lat", "days"):
                 totals[key] = totals.get(key, 0) + val
         rows.append("<tr>" + "".join(cells) + "</tr>")
     tot = ['<td>fleet total</td>']
