@@ -46,3 +46,10 @@ def test_token_bucket_lets_a_large_request_through_when_full_then_waits():
     assert tb.take(500, 0) == 0  # larger than the burst: allowed, runs into debt
     assert tb.take(1, 1000) > 0  # the debt is paid back first
     assert tb.take(1, 5000) == 0
+
+
+def test_spending_goes_into_debt_so_a_cap_holds_on_average():
+    tb = TokenBucket(rate=1000, burst=1000)
+    tb.spend(5000, 0)  # a 5 KB upload on a 1 KB/s cap
+    assert tb.take(0, 0) > 0  # nothing more may go now...
+    assert tb.take(0, 3900) > 0 and tb.take(0, 4100) == 0  # ...until the debt is paid

@@ -94,6 +94,13 @@ class TokenBucket:
                               time.ticks_diff(now, self._last) * self.rate / 1000)
         self._last = now
 
+    def spend(self, n, now):
+        """Record `n` units used now, whatever the balance (the bucket may go into debt,
+        which later `take`/`wait` calls pay back)."""
+        if self.rate:
+            self._refill(now)
+            self.tokens -= n
+
     def take(self, n, now):
         if not self.rate:
             return 0

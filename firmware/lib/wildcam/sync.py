@@ -226,8 +226,8 @@ class SyncEngine:
         """True: accepted. False: retry later. None: permanent failure (dead-lettered)."""
         size = sum(i.size or 0 for i in items)
         t0 = time.ticks_ms()
-        d.requests.take(1, t0)
-        d.bytes.take(size, t0)
+        d.requests.spend(1, t0)  # paid whatever the balance: caps hold on average
+        d.bytes.spend(size, t0)
         try:
             if len(items) == 1 and items[0].media and hasattr(d.dest, "has") and \
                     await d.dest.has(items[0]):
