@@ -9,61 +9,24 @@
     wildcam.test_capture()                    # one JPEG to /sd/test.jpg
 
 Importing the package does no I/O: the helpers load what they need on first use.
+`wildcam.config` is the `wildcam/config.py` module itself; its module-level functions
+show/set/get/validate/reload work on the board's config.
 """
 
 
-class _ReplConfig:
-    """`wildcam.config` at the REPL: the board's Config, loaded on first use; errors are
-    printed as sentences instead of tracebacks. Secrets are never printed."""
+def __getattr__(name):
+    """Submodules on first use: `wildcam.config` at the REPL (the module also holds the
+    helpers show/set/get/validate/reload). MicroPython resolves `from wildcam import x`
+    through this too, so it imports any submodule, not only `config`."""
+    import sys
 
-    def __init__(self):
-        self._cfg = None
-
-    def _get(self):
-        if self._cfg is None:
-            from wildcam.config import Config
-            from wildcam.storage import Storage
-
-            self._cfg = Config(Storage()).load()
-        return self._cfg
-
-    def reload(self):
-        self._cfg = None
-        return self._get()
-
-    def show(self):
-        self._get().show()
-
-    def get(self, key):
-        return self._get().get(key)
-
-    def set(self, key, value):
-        """Set and save one key; prints what went wrong instead of raising."""
-        from wildcam.config import ConfigError
-
+    full = "wildcam." + name
+    if full not in sys.modules:
         try:
-            self._get().set(key, value)
-        except (ConfigError, KeyError) as e:
-            for msg in getattr(e, "errors", [str(e)]):
-                print("error:", msg)
-            return False
-        print("saved %s; takes effect at the next boot (machine.reset())" % key)
-        return True
-
-    def validate(self):
-        """Print every problem; True when there is none."""
-        errs = self._get().validate()
-        for e in errs:
-            print("error:", e)
-        if not errs:
-            print("config OK")
-        return not errs
-
-    def __repr__(self):
-        return repr(self._get())
-
-
-config = _ReplConfig()
+            __import__(full)  # never `from wildcam import ...` here: that recurses
+        except ImportError:
+            raise AttributeError(name)
+    return sys.modules[full]
 
 
 def status():
@@ -74,8 +37,10 @@ def status():
     from wildcam.storage import Storage
     from wildcam.version import VERSION
 
+    from wildcam import config
+
     st = Storage()
-    cfg = config._get()
+    cfg = config._cfg()
     ts = clock.now()
     print("WildCAM %s  device %s" % (VERSION, cfg.get("device.id") or default_device_id()))
     print("time      %s" % (clock.iso(ts) if ts else "not set"))
@@ -100,8 +65,12 @@ def setup():
                         ("device.name", "Camera name"), ("mqtt.host", "MQTT broker host ('' = none)")):
         while True:
             answer = input("%s: " % prompt)
+            from wildcam import config
+
             if config.set(key, answer):
                 break
+    from wildcam import config
+
     config.validate()
 
 
@@ -111,7 +80,9 @@ def test_capture(path="/sd/test.jpg"):
     from wildcam.log import Log
     from wildcam.storage import Storage
 
-    cfg = config._get()
+    from wildcam import config
+
+    cfg = config._cfg()
     cam = Camera(Log(console=True).get("cam"), frame_size=cfg.get("capture.frame_size"),
                  quality=cfg.get("capture.jpeg_quality"))
     try:

@@ -13,7 +13,8 @@ Guarantees:
 
 import json
 
-from wildcam import jsonutil, migrate, schema, validate
+from wildcam import jsonutil, migrate, schema
+from wildcam import validate as rules  # `validate` is a REPL helper name below
 
 CONFIG_PATH = "/config.json"
 SECRETS_PATH = "/secrets.json"
@@ -105,7 +106,7 @@ class Config:
         return self
 
     def _accept(self, key, value, secret):
-        msg = validate.check(key, value)
+        msg = rules.check(key, value)
         if msg:
             self.errors.append(msg + ("; using the default" if schema.row(key) else ""))
             self._kept[key] = value
@@ -123,7 +124,7 @@ class Config:
         """The value in force for `key` (the default when unset)."""
         r = schema.row(key)
         if r is None:
-            raise KeyError(validate.check(key, None))
+            raise KeyError(rules.check(key, None))
         if r[4] & schema.S:
             raise KeyError("%s is a secret: use config.secret(%r)" % (key, key))
         return self._values.get(key, r[2])
@@ -144,7 +145,7 @@ class Config:
             if k[0] == "!":
                 errs.append("%s: not a secret; put it in %s" % (k[1:], self.path))
             else:
-                errs.append(validate.check(k, v))
+                errs.append(rules.check(k, v))
         errs.sort()
         return errs
 
@@ -158,8 +159,8 @@ class Config:
         """Apply {key: value} as one change: all valid, or nothing applied."""
         clean, errors = {}, []
         for key in sorted(changes):
-            value = validate.parse_text(key, changes[key])
-            msg = validate.check(key, value)
+            value = rules.parse_text(key, changes[key])
+            msg = rules.check(key, value)
             if msg is None and value is None and schema.row(key)[2] is None:
                 msg = "%s: required" % key
             if msg:
@@ -249,3 +250,54 @@ class Config:
     def __repr__(self):
         return "<Config %s (%s): %d set, %d secrets set, %d problems>" % (
             self.path, self.source, len(self._values), len(self._secrets), len(self.validate()))
+
+
+# --- REPL helpers: `import wildcam; wildcam.config.show()` --------------------------------
+# `wildcam.config` is this module (importing the submodule sets the package attribute), so
+# the REPL helpers live here, working on the board's own config, loaded on first use.
+_board = []
+
+
+def _cfg():
+    if not _board:
+        from wildcam.storage import Storage
+
+        _board.append(Config(Storage()).load())
+    return _board[0]
+
+
+def reload():
+    """Read the board's config files again."""
+    del _board[:]
+    return _cfg()
+
+
+def show():
+    """Print every setting (secrets hidden) and every problem."""
+    _cfg().show()
+
+
+def get(key):
+    return _cfg().get(key)
+
+
+def set(key, value):  # noqa: A001 - the REPL name people expect
+    """Set and save one key; prints what went wrong instead of raising. True when saved."""
+    try:
+        _cfg().set(key, value)
+    except (ConfigError, KeyError) as e:
+        for msg in getattr(e, "errors", [str(e)]):
+            print("error:", msg)
+        return False
+    print("saved %s; takes effect at the next boot (machine.reset())" % key)
+    return True
+
+
+def validate():
+    """Print every problem; True when there is none."""
+    errs = _cfg().validate()
+    for e in errs:
+        print("error:", e)
+    if not errs:
+        print("config OK")
+    return not errs
