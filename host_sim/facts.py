@@ -124,12 +124,20 @@ def timeline(b, fleet, start_epoch, rows, cloud) -> list[dict]:
     for s, e in b.scene._pir:
         if s < fleet.seconds:
             out.append({"t": s, "kind": "pir", "end": e, "detail": {}})
+    first = {}
     for r in rows:
         if r["t"] is not None:
             out.append({"t": r["t"], "kind": "image", "detail": {"event": r["event"]}})
+            if r["event"] not in first or r["t"] < first[r["event"]]["t"]:
+                first[r["event"]] = r
+    for ev, r in first.items():
+        out.append({"t": r["t"], "kind": "event", "detail": {
+            "event": ev, "trigger": r["trigger"], "true": bool(r["truth"])}})
     for key, meta in cloud.items():
         if meta.get("r"):
-            out.append({"t": meta["r"] - start_epoch, "kind": "upload", "detail": {"key": key}})
+            lat = meta["r"] - meta["c"] if meta.get("c") else None
+            out.append({"t": meta["r"] - start_epoch, "kind": "upload",
+                        "detail": {"key": key, "latency_s": lat}})
     out.sort(key=lambda x: x["t"])
     return out
 
