@@ -129,8 +129,10 @@ def test_home_assistant_discovery_documents(tmp_path, subscriber, live_broker):
     sim = Simulation(io_grace=0.02)
     try:
         b = _board(sim, tmp_path, live_broker, name="cam-h", extra={"hass.discovery": True})
+        b.scene = scenes.animal(seed=2, start=60)
         b.power_on()
         _wait(sim, lambda: sum(t.startswith("homeassistant/") for t, _, _ in sub.msgs) >= 7)
+        _wait(sim, lambda: any(t.endswith("/thumb") for t, _, _ in sub.msgs), real_s=30)
     finally:
         sim.close()
     docs = {t: json.loads(p) for t, p, r in sub.msgs if t.startswith("homeassistant/")}
@@ -142,5 +144,7 @@ def test_home_assistant_discovery_documents(tmp_path, subscriber, live_broker):
     assert bat["device"]["identifiers"] == ["cam-h"] and bat["unique_id"] == "cam-h_battery"
     cam = docs["homeassistant/camera/cam-h/config"]
     assert cam["topic"] == "wildcam/cam-h/thumb"
+    thumbs = [p for t, p, r in sub.msgs if t == "wildcam/cam-h/thumb"]
+    assert thumbs and thumbs[-1][:2] == b"\xff\xd8" and len(thumbs[-1]) < 20000  # a small JPEG
     retained = [r for t, p, r in sub.msgs if t.startswith("homeassistant/")]
     assert retained  # published retained (a late subscriber gets them)

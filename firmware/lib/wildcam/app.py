@@ -318,6 +318,8 @@ class App:
         self.sup.add("probation", lambda: m.probation(), critical=False, restart=False)
         if cfg.get("hass.discovery"):
             self.mqtt.on_connect = m.announce
+            if self.capture is not None:
+                self.capture.on_thumb = m.publish_thumb
 
     def _queue_health(self, snap):
         self._queue("health", "events", data=snap)

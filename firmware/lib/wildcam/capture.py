@@ -25,6 +25,7 @@ from wildcam.version import VERSION
 CHUNK = 4096
 DCIM = "/sd/DCIM"
 LOOK_SIZE = "96X96"
+THUMB_SIZE = "QQVGA"
 IMAGE_ESTIMATE = 100000  # bytes to keep free per image of a burst (VGA JPEG + sidecar)
 
 
@@ -52,6 +53,7 @@ class CaptureService:
         self.max_burst = None  # battery policy may shorten bursts
         self.busy = False  # True from trigger until the event is over
         self.on_done = None  # () after each event (the battery sleeper listens)
+        self.on_thumb = None  # (small JPEG bytes, meta) after each event (Home Assistant)
         self.counters = {"triggers": 0, "suppressed": 0, "events": 0, "images": 0,
                          "failures": 0, "rejected": 0, "no_space": 0, "flash": 0}
 
@@ -142,6 +144,8 @@ class CaptureService:
         if self._sensors is not None:
             meta.update(self._sensors.snapshot())
         paths = await self._burst(n, meta, flash)
+        if self.on_thumb is not None and paths:
+            self._thumb(meta)
         if self._on_event:
             ev = dict(meta)
             ev["images"] = len(paths)
@@ -186,6 +190,14 @@ class CaptureService:
             self._set_led(False)
             self._log.warning("grayscale look failed: %s", e)
             return None, None
+
+    def _thumb(self, meta):
+        """A QQVGA JPEG (a few KB) of the scene for dashboards; never fatal."""
+        try:
+            self._cam.configure(gray=False, frame_size=THUMB_SIZE)
+            self.on_thumb(bytes(self._cam.capture()), meta)
+        except Exception as e:  # noqa: BLE001 - a missing thumbnail is not an error worth more
+            self._log.info("thumbnail skipped: %s", e)
 
     def _flash_wanted(self, ambient):
         mode = self._cfg.get("capture.flash")

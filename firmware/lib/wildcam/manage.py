@@ -177,6 +177,11 @@ class Management:
         if self.mqtt is not None and self.mqtt.connected:
             self.mqtt.publish(self.mqtt.topic("state"), jsonutil.dumps(snap), retain=True, qos=0)
 
+    def publish_thumb(self, jpeg, meta):
+        """The last event's small JPEG, retained, for Home Assistant's camera entity."""
+        if self.mqtt is not None and self.mqtt.connected:
+            self.mqtt.publish(self.mqtt.topic("thumb"), jpeg, retain=True, qos=0)
+
     def discovery(self):
         """Home Assistant MQTT discovery documents: [(topic, payload)], retained."""
         dev = {"identifiers": [self.device], "name": "WildCAM %s" % self.device,
