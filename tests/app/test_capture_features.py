@@ -155,3 +155,15 @@ def test_detection_box_goes_into_the_sidecar_and_wind_is_dropped(sim, tmp_path):
     dropped = log.count("trigger not confirmed by motion")
     kept = len(_jpegs(windy)) // 3
     assert dropped > 0 and dropped > kept  # most wind triggers never become images
+
+
+def test_quiet_period_drops_triggers_then_captures_again(sim, tmp_path):
+    from host_sim.scenes.base import Scene
+    visits = [Animal(60, size=0.3, speed=0.2), Animal(100, size=0.3, speed=0.2),
+              Animal(400, size=0.3, speed=0.2)]
+    b = _board(sim, tmp_path, scene=Scene(4, visits), config={"capture.quiet_s": 120})
+    b.power_on()
+    sim.run_for(600)
+    events = {json.loads(f.with_suffix(".json").read_text())["event"] for f in _jpegs(b)}
+    assert len(events) == 2  # the visit at 100 s fell in the quiet period after 60 s
+    assert len(_jpegs(b)) == 6
