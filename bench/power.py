@@ -70,7 +70,7 @@ def standard_day(seed: int = 11, extra: dict | None = None) -> dict:
             "dominant_state": max(shares, key=shares.get) if shares else None}
 
 
-LEAN = {"power.awake_s": 1, "detect.fps": 8, "capture.burst_interval_ms": 250}
+LEAN = {"detect.fps": 8, "capture.burst_interval_ms": 250}
 
 
 def run() -> dict:

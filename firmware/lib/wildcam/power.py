@@ -25,7 +25,7 @@ LOW = "low"
 CRITICAL = "critical"
 MAX_SLEEP_S = 6 * 3600
 MIN_SLEEP_S = 5
-MIN_AWAKE_MS = 1000
+MIN_AWAKE_MS = 300
 
 
 class Policy:

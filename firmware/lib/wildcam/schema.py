@@ -126,7 +126,7 @@ SCHEMA = (
     ("power.low_pct", "i", 30, (0, 100), 0),  # below: 1-image bursts, rarer health, alerts only
     ("power.critical_pct", "i", 10, (0, 100), 0),  # below: no PIR, no radio, sleep to charge
     ("power.active_hours", "s", "", (0, 128), 0),  # e.g. "17:00-08:00"; "" = always
-    ("power.awake_s", "i", 3, (1, 600), 0),  # stay awake this long after activity
+    ("power.awake_s", "i", 1, (1, 600), 0),  # stay awake this long after activity
     ("power.max_awake_s", "i", 120, (10, 3600), 0),  # at most this long to drain uploads
 )
 
