@@ -34,6 +34,16 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   fi
 fi
 
+# A real InfluxDB 1.x for tests/services/test_cloud_influx.py (Debian's influxdb; the test
+# starts its own influxd on free loopback ports, the packaged service is never used).
+if ! command -v influxd >/dev/null 2>&1 && [ ! -x /usr/bin/influxd ]; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq influxdb >/dev/null
+  else
+    echo "setup: influxd missing (apt-get install influxdb); InfluxDB tests will skip" >&2
+  fi
+fi
+
 # Headless Chromium for tests/test_report.py (renders report.html); skipped when present.
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
   if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then

@@ -298,3 +298,25 @@ def live_azurite(azurite):
         azurite.start()
         azurite.container()
     return azurite
+
+
+# --- InfluxDB 1.x (Debian influxdb): see influxsrv.py ----------------------------------------
+from . import influxsrv  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def influx(tmp_path_factory):
+    """Debian's influxd on free loopback ports, auth on, data in a temp dir."""
+    if not influxsrv.influxd():
+        msg = "influxd missing (scripts/setup.sh installs Debian's influxdb)"
+        if os.environ.get("CI"):
+            pytest.fail(msg)
+        pytest.skip(msg)
+    srv = influxsrv.Influx(str(tmp_path_factory.mktemp("influxd"))).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def live_influx(influx):
+    return influx.ensure()
