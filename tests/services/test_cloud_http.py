@@ -86,3 +86,20 @@ def test_wrong_token_permanent_and_503_retry_after(web, tmp_path):
     e = pytest.raises(Retry, run, good.send(item, storage(root)))
     assert e.value.after_ms == 9000 and "busy" in str(e.value)
     assert run(good.send(item, storage(root))) == 1000
+
+
+def test_sealed_put_body_is_iv_and_ciphertext(web, tmp_path):
+    from tools.decrypt import decrypt_bytes
+    from wildcam.crypt import Sealer
+
+    root = str(tmp_path)
+    item = media_item(root, "H-E", 50_000, data={"score": 0.7})
+    key = "11" * 32
+    d = HttpDest(HTTP(timeout_s=5), web.url + "/up/{name}.{ext}", token="tok",
+                 sealer=Sealer(key))
+    assert run(d.send(item, storage(root))) == 50_016
+    method, path, headers, body = web.got[-1]
+    assert decrypt_bytes(key, body) == read_real(root, item.media)
+    assert headers["Content-Type"] == "application/octet-stream"
+    assert "X-Content-SHA256" not in headers and "X-Meta-score" not in headers
+    assert headers["X-Meta-sha256"] == item.sha256 and headers["X-Meta-enc"] == "aes-256-ctr"

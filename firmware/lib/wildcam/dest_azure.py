@@ -19,6 +19,9 @@ Put Block + Put Block List for large files.
   tampered or expired SAS), 400... -> Permanent with Azure's Code and Message. A 403 whose
   message says the request time is off (`x-ms-date` skew) adopts the server's Date and
   raises Retry instead.
+- `sealer` (wildcam.crypt.Sealer): client-side AES-256-CTR; the blob is IV + ciphertext
+  (blocks cut from that stream, the counter positioned per block), plaintext sha256 in the
+  metadata (see wildcam.crypt).
 - `has(item)`: HEAD the blob; True when it exists with the same sha256 metadata.
 """
 
@@ -134,7 +137,7 @@ class AzureDest:
     def __init__(self, http, account_url, container, account=None, account_key=None,
                  sas=None, host=None, device="cam", key_template="{device}/{date}/{name}.{ext}",
                  now=None, name="azure", chunk=CHUNK, block_size=4194304,
-                 single_put_max=67108864, meta=True):
+                 single_put_max=67108864, meta=True, sealer=None):
         self.http = http
         self.scheme, self.netloc, self.port, base = urlsplit(account_url)
         self.base = base.rstrip("/")
@@ -155,6 +158,7 @@ class AzureDest:
         self.single_put_max = single_put_max
         self.meta = meta
         self._buf = bytearray(chunk)
+        self.sealer = sealer  # wildcam.crypt.Sealer: client-side AES-256-CTR (optional)
 
     def object_key(self, item):
         return cloud.object_key(self.key_template, item, self.device)
@@ -218,11 +222,17 @@ class AzureDest:
         what = "%s PUT %s" % (self.name, blob)
         headers = {"x-ms-blob-type": "BlockBlob"}
         if self.meta:
-            for k, v in cloud.metadata(item):
+            pairs = cloud.metadata(item)
+            if self.sealer is not None:
+                pairs = self.sealer.meta(pairs)
+            for k, v in pairs:
                 headers["x-ms-meta-" + k] = v
         if not item.media:
             data = cloud.item_json(item, self.device)
             headers["Content-Type"] = "application/json"
+            if self.sealer is not None:
+                data = self.sealer.seal(data)
+                headers["Content-Type"] = "application/octet-stream"
             await self._put(blob, [], headers, lambda: (data,), len(data), what)
             return len(data)
         ext = blob[blob.rfind(".") + 1:] if "." in blob[blob.rfind("/") + 1:] else "bin"
@@ -233,18 +243,22 @@ class AzureDest:
 
             size, _ = sha256_file(storage, item.media, len(self._buf))
         rd = RangeReader(storage, item.media, size, item.sha256, self._buf)
-        if size <= self.single_put_max:
+        src, total = rd, size
+        if self.sealer is not None:  # ranges of IV + ciphertext over the file's ranges
+            src, total = self.sealer.ranges(rd), size + 16
+            ctype = "application/octet-stream"
+        if total <= self.single_put_max:
             headers["Content-Type"] = ctype
-            await self._put(blob, [], headers, lambda: rd.chunks(0, size), size, what)
+            await self._put(blob, [], headers, lambda: src.chunks(0, total), total, what)
             rd.verify()
-            return size
+            return total
         # large: blocks, then the list (which carries the type and metadata)
-        n = (size + self.block_size - 1) // self.block_size
+        n = (total + self.block_size - 1) // self.block_size
         for i in range(n):
             off = i * self.block_size
-            ln = min(self.block_size, size - off)
+            ln = min(self.block_size, total - off)
             await self._put(blob, [("comp", "block"), ("blockid", block_id(i))], {},
-                            _ranged(rd, off, ln), ln, "%s block %d/%d" % (what, i + 1, n))
+                            _ranged(src, off, ln), ln, "%s block %d/%d" % (what, i + 1, n))
         rd.verify()  # before committing: a changed file must not become a blob
         parts = block_list_parts(n)
         length = sum(len(p) for p in parts)
@@ -253,7 +267,7 @@ class AzureDest:
         headers["Content-Type"] = "application/xml"
         await self._put(blob, [("comp", "blocklist")], headers,
                         lambda: (p.encode() for p in parts), length, what + " block list")
-        return size
+        return total
 
 
 def _ranged(rd, off, n):

@@ -11,6 +11,9 @@
 - Headers: `Authorization: Bearer <token>` (a secret), `Idempotency-Key: <item key>` (the
   receiver drops repeats), `X-Content-SHA256`, and `<meta_prefix><name>` for the item's
   metadata (wildcam.cloud.metadata; `meta_prefix=None` sends none), plus fixed `headers`.
+- `sealer` (wildcam.crypt.Sealer): client-side AES-256-CTR; the body is IV + ciphertext
+  (size + 16), no X-Content-SHA256 (it would need a pass over the file first); the
+  plaintext sha256 goes as `<meta_prefix>sha256` (see wildcam.crypt).
 - Outcomes: 2xx done; 408/429/5xx and network trouble -> Retry (Retry-After honoured);
   other 4xx (401 wrong token, 413 too large ...) -> Permanent with the server's words.
 """
@@ -22,7 +25,7 @@ from wildcam.media import CHUNK, MediaReader
 
 class HttpDest:
     def __init__(self, http, url_template, token=None, method="PUT", device="cam",
-                 headers=None, meta_prefix="X-Meta-", name="http", chunk=CHUNK):
+                 headers=None, meta_prefix="X-Meta-", name="http", chunk=CHUNK, sealer=None):
         if method not in ("PUT", "POST"):
             raise ValueError("%s: method must be PUT or POST" % name)
         self.http = http
@@ -34,6 +37,7 @@ class HttpDest:
         self.meta_prefix = meta_prefix
         self.name = name
         self._buf = bytearray(chunk)
+        self.sealer = sealer  # wildcam.crypt.Sealer: client-side AES-256-CTR (optional)
 
     def url_of(self, item):
         f = cloud.fields_of(item, self.device)
@@ -54,7 +58,10 @@ class HttpDest:
         if item.key:
             h["Idempotency-Key"] = item.key
         if self.meta_prefix:
-            for k, v in cloud.metadata(item):
+            pairs = cloud.metadata(item)
+            if self.sealer is not None:
+                pairs = self.sealer.meta(pairs)
+            for k, v in pairs:
                 h[self.meta_prefix + k] = v
         reader = [None]
         if item.media:
@@ -74,9 +81,17 @@ class HttpDest:
                 from wildcam.media import sha256_file
 
                 length, _ = sha256_file(storage, item.media, len(self._buf))
+            if self.sealer is not None:  # IV + ciphertext; no up-front hash of it
+                body = self.sealer.wrap(body).chunks
+                length += 16
+                h["Content-Type"] = "application/octet-stream"
+                h.pop("X-Content-SHA256", None)
         else:
             data = cloud.item_json(item, self.device)
             h["Content-Type"] = "application/json"
+            if self.sealer is not None:
+                data = self.sealer.seal(data)
+                h["Content-Type"] = "application/octet-stream"
 
             def body():
                 return (data,)

@@ -18,6 +18,9 @@
 - Presigned mode (`presigner`): no secret on the board. `presigner(item, object_key)`
   returns the URL to PUT to (or an awaitable of it): e.g. `PresignService`, which asks the
   user's small signing service. The URL must sign only `host`; no metadata headers are sent.
+- `sealer` (wildcam.crypt.Sealer): client-side AES-256-CTR; the body is IV + ciphertext
+  (size + 16), x-amz-content-sha256 the ciphertext's (one extra read pass, none with
+  `unsigned_payload`), the plaintext sha256 stays in the metadata (see wildcam.crypt).
 - `has(item)`: HEAD the object (signed mode); True when it exists with the same sha256
   metadata: a repeat after a power cut is skipped.
 - Outcomes (wildcam.http.check): 2xx done; 408/429/5xx and network trouble -> Retry
@@ -41,7 +44,7 @@ class S3Dest:
                  secret_key=None, session_token=None, path_style=True, device="cam",
                  key_template="{device}/{date}/{name}.{ext}", presigner=None,
                  unsigned_payload=False, now=None, name="s3", chunk=CHUNK, meta=True,
-                 service="s3", flavor=None):
+                 service="s3", flavor=None, sealer=None):
         self.http = http
         self.scheme, self.host, self.port, base = urlsplit(endpoint)
         self.base = base.rstrip("/")
@@ -64,6 +67,7 @@ class S3Dest:
         self.flavor = flavor or sigv4.AWS
         self._buf = bytearray(chunk)
         self.last_skew_s = 0
+        self.sealer = sealer  # wildcam.crypt.Sealer: client-side AES-256-CTR (optional)
 
     # --- addressing -------------------------------------------------------------------------
     def object_key(self, item):
@@ -141,12 +145,22 @@ class S3Dest:
             length = item.size
             if length is None or length == 0:
                 length, _ = sha256_file(storage, item.media, len(self._buf))
-            payload_hash = sigv4.UNSIGNED if self.unsigned_payload else item.sha256
+            if self.sealer is not None:  # IV + ciphertext: its hash needs a first pass
+                sealed = self.sealer.wrap(body)
+                body = sealed.chunks
+                length += 16
+                headers["content-type"] = "application/octet-stream"
+                payload_hash = sigv4.UNSIGNED if self.unsigned_payload else sealed.sha256()
+            else:
+                payload_hash = sigv4.UNSIGNED if self.unsigned_payload else item.sha256
             if not payload_hash:
                 _, payload_hash = sha256_file(storage, item.media, len(self._buf))
         else:
             data = cloud.item_json(item, self.device)
             headers["content-type"] = "application/json"
+            if self.sealer is not None:
+                data = self.sealer.seal(data)
+                headers["content-type"] = "application/octet-stream"
 
             def body():
                 return (data,)
@@ -161,7 +175,10 @@ class S3Dest:
             r = await self.http.request("PUT", url, headers, body, length)
         else:
             if self.meta:
-                for k, v in cloud.metadata(item):
+                pairs = cloud.metadata(item)
+                if self.sealer is not None:
+                    pairs = self.sealer.meta(pairs)
+                for k, v in pairs:
                     headers[hp + "meta-" + k] = v
             url, hdrs = self._signed("PUT", key, headers, payload_hash)
             r = await self.http.request("PUT", url, hdrs, body, length)
