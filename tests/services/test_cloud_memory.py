@@ -98,3 +98,23 @@ def test_http_peak_flat(tmp_path):
         srv.shutdown()
     print("http peaks", p)
     _assert_flat(p)
+
+
+def test_sealed_s3_and_azure_peak_flat(live_s3, live_azurite, tmp_path):
+    """Client-side AES-256-CTR encrypts each chunk in place: still flat (the CPython
+    cryptolib shim allocates one chunk-sized result per call, freed at once)."""
+    import time
+
+    from wildcam.crypt import Sealer
+
+    key = "5a" * 32
+    p = peaks(lambda: S3Dest(HTTP(timeout_s=10), live_s3.endpoint, "traps", live_s3.region,
+                             live_s3.access, live_s3.secret, device="mem-enc", now=time.time,
+                             sealer=Sealer(key)), str(tmp_path))
+    print("s3 sealed peaks", p)
+    _assert_flat(p)
+    p = peaks(lambda: AzureDest(HTTP(timeout_s=10), live_azurite.endpoint, AZ_CONTAINER,
+                                account_key=live_azurite.key, device="mem-enc", now=time.time,
+                                sealer=Sealer(key)), str(tmp_path))
+    print("azure sealed peaks", p)
+    _assert_flat(p)
