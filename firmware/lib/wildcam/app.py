@@ -126,6 +126,14 @@ class App:
 
             dests = clouds.build(cfg, self.storage, self.device_id, self.logs.get("cloud")) + dests
         media = [d.name for d in dests]
+        self.metrics = False
+        if cfg.get("influx.url"):
+            from wildcam import clouds
+
+            influx = clouds.build_influx(cfg, self.storage, self.device_id, self.logs.get("cloud"))
+            if influx is not None:
+                dests.append(influx)
+                self.metrics = True  # health and events are queued a second time for it
         mq = self._build_mqtt()
         if mq is not None:
             from wildcam.dest_mqtt import MqttDest
@@ -135,7 +143,9 @@ class App:
         # images to storage; events to MQTT, falling back to storage when MQTT is down
         events = (["mqtt"] if mq is not None else []) + local
         routes = [Route("media", media, cfg.get("cloud.mode") if len(media) > 1 else "failover"),
-                  Route("events", events), Route("default", events)]
+                  Route("events", events), Route("default", events),
+                  Route("metrics", ["influx"])]  # its own lane: an InfluxDB outage holds up
+        # nothing else
         from wildcam import windows
 
         rate = cfg.get("sync.rate_kbps") * 1024 // 8  # bytes per second, 0 = no cap
@@ -185,6 +195,10 @@ class App:
         ttl = self.config.get("sync.item_ttl_h") * 3600
         try:
             self.outbox.put(kind, route=route, ttl_s=ttl, **kw)
+            if route == "events" and getattr(self, "metrics", False):
+                key = kw.get("key")
+                self.outbox.put(kind, route="metrics", ttl_s=ttl, data=kw.get("data"),
+                                key=(key + "-m") if key else None)
             self.sync.kick()
         except (QueueFull, OSError, ValueError) as e:
             self.log.warning("not queued (%s %s): %s", kind, route, e)

@@ -69,10 +69,27 @@ def _plain(cfg, storage, device, common):
     if not url:
         raise ValueError("http.url is not set")
     return HttpDest(_http(cfg, storage, url), url, cfg.secret("http.token") or None,
-                    cfg.get("http.method"), device=device, chunk=common["chunk"])
+                    cfg.get("http.method"), device=device, chunk=common["chunk"],
+                    sealer=common.get("sealer"))
 
 
 BUILDERS = {"s3": _s3, "azure": _azure, "gcs": _gcs, "http": _plain}
+
+
+def _sealer(cfg, name, log):
+    """A Sealer when `crypt.key` asks this destination to encrypt; raises ValueError when
+    it should but cannot (never upload in clear what was meant to be encrypted)."""
+    key = cfg.secret("crypt.key")
+    only = [n.strip() for n in cfg.get("crypt.dests").split(",") if n.strip()]
+    if not key or (only and name not in only):
+        return None
+    from wildcam import crypt
+
+    try:
+        crypt.check()
+    except (OSError, ValueError) as e:
+        raise ValueError("encryption required but unavailable: %s" % e)
+    return crypt.Sealer(crypt.parse_key(key))
 
 
 def build(cfg, storage, device, log):
@@ -83,7 +100,29 @@ def build(cfg, storage, device, log):
         common = {"device": device, "key_template": cfg.get("cloud.key_template"),
                   "now": clock.now, "chunk": cfg.get("cloud.chunk_kb") * 1024}
         try:
+            sealer = _sealer(cfg, name, log)
+            if sealer is not None:
+                common["sealer"] = sealer
             out.append(BUILDERS[name](cfg, storage, device, common))
         except (ValueError, OSError, KeyError) as e:
             log.error("cloud destination %s skipped: %s", name, e)
     return out
+
+
+def build_influx(cfg, storage, device, log):
+    """The InfluxDB metrics destination, or None when `influx.url` is empty."""
+    url = cfg.get("influx.url")
+    if not url:
+        return None
+    from wildcam.dest_influx import InfluxDest
+
+    try:
+        return InfluxDest(_http(cfg, storage, url), url, db=cfg.get("influx.db") or None,
+                          org=cfg.get("influx.org") or None,
+                          bucket=cfg.get("influx.bucket") or None,
+                          token=cfg.secret("influx.token") or None,
+                          user=cfg.get("influx.user") or None,
+                          password=cfg.secret("influx.password") or None, device=device)
+    except (ValueError, OSError) as e:
+        log.error("influx destination skipped: %s", e)
+        return None

@@ -92,6 +92,16 @@ SCHEMA = (
     ("http.url", "s", "", (0, 256), 0),
     ("http.method", "s", "PUT", ("PUT", "POST"), E),
     ("http.token", "s", "", (0, 512), S),
+    ("crypt.key", "s", "", (0, 88), S),  # 64 hex digits or base64: AES-256-CTR before upload
+    ("crypt.dests", "s", "", (0, 64), 0),  # which cloud dests encrypt; "" = all of them
+    # InfluxDB metrics (health and events as line protocol)
+    ("influx.url", "s", "", (0, 128), 0),  # "" = off
+    ("influx.db", "s", "", (0, 64), 0),
+    ("influx.org", "s", "", (0, 64), 0),
+    ("influx.bucket", "s", "", (0, 64), 0),  # set: InfluxDB 2 API
+    ("influx.user", "s", "", (0, 64), 0),
+    ("influx.token", "s", "", (0, 256), S),
+    ("influx.password", "s", "", (0, 128), S),
     # mqtt
     ("mqtt.host", "s", "", (0, 128), 0),  # "" = MQTT disabled
     ("mqtt.port", "i", 1883, (1, 65535), 0),
