@@ -9,19 +9,17 @@ which states dominate.
 """
 from __future__ import annotations
 
-import json
 import random
 import tempfile
 from pathlib import Path
 
 from bench.common import write_result
 
-from host_sim import Board, Simulation, WifiModel
-from host_sim.demo import provision
-from host_sim.energy import MODIFIED_SLEEP_MA, STOCK_SLEEP_MA, EnergyModel
+from host_sim import Simulation
+from host_sim.fleet import battery_board
+from host_sim.energy import MODIFIED_SLEEP_MA, STOCK_SLEEP_MA
 from host_sim.scenes.base import Scene
 from host_sim.scenes.elements import Animal
-from host_sim.storage import Filesystem
 
 CAPACITY_MAH = 7000
 TRIGGERS = 20
@@ -33,20 +31,7 @@ def standard_day(seed: int = 11, extra: dict | None = None) -> dict:
     scene = Scene(seed, [Animal(t, size=rng.uniform(0.15, 0.35), speed=rng.uniform(0.08, 0.2))
                          for t in starts])
     with tempfile.TemporaryDirectory() as tmp, Simulation() as sim:
-        cloud = Filesystem("cloud", f"{tmp}/cloud", 1 << 30)
-        b = Board("cam-p", tmp, sim=sim, scene=scene, mounts={"cloud": cloud},
-                  wifi=WifiModel("sim-forest", "sim-password"),
-                  energy=EnergyModel(modified_board=True))
-        provision(b, burst=3)
-        p = Path(b.flash.root, "config.json")
-        cfg = json.loads(p.read_text())
-        cfg["power"] = {"mode": "battery"}
-        cfg["sync"]["windows"] = "06:00-06:30"
-        cfg["health"] = {"interval_s": 21600}
-        for key, value in (extra or {}).items():
-            sec, leaf = key.split(".")
-            cfg.setdefault(sec, {})[leaf] = value
-        p.write_text(json.dumps(cfg))
+        b = battery_board(sim, tmp, scene, name="cam-p", extra=extra)
         b.power_on()
         sim.run_for(86400)
         b.account_energy()

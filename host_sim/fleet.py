@@ -52,6 +52,22 @@ def provision(board: Board, burst: int, extra: dict | None = None,
     (root / "secrets.json").write_text(json.dumps(sec))
 
 
+BATTERY_DAY = {"power.mode": "battery", "sync.windows": "06:00-06:30",
+               "health.interval_s": 21600}
+
+
+def battery_board(sim, workdir, scene, name="cam-b", extra=None) -> Board:
+    """A battery camera on the modified board (1.4 mA sleep) with a morning sync window and
+    6-hourly heartbeats, uploading to a `cloud` folder under `workdir`."""
+    cloud = Filesystem("cloud", str(Path(workdir) / "cloud"), 1 << 30)
+    b = Board(name, workdir, sim=sim, scene=scene, mounts={"cloud": cloud},
+              wifi=WifiModel(SSID, PASSWORD), energy=EnergyModel(modified_board=True))
+    cfg = dict(BATTERY_DAY)
+    cfg.update(extra or {})
+    provision(b, 3, cfg)
+    return b
+
+
 class Fleet:
     def __init__(self, sim, out: Path, boards: int, seed: int, hours: float, *, animals=12,
                  burst=3, driver="cnadler86", extra=None, secrets=None, power_cuts=1,

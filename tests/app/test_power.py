@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from host_sim import Board, Simulation, WifiModel, scenes
-from host_sim.demo import log_tail, provision
-from host_sim.energy import EnergyModel
+from host_sim import Simulation
+from host_sim.demo import log_tail
+from host_sim.fleet import battery_board
 from host_sim.scenes.elements import Animal
-from host_sim.storage import Filesystem
 
 
 @pytest.fixture
@@ -20,21 +19,7 @@ def sim():
 
 
 def _battery_board(sim, tmp_path, scene, extra=None):
-    cloud = Filesystem("cloud", str(tmp_path / "cloud"), 1 << 30)
-    b = Board("cam-b", tmp_path, sim=sim, scene=scene, mounts={"cloud": cloud},
-              wifi=WifiModel("sim-forest", "sim-password"),
-              energy=EnergyModel(modified_board=True))
-    provision(b, burst=3)
-    p = Path(b.flash.root, "config.json")
-    cfg = json.loads(p.read_text())
-    cfg["power"] = {"mode": "battery"}
-    cfg["sync"]["windows"] = "06:00-06:30"
-    cfg["health"] = {"interval_s": 21600}
-    for k, v in (extra or {}).items():
-        sec, leaf = k.split(".")
-        cfg.setdefault(sec, {})[leaf] = v
-    p.write_text(json.dumps(cfg))
-    return b
+    return battery_board(sim, tmp_path, scene, extra=extra)
 
 
 def test_a_battery_day_sleeps_wakes_on_pir_and_uploads_in_the_window(sim, tmp_path):
