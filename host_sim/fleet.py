@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import statistics
 from pathlib import Path
 
 from .board import Board
