@@ -71,3 +71,31 @@ def fsync_dir(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class QuietLog:
+    """A logger for the firmware's services that drops everything (benchmarks time code)."""
+
+    def info(self, *a):
+        pass
+
+    warning = error = debug = info
+
+
+class FakeLink:
+    """What the sync engine asks of wildcam.net.Link, with the link up or down at will."""
+
+    def __init__(self, up=True):
+        self.is_up = up
+
+    def up(self):
+        return self.is_up
+
+    def poor(self):
+        return False
+
+    def slow(self):
+        return False
+
+    def note(self, nbytes, ms):
+        pass

@@ -29,7 +29,7 @@ import hashlib
 import random
 import tempfile
 
-from bench.common import DirStorage, write_result
+from bench.common import DirStorage, FakeLink, QuietLog, write_result
 
 from host_sim import Simulation
 from wildcam.outbox import Outbox
@@ -44,28 +44,6 @@ HEADLINE_BPS = 145 * 1024
 CAPS = (32 * 1024, HEADLINE_BPS, 512 * 1024)
 
 
-class Log:
-    def info(self, *a):
-        pass
-
-    warning = error = debug = info
-
-
-class Link:
-    def __init__(self):
-        self.is_up = False
-
-    def up(self):
-        return self.is_up
-
-    def poor(self):
-        return False
-
-    def slow(self):
-        return False
-
-    def note(self, nbytes, ms):
-        pass
 
 
 class Uplink:
@@ -106,7 +84,7 @@ def one_run(bytes_per_s: int, seed: int = 5, rtt_s: float = RTT_S,
         st.makedirs("/sd/DCIM/20260601")
         box = Outbox(st, root="/sd/outbox", max_bytes=1 << 40,
                      now=lambda: EPOCH + int(sim.now), key_prefix="cam-d-").open()
-        link = Link()
+        link = FakeLink(up=False)
         if engine_cap:  # instant link, the engine's byte cap does the pacing
             up = Uplink(0, 0.0)
             dest = SyncEngine.wrap(up, bytes_per_s=bytes_per_s)
@@ -114,7 +92,7 @@ def one_run(bytes_per_s: int, seed: int = 5, rtt_s: float = RTT_S,
             up = Uplink(bytes_per_s, rtt_s)
             dest = up
         eng = SyncEngine(box, [Route("media", ["uplink"]), Route("events", ["uplink"]),
-                               Route("default", ["uplink"])], [dest], Log(), link=link,
+                               Route("default", ["uplink"])], [dest], QuietLog(), link=link,
                          now=lambda: EPOCH + int(sim.now))
         keys = []
 

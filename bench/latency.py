@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-from bench.common import ROOT, DirStorage, write_result
+from bench.common import ROOT, DirStorage, FakeLink, QuietLog, write_result
 
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tests" / "services"))
@@ -41,25 +41,6 @@ LINK_BPS = 145 * 1024
 LINK_RTT_S = 0.05
 
 
-class Log:
-    def info(self, *a):
-        pass
-
-    warning = error = debug = info
-
-
-class Link:
-    def up(self):
-        return True
-
-    def poor(self):
-        return False
-
-    def slow(self):
-        return False
-
-    def note(self, nbytes, ms):
-        pass
 
 
 class Radio:
@@ -127,8 +108,8 @@ def measure(broker, s3) -> dict:
 
         eng = SyncEngine(box, [Route("media", ["s3"]), Route("events", ["mqtt"]),
                                Route("default", ["mqtt"])],
-                         [OverLink(s3d, radio), OverLink(MqttDest(mq), radio)], Log(),
-                         link=Link(), now=lambda: int(time.time()), on_done=done)
+                         [OverLink(s3d, radio), OverLink(MqttDest(mq), radio)], QuietLog(),
+                         link=FakeLink(), now=lambda: int(time.time()), on_done=done)
 
         async def camera():
             n = 0
