@@ -52,6 +52,12 @@ def _wait(sim, pred, real_s=15):
         time.sleep(0.005)
 
 
+def _online(sim, board, sub):
+    """Power the board on and wait until its retained `online` status reaches the broker."""
+    board.power_on()
+    _wait(sim, lambda: any(t.endswith("/status") and p == b"online" for t, p, _ in sub.msgs))
+
+
 def _replies(sub):
     return [json.loads(p) for t, p, _ in sub.msgs if t.endswith("/cmd/result")]
 
@@ -61,9 +67,7 @@ def test_signed_commands_run_and_bad_ones_are_refused(tmp_path, subscriber, live
     sim = Simulation(io_grace=0.02, start=None)
     try:
         b = _board(sim, tmp_path, live_broker)
-        b.power_on()
-        _wait(sim, lambda: any(t.endswith("/status") and p == b"online"
-                               for t, p, _ in sub.msgs))
+        _online(sim, b, sub)
         # the board's clock comes from NTP: the simulated wall time
         ts = int(b.wall())
         ok = _send(sub, "cam-m", "capture", ts=ts)
@@ -89,9 +93,7 @@ def test_remote_config_that_cuts_the_board_off_is_reverted(tmp_path, subscriber,
     sim = Simulation(io_grace=0.02)
     try:
         b = _board(sim, tmp_path, live_broker, name="cam-r")
-        b.power_on()
-        _wait(sim, lambda: any(t.endswith("/status") and p == b"online"
-                               for t, p, _ in sub.msgs))
+        _online(sim, b, sub)
         _send(sub, "cam-r", "config_set", {"changes": {"mqtt.port": 1}}, ts=int(b.wall()))
         _wait(sim, lambda: _replies(sub))
         reply = _replies(sub)[0]
@@ -111,9 +113,7 @@ def test_invalid_remote_config_is_refused_with_the_reason(tmp_path, subscriber, 
     sim = Simulation(io_grace=0.02)
     try:
         b = _board(sim, tmp_path, live_broker, name="cam-v")
-        b.power_on()
-        _wait(sim, lambda: any(t.endswith("/status") and p == b"online"
-                               for t, p, _ in sub.msgs))
+        _online(sim, b, sub)
         _send(sub, "cam-v", "config_set", {"changes": {"capture.burst_count": 99}},
               ts=int(b.wall()))
         _wait(sim, lambda: _replies(sub))
