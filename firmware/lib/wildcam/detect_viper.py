@@ -3,6 +3,12 @@
 Imported by wildcam.detect only on MicroPython builds with the viper emitter (an ESP32
 build, the unix port); elsewhere importing this module is a SyntaxError, which detect
 catches. Same result as detect.SwarKernel: one rounded mean (0..255) per block.
+
+Viper code is machine code, so this one module compiles only for a named architecture:
+`mpy-cross -march=xtensawin` (what tests/test_mpy_cross.py and `tools/flash.py deploy`
+use for an ESP32; deploy reads the board's arch). A plain `mpy-cross` without `-march`
+answers "invalid arch" here, by design; for a board without a native emitter deploy
+leaves this file out and detect falls back to the pure-Python kernel.
 """
 import micropython
 
