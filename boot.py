@@ -1,6 +1,6 @@
 # boot.py - runs first after every reset. It must never fail: anything that could raise is
 # guarded, and the real work (config, safe-mode decision, services) happens in main.py.
-# OTA: wildcam.ota_boot (from the factory /lib) picks the app slot to run, counts trial
+# OTA: wildcam.ota.boot (from the factory /lib) picks the app slot to run, counts trial
 # boots of a pending update and rolls back; that slot goes first on sys.path.
 import sys
 
@@ -25,7 +25,7 @@ except Exception as e:  # noqa: BLE001
     print("boot.py:", e)
 
 try:
-    from wildcam import ota_boot
+    from wildcam.ota import boot as ota_boot
 
     _slot = ota_boot.select()
     if _slot != "/lib":

@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))
 import host_sim  # noqa: E402
 
 host_sim.install()
-from wildcam.storage import Storage  # noqa: E402
+from wildcam.core.storage import Storage  # noqa: E402
 
 
 def write_result(name: str, data: dict) -> Path:
@@ -83,7 +83,7 @@ class QuietLog:
 
 
 class FakeLink:
-    """What the sync engine asks of wildcam.net.Link, with the link up or down at will."""
+    """What the sync engine asks of wildcam.net.wifi.Link, with the link up or down at will."""
 
     def __init__(self, up=True):
         self.is_up = up

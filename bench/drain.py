@@ -1,7 +1,7 @@
 """`python -m bench drain`: emptying the queue after a 1-hour WiFi outage on a capped link.
 
-The firmware's own outbox (wildcam.outbox.Outbox on a temp folder) and sync engine
-(wildcam.sync.SyncEngine) run in virtual time (host_sim.Simulation), so an hour of captures
+The firmware's own outbox (wildcam.queue.outbox.Outbox on a temp folder) and sync engine
+(wildcam.queue.sync.SyncEngine) run in virtual time (host_sim.Simulation), so an hour of captures
 and the drain afterwards take seconds of real time.
 
 - Outage: for one simulated hour the link is down while a camera keeps working: a burst of 3
@@ -32,8 +32,8 @@ import tempfile
 from bench.common import DirStorage, FakeLink, QuietLog, write_result
 
 from host_sim import Simulation
-from wildcam.outbox import Outbox
-from wildcam.sync import Route, SyncEngine
+from wildcam.queue.outbox import Outbox
+from wildcam.queue.sync import Route, SyncEngine
 
 EPOCH = 1780272000
 OUTAGE_S = 3600

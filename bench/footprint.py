@@ -134,12 +134,12 @@ SECRETS = {"wifi": {"password": "pw-forest"},
            "cmd": {"hmac_key": "00112233445566778899aabbccddeeff"}}
 
 # modules in the order App.build() pulls them in (incremental import cost)
-ORDER = ["wildcam.storage", "wildcam.config", "wildcam.log", "wildcam.app", "wildcam.outbox",
-         "wildcam.sync", "wildcam.net", "wildcam.dest_local", "wildcam.clouds",
-         "wildcam.dest_s3", "wildcam.http", "wildcam.mqtt", "wildcam.dest_mqtt",
-         "wildcam.ota", "wildcam.cam", "wildcam.capture", "wildcam.detect", "wildcam.sdspace",
-         "wildcam.sensors", "wildcam.health", "wildcam.commands", "wildcam.manage",
-         "wildcam.power", "wildcam.rtcstate", "wildcam.windows"]
+ORDER = ["wildcam.core.storage", "wildcam.core.config", "wildcam.core.log", "wildcam.app", "wildcam.queue.outbox",
+         "wildcam.queue.sync", "wildcam.net.wifi", "wildcam.dest.local", "wildcam.dest.build",
+         "wildcam.dest.s3", "wildcam.net.http", "wildcam.net.mqtt", "wildcam.dest.mqtt",
+         "wildcam.ota.updater", "wildcam.capture.cam", "wildcam.capture.service", "wildcam.capture.detect", "wildcam.capture.sdspace",
+         "wildcam.capture.sensors", "wildcam.manage.health", "wildcam.manage.commands", "wildcam.manage.remote",
+         "wildcam.power", "wildcam.core.rtcstate", "wildcam.core.windows"]
 
 SCRIPT = r"""
 import sys
@@ -173,7 +173,7 @@ if MODE == "imports":
         print("IMPORT", name, now - last)
         last = now
 else:
-    from wildcam.storage import Storage
+    from wildcam.core.storage import Storage
 
     class P(Storage):
         def real(self, p):

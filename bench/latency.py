@@ -2,9 +2,9 @@
 
 On loopback: Debian's mosquitto (tests/services/conftest.py `Broker`: password file, plain
 listener) and npm s3rver (tests/services/cloudsrv.py `S3rver`: SigV4 verified). The
-firmware's own path runs on CPython: a real `wildcam.outbox.Outbox` on a temp folder, the
-`wildcam.sync.SyncEngine`, `wildcam.dest_s3.S3Dest` (images, streamed PUT with SigV4) and
-`wildcam.dest_mqtt.MqttDest` over `wildcam.mqtt.MQTT` (event records, qos1 PUBACK).
+firmware's own path runs on CPython: a real `wildcam.queue.outbox.Outbox` on a temp folder, the
+`wildcam.queue.sync.SyncEngine`, `wildcam.dest.s3.S3Dest` (images, streamed PUT with SigV4) and
+`wildcam.dest.mqtt.MqttDest` over `wildcam.net.mqtt.MQTT` (event records, qos1 PUBACK).
 
 A camera produces bursts of 3 images (40-70 KB, written to the card; the clock starts when
 the file is whole) and one event record per burst. The WiFi link is simulated inside the
@@ -79,12 +79,12 @@ def percentile(values, pct):
 
 
 def measure(broker, s3) -> dict:
-    from wildcam.dest_mqtt import MqttDest
-    from wildcam.dest_s3 import S3Dest
-    from wildcam.http import HTTP
-    from wildcam.mqtt import MQTT
-    from wildcam.outbox import Outbox
-    from wildcam.sync import Route, SyncEngine
+    from wildcam.dest.mqtt import MqttDest
+    from wildcam.dest.s3 import S3Dest
+    from wildcam.net.http import HTTP
+    from wildcam.net.mqtt import MQTT
+    from wildcam.queue.outbox import Outbox
+    from wildcam.queue.sync import Route, SyncEngine
 
     rng = random.Random(9)
     radio = Radio()

@@ -97,7 +97,7 @@ def ed_verify(pk, sig, h):
 
 VERIFY = ED25519 + r'''
 import time, hashlib
-from wildcam import ota_rsa
+from wildcam.ota import rsa as ota_rsa
 
 def med(fn, n):
     ts = []
@@ -123,7 +123,8 @@ import sys, gc
 sys.path.insert(0, LIB)
 sys.path.insert(0, PORTABLE)
 from portable_support import PrefixStorage
-from wildcam import ota, ota_boot, ota_rsa, jsonutil, storage
+from wildcam.ota import updater as ota, boot as ota_boot, rsa as ota_rsa
+from wildcam.core import jsonutil, storage
 if DO_UPDATE:
     import asyncio
 

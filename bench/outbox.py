@@ -15,7 +15,7 @@ import time
 
 from bench.common import DirStorage, io_written, write_result
 
-from wildcam.outbox import Outbox
+from wildcam.queue.outbox import Outbox
 
 SHA = "ab" * 32
 
@@ -77,8 +77,8 @@ RAM_SCRIPT = r"""
 import asyncio
 import gc
 import os
-from wildcam.outbox import Outbox
-from wildcam.storage import Storage
+from wildcam.queue.outbox import Outbox
+from wildcam.core.storage import Storage
 
 class P(Storage):
     def real(self, p):

@@ -2,9 +2,9 @@
 
 `python -m bench upload` starts s3rver and azurite on loopback (npm packages from
 scripts/setup.sh), uploads the same files (1 MB and 10 MB) with
-- S3: wildcam.dest_s3.S3Dest (SigV4, payload hash from the outbox record) vs boto3
+- S3: wildcam.dest.s3.S3Dest (SigV4, payload hash from the outbox record) vs boto3
   `put_object`;
-- Azure: wildcam.dest_azure.AzureDest (SharedKey; blocks above 4 MB) vs azure-storage-blob
+- Azure: wildcam.dest.azure.AzureDest (SharedKey; blocks above 4 MB) vs azure-storage-blob
   `upload_blob`;
 and reports throughput (best of ROUNDS, alternating) and the peak traced allocation
 (tracemalloc) of each; plus the peak heap of our client under real MicroPython (wasm, over an
@@ -29,7 +29,7 @@ import cloudsrv  # noqa: E402
 
 SIZES = (1_000_000, 10_000_000)
 ROUNDS = 7
-CHUNK = 16384  # the board default is 4096 (wildcam.media.CHUNK); see docs/CLOUD.md
+CHUNK = 16384  # the board default is 4096 (wildcam.dest.media.CHUNK); see docs/CLOUD.md
 
 
 class _Dir(Storage):
@@ -91,8 +91,8 @@ def _race(items, ours, ref):
 
 
 def s3_figures(items, root):
-    from wildcam.dest_s3 import S3Dest
-    from wildcam.http import HTTP
+    from wildcam.dest.s3 import S3Dest
+    from wildcam.net.http import HTTP
 
     srv = cloudsrv.S3rver().start()
     loop = asyncio.new_event_loop()
@@ -118,8 +118,8 @@ def s3_figures(items, root):
 
 
 def azure_figures(items, root):
-    from wildcam.dest_azure import AzureDest
-    from wildcam.http import HTTP
+    from wildcam.dest.azure import AzureDest
+    from wildcam.net.http import HTTP
 
     srv = cloudsrv.Azurite().start()
     loop = asyncio.new_event_loop()

@@ -201,7 +201,7 @@ def _sock_write(self, buf, n=None):
 
 def _socket_stream() -> None:
     """Give CPython's plain `socket.socket` the stream methods MicroPython sockets have, so
-    firmware (wildcam.stream) uses one API on both. `ssl.SSLSocket` keeps its own read/write
+    firmware (wildcam.net.stream) uses one API on both. `ssl.SSLSocket` keeps its own read/write
     (they take precedence) and inherits readinto."""
     import socket
     for name, fn in (("read", _sock_read), ("readinto", _sock_readinto),

@@ -8,7 +8,7 @@ signature and hashes, stages it in its other slot, restarts on trial and confirm
 the health gate passes.
 
 `entry(board)` is what runs at each boot: the part of boot.py that picks the slot
-(wildcam.ota_boot.select: trial-boot counting and rollback) and then the App with the run's
+(wildcam.ota.boot.select: trial-boot counting and rollback) and then the App with the run's
 public key. All boards share one imported firmware in the simulator, so the staged files
 are verified, written and switched to for real, but the code that runs is the same; the
 version each board runs is read from its slot pointer.
@@ -44,7 +44,7 @@ class Rollout:
         keys = self.keys
 
         def run(storage):
-            from wildcam import ota_boot
+            from wildcam.ota import boot as ota_boot
             from wildcam.app import App
 
             path = ota_boot.select(storage)  # what boot.py does: pick the slot, count trials
@@ -65,7 +65,7 @@ class Rollout:
             src = Path(tmp) / "src"
             shutil.copytree(Path(FIRMWARE_LIB) / "wildcam", src / "wildcam",
                             ignore=shutil.ignore_patterns("__pycache__"))
-            (src / "wildcam" / "version.py").write_text(
+            (src / "wildcam" / "core" / "version.py").write_text(
                 '"""The firmware\'s version."""\n\nVERSION = "%s"\n' % self.version)
             staging = Path(tmp) / "bundle"
             make_bundle(src, staging, self.key, self.version, FACTORY)

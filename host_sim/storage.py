@@ -1,4 +1,4 @@
-"""SimStorage: the firmware's `wildcam.storage.Storage` mapped onto host directories, with
+"""SimStorage: the firmware's `wildcam.core.storage.Storage` mapped onto host directories, with
 capacity, wear counters, SD removal and power cuts.
 
 Path mapping: "/sd" and "/sd/..." go to the SD filesystem, every other board path to flash.
@@ -22,7 +22,7 @@ from typing import Callable, Optional
 from . import install as _install
 
 _install()  # firmware/lib on sys.path before the firmware import below
-from wildcam.storage import Storage  # noqa: E402
+from wildcam.core.storage import Storage  # noqa: E402
 
 from .constants import EEXIST, EINVAL, ENODEV, ENOSPC, EXDEV
 from .errors import PowerCut

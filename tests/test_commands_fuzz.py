@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from tools.wildcmd import sign_command
 
-from wildcam.commands import Commands
-from wildcam.storage import Storage
+from wildcam.manage.commands import Commands
+from wildcam.core.storage import Storage
 
 KEY = "fuzz-key"
 

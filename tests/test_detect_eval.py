@@ -3,7 +3,7 @@ seeds, the PIR-window protocol of docs/DETECTION.md. Labels come from the scene 
 import pytest
 
 from host_sim import evalset
-from wildcam.detect import MotionDetector
+from wildcam.capture.detect import MotionDetector
 
 SEEDS = range(30)      # the benchmark's seeds (python -m bench detect); held-out: 1000+
 

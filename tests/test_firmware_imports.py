@@ -37,11 +37,11 @@ MICROPYTHON_LIB = {"umqtt.simple", "umqtt.robust", "requests"}
 FORBIDDEN = {
     "host_sim": "host_sim is the simulator; firmware must not know it exists",
     "typing": "no typing module on the board (annotations in comments or a .pyi)",
-    "dataclasses": "CPython only", "pathlib": "CPython only (use wildcam.storage paths)",
-    "threading": "CPython only (use asyncio)", "logging": "CPython only (use wildcam.log)",
+    "dataclasses": "CPython only", "pathlib": "CPython only (use wildcam.core.storage paths)",
+    "threading": "CPython only (use asyncio)", "logging": "CPython only (use wildcam.core.log)",
     "subprocess": "CPython only", "tempfile": "CPython only", "shutil": "CPython only",
-    "os.path": "no os.path on an ESP32 (use wildcam.storage.join/dirname)",
-    "datetime": "CPython only (use wildcam.clock)", "enum": "CPython only",
+    "os.path": "no os.path on an ESP32 (use wildcam.core.storage.join/dirname)",
+    "datetime": "CPython only (use wildcam.core.clock)", "enum": "CPython only",
     "abc": "CPython only", "functools": "CPython only", "itertools": "CPython only",
     "copy": "not on the ESP32 build", "hmac": "not on the ESP32 build (hashlib.sha256 + own HMAC)",
     "base64": "not on the ESP32 build (use binascii)", "zlib": "not on the ESP32 build (use deflate)",
@@ -197,7 +197,7 @@ def test_the_checker_refuses_what_it_must(tmp_path):
                    "try:\n    import host_sim\nexcept ImportError:\n    pass\n"
                    "try:\n    import dataclasses\nexcept ImportError:\n    dataclasses = None\n"
                    "import time, machine\nfrom umqtt.simple import MQTTClient\n"
-                   "from umqtt import robust\nfrom wildcam.storage import join\n")
+                   "from umqtt import robust\nfrom wildcam.core.storage import join\n")
     problems = import_problems(str(bad))
     joined = "\n".join(problems)
     for needle in (":1: import typing", ":2: import host_sim", ":3: import os.path",

@@ -1,5 +1,5 @@
 """`import wildcam; wildcam.config.show()` and friends, as at the serial REPL, on real
-MicroPython: a fresh interpreter (so `wildcam.config` is resolved lazily), called again
+MicroPython: a fresh interpreter (so `wildcam.core.config` is resolved lazily), called again
 after `import wildcam.app` (the helpers must survive the firmware's own imports). The
 helpers work on the board's real paths, so they are not run under host_sim here."""
 from host_sim import wasm

@@ -1,4 +1,4 @@
-"""Decrypt objects a WildCAM uploaded with client-side encryption (wildcam.crypt).
+"""Decrypt objects a WildCAM uploaded with client-side encryption (wildcam.dest.crypt).
 
 Object format: IV (16 bytes) || AES-256-CTR(device key, IV, plaintext). The key is the
 device's `crypt.key` secret (64 hex digits or base64 of 32 bytes).
@@ -37,7 +37,7 @@ def parse_key(text):
 
 
 def key_id(key):
-    """The fingerprint the camera puts in `enc_key` metadata (wildcam.crypt.key_id)."""
+    """The fingerprint the camera puts in `enc_key` metadata (wildcam.dest.crypt.key_id)."""
     return hashlib.sha256(b"wildcam-key-id:" + key).digest()[:4].hex()
 
 

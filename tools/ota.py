@@ -11,7 +11,7 @@
 
 A bundle is a folder: manifest.json (canonical JSON: sorted keys, compact, ASCII),
 manifest.json.sig ({"alg", "key", "sig"}: RSA PKCS#1 v1.5 SHA-256 over the manifest's exact
-bytes) and the files at their manifest paths. See docs/OTA.md and firmware/lib/wildcam/ota.py.
+bytes) and the files at their manifest paths. See docs/OTA.md and firmware/lib/wildcam/ota/updater.py.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-KEY_MODULE = ROOT / "firmware" / "lib" / "wildcam" / "ota_key.py"
+KEY_MODULE = ROOT / "firmware" / "lib" / "wildcam" / "ota" / "key.py"
 ALG = "rsa-pkcs1v15-sha256"
 
 
@@ -138,7 +138,7 @@ def make_bundle(src: Path, out: Path, key, version: str, min_version: str, kind:
 
 
 def firmware_version() -> str:
-    text = (ROOT / "firmware" / "lib" / "wildcam" / "version.py").read_text()
+    text = (ROOT / "firmware" / "lib" / "wildcam" / "core" / "version.py").read_text()
     return re.search(r'VERSION\s*=\s*"([^"]+)"', text).group(1)
 
 
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("src", help="built lib folder (tools/flash.py build) or firmware .bin")
     s.add_argument("--key", required=True)
     s.add_argument("--kind", choices=("app", "firmware"), default="app")
-    s.add_argument("--version", help="default: firmware/lib/wildcam/version.py")
+    s.add_argument("--version", help="default: firmware/lib/wildcam/core/version.py")
     s.add_argument("--min-version", help="lowest version that may install this (default 0.0.0)")
     s.add_argument("--rollback", action="store_true", help="a deliberate, signed downgrade")
     s.add_argument("--created", type=int, help="unix time (default: now)")

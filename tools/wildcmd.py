@@ -6,7 +6,7 @@
         --device cam-01 --key-file keys/cam-01.key config_set '{"changes": {"capture.burst_count": 5}}'
 
 The signature is HMAC-SHA256 over the command's canonical JSON (sorted keys, compact,
-non-ASCII escaped) exactly as the firmware computes it (wildcam.commands); `seq` is the
+non-ASCII escaped) exactly as the firmware computes it (wildcam.manage.commands); `seq` is the
 current time in milliseconds, so it only grows.
 """
 from __future__ import annotations

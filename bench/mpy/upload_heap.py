@@ -1,14 +1,14 @@
 # Peak heap of the board's upload path under real MicroPython (run by bench/upload.py with
-# host_sim.wasm.run_script): an S3 PUT of SIZES through wildcam.http over an in-memory socket.
+# host_sim.wasm.run_script): an S3 PUT of SIZES through wildcam.net.http over an in-memory socket.
 # The wasm build collects garbage only when control returns to JavaScript, so the upload
 # coroutine is stepped by hand from top level: for each sample point k it is advanced k
 # pauses (after the head, after each chunk), the heap settled, gc.mem_alloc() read, and the
 # coroutine closed. The client and destination are built inside the measured window: the
 # figure includes their preallocated buffers (chunk, response head).
 import gc, asyncio, os
-from wildcam.http import HTTP
-from wildcam.dest_s3 import S3Dest
-from wildcam.storage import Storage
+from wildcam.net.http import HTTP
+from wildcam.dest.s3 import S3Dest
+from wildcam.core.storage import Storage
 
 class P(Storage):
     def real(self, p):

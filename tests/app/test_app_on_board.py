@@ -115,7 +115,7 @@ def test_a_broken_camera_is_logged_and_the_board_keeps_running(sim, tmp_path):
 
 
 def test_a_crash_loop_ends_in_safe_mode_not_a_dead_camera(sim, tmp_path, monkeypatch):
-    from wildcam.capture import CaptureService
+    from wildcam.capture.service import CaptureService
 
     def broken(self):
         raise RuntimeError("bad build")
@@ -143,7 +143,7 @@ def test_config_save_survives_a_power_cut_at_every_byte(tmp_path):
     afterwards reads either the old or the new config, never a broken one."""
     from host_sim import SimStorage, PowerCut
     from host_sim.storage import Filesystem
-    from wildcam.config import Config
+    from wildcam.core.config import Config
 
     def fresh(root):
         flash = Filesystem("flash", str(root / "flash"), 960 * 1024)

@@ -41,7 +41,7 @@ def test_heartbeat_reports_what_a_fleet_owner_needs(sim, tmp_path):
 def test_a_hung_task_ends_in_a_watchdog_reset(sim, tmp_path, monkeypatch):
     import asyncio
 
-    from wildcam.sync import SyncEngine
+    from wildcam.queue.sync import SyncEngine
 
     async def hang(self):
         await asyncio.Event().wait()  # stuck forever, but the loop keeps running

@@ -1,4 +1,4 @@
-"""The WiFi link (wildcam.net.Link) on a simulated board: connect, NTP, outages, backoff."""
+"""The WiFi link (wildcam.net.wifi.Link) on a simulated board: connect, NTP, outages, backoff."""
 import asyncio
 
 import pytest
@@ -25,8 +25,8 @@ def sim():
 
 
 def _run_link(sim, tmp_path, wifi, seconds):
-    from wildcam import clock
-    from wildcam.net import Link
+    from wildcam.core import clock
+    from wildcam.net.wifi import Link
 
     board = Board("cam", tmp_path, sim=sim, wifi=wifi)
     log = Log()

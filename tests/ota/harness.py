@@ -2,7 +2,7 @@
 runs the real App with the OTA updater and health gate wired in, as the lead will wire them.
 
 Under host_sim every board shares one imported firmware, so a version's *behaviour* comes
-from what was really downloaded: the slot's `wildcam/version.py` is executed (a broken
+from what was really downloaded: the slot's `wildcam/core/version.py` is executed (a broken
 build raises there) and may set `SIM_FAULT` ("hang": the loop is stuck before anything
 feeds the watchdog; "nonet": this version cannot reach the network). For firmware images
 the same marker sits after the 0xE9 magic byte of the running partition.
@@ -24,7 +24,7 @@ from host_sim.errors import PowerCut
 from host_sim.lifecycle import Halt
 from tools.ota import make_bundle
 
-from wildcam import ota, ota_boot
+from wildcam.ota import updater as ota, boot as ota_boot
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTORY = "0.1.0"
@@ -63,13 +63,13 @@ def app_tree(build: Path, out: Path, version: str, fault: str | None = None,
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(build, out)
-    (out / "wildcam" / "version.mpy").unlink(missing_ok=True)
+    (out / "wildcam" / "core" / "version.mpy").unlink(missing_ok=True)
     text = f'VERSION = "{version}"\n'
     if fault:
         text += f'SIM_FAULT = "{fault}"\n'
     if broken:
         text += 'raise ImportError("broken build: no module named wildcam.nothing")\n'
-    (out / "wildcam" / "version.py").write_text(text)
+    (out / "wildcam" / "core" / "version.py").write_text(text)
     return out
 
 
@@ -132,7 +132,7 @@ def make_entry(board: Board, plan: Plan):
         path = ota_boot.select(storage)  # boot.py: counts trial boots, starts the WDT
         ns = {"VERSION": FACTORY}
         if path != "/lib":  # main.py imports the slot's package
-            exec(storage.read(path + "/wildcam/version.py").decode(), ns)
+            exec(storage.read(path + "/wildcam/core/version.py").decode(), ns)
         fault = ns.get("SIM_FAULT") or _running_fault()
         plan.boots.append((board.generation, path, ns["VERSION"], fault))
         if fault == "raise":

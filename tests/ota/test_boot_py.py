@@ -9,8 +9,8 @@ from host_sim import wasm
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 exec(open("/boot.py").read())
-import sys, wildcam.version
-print("RESULT", wildcam.version.VERSION, sys.path[1])
+import sys, wildcam.core.version
+print("RESULT", wildcam.core.version.VERSION, sys.path[1])
 try:
     print("TRIES", open("/slots/tries").read())
 except OSError:
@@ -22,7 +22,7 @@ def boot(pointer=None, slot_files=True, extra=None, runs=1):
     files = {"/boot.py": (ROOT / "boot.py").read_text()}
     if slot_files:
         files["/slots/b/wildcam/__init__.py"] = ""
-        files["/slots/b/wildcam/version.py"] = 'VERSION = "9.9.9"\n'
+        files["/slots/b/wildcam/core/version.py"] = 'VERSION = "9.9.9"\n'
     if pointer is not None:
         files["/slots/active"] = pointer if isinstance(pointer, str) else json.dumps(pointer)
     files.update(extra or {})

@@ -8,7 +8,7 @@ import pytest
 from harness import (FACTORY, Plan, Server, app_tree, bundle, fw_image, make_entry, new_board,
                      pointer, slot_files_ok)
 from tools.ota import key_id
-from wildcam import ota_boot
+from wildcam.ota import boot as ota_boot
 
 
 @pytest.fixture
@@ -91,7 +91,7 @@ def test_truncated_download_is_refused_and_resumable_later(env):
 
 def test_wrong_hash_is_refused(env):
     b = bundle(env.server, env.key, "v2", env.tree("0.2.0"), "0.2.0", 1000)
-    f = b / "wildcam" / "sync.mpy"
+    f = b / "wildcam" / "queue" / "sync.mpy"
     f.write_bytes(f.read_bytes()[:-1] + b"\x00")
     env.plan.urls.append(env.server.url("v2"))
     env.start()

@@ -1,4 +1,4 @@
-"""The OTA download over real HTTP sockets (wildcam.stream + wildcam.http helpers), and the
+"""The OTA download over real HTTP sockets (wildcam.net.stream + wildcam.net.http helpers), and the
 host tool's command line (keygen, sign, publish to a folder)."""
 import asyncio
 import functools
@@ -11,7 +11,7 @@ from pathlib import Path
 from portable_support import PrefixStorage
 
 from tools import ota as tool
-from wildcam import ota, ota_boot
+from wildcam.ota import updater as ota, boot as ota_boot
 
 
 class Log:
@@ -77,8 +77,8 @@ def _install_over_http(tmp_path, key, build, **attrs):
     tree = tmp_path / "tree"
     import shutil
     shutil.copytree(build, tree)
-    (tree / "wildcam" / "version.mpy").unlink()
-    (tree / "wildcam" / "version.py").write_text('VERSION = "0.2.0"\n')
+    (tree / "wildcam" / "core" / "version.mpy").unlink()
+    (tree / "wildcam" / "core" / "version.py").write_text('VERSION = "0.2.0"\n')
     tool.make_bundle(tree, b, key, "0.2.0", "0.1.0", created=10)
     srv = serve(www, **attrs)
     try:

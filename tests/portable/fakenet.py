@@ -1,4 +1,4 @@
-"""An in-memory stand-in for wildcam.stream.Stream (portable tests and the upload benchmark
+"""An in-memory stand-in for wildcam.net.stream.Stream (portable tests and the upload benchmark
 under real MicroPython, which has no sockets): it answers each request with canned bytes,
 counts what was written without keeping it, and reads exactly like a Stream."""
 
@@ -61,7 +61,7 @@ class FakeStream:
 
 
 class Connector:
-    """`connect` factory for wildcam.http.HTTP handing out FakeStreams in turn."""
+    """`connect` factory for wildcam.net.http.HTTP handing out FakeStreams in turn."""
 
     def __init__(self, *streams):
         self.streams = list(streams)

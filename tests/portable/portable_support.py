@@ -4,7 +4,7 @@ MicroPython (the wasm build, via tools/mpyrun). No CPython-only imports at top l
 import os
 import sys
 
-from wildcam.storage import Storage
+from wildcam.core.storage import Storage
 
 MICROPYTHON = sys.implementation.name == "micropython"
 

@@ -4,9 +4,9 @@ import struct
 
 from portable_support import PrefixStorage, tmpdir
 
-from wildcam import exif
-from wildcam.sdspace import JOURNAL, SdSpace
-from wildcam.sensors import percent
+from wildcam.capture import exif
+from wildcam.capture.sdspace import JOURNAL, SdSpace
+from wildcam.capture.sensors import percent
 
 
 class Log:

@@ -7,12 +7,12 @@ fixed-length responses, 100-continue, keep-alive, stale connections, bounded bod
 from fakenet import Connector, FakeStream
 from portable_support import raises, run
 
-from wildcam import cloud, sigv4
-from wildcam.dest_azure import block_id, block_list_parts, string_to_sign
-from wildcam.dest_gcs import signed_url
-from wildcam.errors import Permanent, Retry
-from wildcam.hmac256 import hmac_sha256_hex
-from wildcam.http import (HTTP, check, error_text, parse_head, parse_query, quote,
+from wildcam.dest import objstore as cloud, sigv4
+from wildcam.dest.azure import block_id, block_list_parts, string_to_sign
+from wildcam.dest.gcs import signed_url
+from wildcam.core.errors import Permanent, Retry
+from wildcam.core.hmac256 import hmac_sha256_hex
+from wildcam.net.http import (HTTP, check, error_text, parse_head, parse_query, quote,
                           retry_after_ms, unquote, urlsplit, xml_text, _suffix_match)
 
 AK = "AKIAIOSFODNN7EXAMPLE"

@@ -4,7 +4,7 @@ import json
 
 from portable_support import PrefixStorage, run, tmpdir
 
-from wildcam.commands import Commands, canonical, sign
+from wildcam.manage.commands import Commands, canonical, sign
 
 KEY = "k3y-for-cam-01"
 NOW = 1780315200

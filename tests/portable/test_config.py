@@ -5,8 +5,8 @@ import json
 from cutting import CuttingStorage, PowerCut
 from portable_support import PrefixStorage, raises, tmpdir
 
-from wildcam import schema
-from wildcam.config import GOOD_PATH, Config, ConfigError
+from wildcam.core import schema
+from wildcam.core.config import GOOD_PATH, Config, ConfigError
 
 
 def _board(files=None):

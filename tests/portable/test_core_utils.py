@@ -2,8 +2,8 @@
 
 from portable_support import PrefixStorage, tmpdir
 
-from wildcam import clock, jsonutil, validate
-from wildcam.bootstate import PATH, SAFE_AFTER, BootState
+from wildcam.core import clock, jsonutil, validate
+from wildcam.core.bootstate import PATH, SAFE_AFTER, BootState
 
 
 def test_civil_dates_round_trip_and_known_values():

@@ -1,4 +1,4 @@
-"""Client-side encryption plumbing (wildcam.crypt) under CPython and real MicroPython: key
+"""Client-side encryption plumbing (wildcam.dest.crypt) under CPython and real MicroPython: key
 parsing, the CTR counter, ciphers positioned mid-stream, Sealed bodies vs SealedRanges
 (Azure blocks) giving the same bytes for any cut, metadata. The cipher is injected (a toy
 keystream) because the WebAssembly MicroPython has no cryptolib; under CPython the real
@@ -9,7 +9,7 @@ from binascii import hexlify, unhexlify
 
 from portable_support import MICROPYTHON, raises
 
-from wildcam import crypt
+from wildcam.dest import crypt
 
 KEY = bytes(range(32))
 

@@ -5,11 +5,11 @@ dots, sorted (deterministic) order, v1/v2 URLs and auth, outcome mapping."""
 from fakenet import Connector, FakeStream
 from portable_support import raises, run
 
-from wildcam.dest_influx import (InfluxDest, auth_header, encode, escape_key,
+from wildcam.dest.influx import (InfluxDest, auth_header, encode, escape_key,
                                  escape_measurement, field_value, flatten, item_line, line,
                                  quote_str, write_url)
-from wildcam.errors import Permanent, Retry
-from wildcam.http import HTTP
+from wildcam.core.errors import Permanent, Retry
+from wildcam.net.http import HTTP
 
 T = 1780000000
 

@@ -9,10 +9,10 @@ import json
 
 import deflate
 
-from wildcam import jsonutil
-from wildcam.dest_mqtt import MqttDest, encode_batch, payload_of, topic_of
-from wildcam.errors import Permanent
-from wildcam.mqtt import _hmac_sha256, azure_sas_token, topic_matches
+from wildcam.core import jsonutil
+from wildcam.dest.mqtt import MqttDest, encode_batch, payload_of, topic_of
+from wildcam.core.errors import Permanent
+from wildcam.net.mqtt import _hmac_sha256, azure_sas_token, topic_matches
 
 
 class It:

@@ -1,9 +1,9 @@
-"""Motion detector (wildcam.detect) on synthetic frames; runs under CPython and MicroPython."""
+"""Motion detector (wildcam.capture.detect) on synthetic frames; runs under CPython and MicroPython."""
 import gc
 
 from portable_support import MICROPYTHON, raises
 
-from wildcam.detect import (MotionDetector, SwarKernel, make_kernel, naive_block_means,
+from wildcam.capture.detect import (MotionDetector, SwarKernel, make_kernel, naive_block_means,
                             parse_roi)
 
 W, H = 64, 48          # 8 x 6 blocks of 8 px

@@ -2,7 +2,7 @@
 
 from portable_support import PrefixStorage, tmpdir
 
-from wildcam.log import DEBUG, ERROR, INFO, WARNING, Log
+from wildcam.core.log import DEBUG, ERROR, INFO, WARNING, Log
 
 
 def _log(st, **kw):

@@ -11,8 +11,8 @@ import os
 
 from portable_support import MICROPYTHON, raises, run, tmpdir
 
-from wildcam import jsonutil
-from wildcam.storage import EEXIST, ENOENT, ENOSPC
+from wildcam.core import jsonutil
+from wildcam.core.storage import EEXIST, ENOENT, ENOSPC
 
 
 def test_missing_file_and_existing_folder_give_the_board_errno_numbers():
@@ -33,7 +33,7 @@ def test_oserror_number_is_read_from_args_0_and_some_names_are_missing():
     # MicroPython sets .errno from a single argument; CPython only from two or more.
     # Firmware reads e.args[0]; code that raises for CPython passes (number, text).
     # MicroPython's errno module has a short list: no ENOSPC, ENOTDIR, ENOTEMPTY... so
-    # firmware uses its own constants (wildcam.storage.ENOSPC).
+    # firmware uses its own constants (wildcam.core.storage.ENOSPC).
     e = OSError(ENOSPC)
     assert e.args[0] == ENOSPC
     assert e.errno == (ENOSPC if MICROPYTHON else None)
@@ -66,7 +66,7 @@ def test_wait_for_takes_a_coroutine_and_times_out_with_asyncio_timeouterror():
 
 def test_canonical_json_is_built_from_sorted_keys():
     # MicroPython's json.dumps has no sort_keys and its dicts are not insertion-ordered,
-    # so text that is compared, hashed or signed goes through wildcam.jsonutil.dumps.
+    # so text that is compared, hashed or signed goes through wildcam.core.jsonutil.dumps.
     a = {}
     b = {}
     for k in ("zeta", "alpha", "mid", "beta"):

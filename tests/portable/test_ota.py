@@ -9,8 +9,8 @@ import ota_vectors as V
 from cutting import CuttingStorage, PowerCut
 from portable_support import MICROPYTHON, PrefixStorage, raises, run, tmpdir
 
-from wildcam import ota, ota_boot, ota_rsa
-from wildcam.ota import OtaError, Updater
+from wildcam.ota import updater as ota, boot as ota_boot, rsa as ota_rsa
+from wildcam.ota.updater import OtaError, Updater
 
 
 class Log:

@@ -2,7 +2,7 @@
 
 from portable_support import PrefixStorage, raises, tmpdir
 
-from wildcam.outbox import Outbox, QueueFull
+from wildcam.queue.outbox import Outbox, QueueFull
 
 
 class Clock:

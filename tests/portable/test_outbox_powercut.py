@@ -9,7 +9,7 @@ import sys
 from cutting import CuttingStorage, PowerCut
 from portable_support import PrefixStorage, tmpdir
 
-from wildcam.outbox import Outbox, QueueFull
+from wildcam.queue.outbox import Outbox, QueueFull
 
 STRIDE = 1 if sys.implementation.name == "cpython" else 3
 T0 = 1780315200

@@ -1,6 +1,6 @@
 """Backoff with full jitter, circuit breaker, token bucket (portable)."""
 
-from wildcam.retry import CLOSED, HALF_OPEN, OPEN, Breaker, TokenBucket, full_jitter
+from wildcam.core.retry import CLOSED, HALF_OPEN, OPEN, Breaker, TokenBucket, full_jitter
 
 
 def test_full_jitter_stays_under_the_exponential_ceiling():

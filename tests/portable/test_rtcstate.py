@@ -1,6 +1,6 @@
 """RTC-memory state with a checksum (portable; a fake RTC stands in for machine.RTC)."""
 
-from wildcam.rtcstate import RtcState
+from wildcam.core.rtcstate import RtcState
 
 
 class FakeRtc:

@@ -3,8 +3,8 @@
 from cutting import CuttingStorage, PowerCut
 from portable_support import PrefixStorage, raises, tmpdir
 
-from wildcam import storage
-from wildcam.storage import EEXIST, ENOENT, basename, dirname, is_safe_name, join
+from wildcam.core import storage
+from wildcam.core.storage import EEXIST, ENOENT, basename, dirname, is_safe_name, join
 
 
 class FatStorage(PrefixStorage):

@@ -4,7 +4,7 @@ import asyncio
 
 from portable_support import raises, run
 
-from wildcam.supervisor import Escalation, RestartPolicy, Supervisor
+from wildcam.core.supervisor import Escalation, RestartPolicy, Supervisor
 
 
 class ListLog:

@@ -4,12 +4,12 @@ import asyncio
 
 from portable_support import PrefixStorage, run, tmpdir
 
-from wildcam.dest_local import LocalDir
-from wildcam.errors import Permanent, Retry
-from wildcam.media import sha256_file
-from wildcam.outbox import Outbox
-from wildcam.retry import Breaker
-from wildcam.sync import Route, SyncEngine
+from wildcam.dest.local import LocalDir
+from wildcam.core.errors import Permanent, Retry
+from wildcam.dest.media import sha256_file
+from wildcam.queue.outbox import Outbox
+from wildcam.core.retry import Breaker
+from wildcam.queue.sync import Route, SyncEngine
 
 
 class Log:

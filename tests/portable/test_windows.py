@@ -2,7 +2,7 @@
 
 from portable_support import raises
 
-from wildcam import windows
+from wildcam.core import windows
 
 MIDNIGHT = 1780272000  # 2026-06-01T00:00:00Z
 

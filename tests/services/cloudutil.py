@@ -8,7 +8,7 @@ from portable_support import PrefixStorage
 
 
 class It:
-    """What the sync engine hands a destination (wildcam.outbox.Item's fields)."""
+    """What the sync engine hands a destination (wildcam.queue.outbox.Item's fields)."""
 
     def __init__(self, key, media=None, size=0, sha256=None, kind="detection", data=None,
                  created=None):

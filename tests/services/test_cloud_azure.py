@@ -7,9 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from wildcam.dest_azure import AzureDest, service_sas
-from wildcam.errors import Permanent
-from wildcam.http import HTTP
+from wildcam.dest.azure import AzureDest, service_sas
+from wildcam.core.errors import Permanent
+from wildcam.net.http import HTTP
 
 from .cloudsrv import AZ_CONTAINER
 from .cloudutil import It, media_item, read_real, run, storage

@@ -1,4 +1,4 @@
-"""Client-side AES-256-CTR (wildcam.crypt) through the real servers: upload sealed to s3rver
+"""Client-side AES-256-CTR (wildcam.dest.crypt) through the real servers: upload sealed to s3rver
 (SigV4 over the ciphertext's hash, and UNSIGNED-PAYLOAD) and Azurite (one Put Blob, and
 Put Block + list with the counter positioned per block), download with boto3 / the Azure
 SDK, decrypt with tools/decrypt.py, compare with the original bytes; the plaintext sha256
@@ -13,10 +13,10 @@ import time
 import pytest
 
 from tools import decrypt
-from wildcam.crypt import Sealer, key_id
-from wildcam.dest_azure import AzureDest
-from wildcam.dest_s3 import S3Dest
-from wildcam.http import HTTP
+from wildcam.dest.crypt import Sealer, key_id
+from wildcam.dest.azure import AzureDest
+from wildcam.dest.s3 import S3Dest
+from wildcam.net.http import HTTP
 
 from .cloudsrv import AZ_CONTAINER
 from .cloudutil import It, media_item, read_real, run, storage

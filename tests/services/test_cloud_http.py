@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from wildcam.dest_http import HttpDest
-from wildcam.errors import Permanent, Retry
-from wildcam.http import HTTP
+from wildcam.dest.http import HttpDest
+from wildcam.core.errors import Permanent, Retry
+from wildcam.net.http import HTTP
 
 from .cloudutil import It, media_item, read_real, run, storage
 
@@ -90,7 +90,7 @@ def test_wrong_token_permanent_and_503_retry_after(web, tmp_path):
 
 def test_sealed_put_body_is_iv_and_ciphertext(web, tmp_path):
     from tools.decrypt import decrypt_bytes
-    from wildcam.crypt import Sealer
+    from wildcam.dest.crypt import Sealer
 
     root = str(tmp_path)
     item = media_item(root, "H-E", 50_000, data={"score": 0.7})

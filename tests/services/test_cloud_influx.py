@@ -12,11 +12,11 @@ import time
 
 import pytest
 
-from wildcam.dest_influx import InfluxDest
-from wildcam.errors import Permanent, Retry
-from wildcam.http import HTTP
-from wildcam.outbox import Outbox
-from wildcam.sync import Route, SyncEngine
+from wildcam.dest.influx import InfluxDest
+from wildcam.core.errors import Permanent, Retry
+from wildcam.net.http import HTTP
+from wildcam.queue.outbox import Outbox
+from wildcam.queue.sync import Route, SyncEngine
 
 from .cloudutil import It, make_media, storage
 from .influxsrv import ADMIN, ADMIN_PW

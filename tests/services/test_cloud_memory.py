@@ -9,10 +9,10 @@ import tracemalloc
 
 import pytest
 
-from wildcam.dest_azure import AzureDest
-from wildcam.dest_http import HttpDest
-from wildcam.dest_s3 import S3Dest
-from wildcam.http import HTTP
+from wildcam.dest.azure import AzureDest
+from wildcam.dest.http import HttpDest
+from wildcam.dest.s3 import S3Dest
+from wildcam.net.http import HTTP
 
 from .cloudsrv import AZ_CONTAINER
 from .cloudutil import media_item, storage
@@ -105,7 +105,7 @@ def test_sealed_s3_and_azure_peak_flat(live_s3, live_azurite, tmp_path):
     cryptolib shim allocates one chunk-sized result per call, freed at once)."""
     import time
 
-    from wildcam.crypt import Sealer
+    from wildcam.dest.crypt import Sealer
 
     key = "5a" * 32
     p = peaks(lambda: S3Dest(HTTP(timeout_s=10), live_s3.endpoint, "traps", live_s3.region,

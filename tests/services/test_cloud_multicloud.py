@@ -9,12 +9,12 @@ import time
 
 import pytest
 
-from wildcam.dest_azure import AzureDest
-from wildcam.dest_s3 import S3Dest
-from wildcam.http import HTTP
-from wildcam.outbox import Outbox
-from wildcam.retry import Breaker
-from wildcam.sync import Route, SyncEngine
+from wildcam.dest.azure import AzureDest
+from wildcam.dest.s3 import S3Dest
+from wildcam.net.http import HTTP
+from wildcam.queue.outbox import Outbox
+from wildcam.core.retry import Breaker
+from wildcam.queue.sync import Route, SyncEngine
 
 from .cloudsrv import AZ_CONTAINER
 from .cloudutil import make_media, storage

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from wildcam.dest_s3 import PresignService, S3Dest, presigned_put_url
-from wildcam.errors import Permanent, Retry
-from wildcam.http import HTTP
+from wildcam.dest.s3 import PresignService, S3Dest, presigned_put_url
+from wildcam.core.errors import Permanent, Retry
+from wildcam.net.http import HTTP
 
 from .cloudutil import It, media_item, read_real, run, storage
 

@@ -14,14 +14,14 @@ import zlib
 
 import pytest
 
-from wildcam.dest_mqtt import MqttDest
-from wildcam.errors import Retry
-from wildcam.mqtt import MQTT
-from wildcam.outbox import Outbox
-from wildcam.retry import Breaker
-from wildcam.storage import Storage
-from wildcam.stream import tls_context
-from wildcam.sync import Route, SyncEngine
+from wildcam.dest.mqtt import MqttDest
+from wildcam.core.errors import Retry
+from wildcam.net.mqtt import MQTT
+from wildcam.queue.outbox import Outbox
+from wildcam.core.retry import Breaker
+from wildcam.core.storage import Storage
+from wildcam.net.stream import tls_context
+from wildcam.queue.sync import Route, SyncEngine
 
 pytestmark = pytest.mark.services
 
@@ -127,7 +127,7 @@ def test_tls_refuses_a_host_name_the_certificate_does_not_name(live_broker, monk
     import socket
     import types
 
-    import wildcam.stream as stream_mod
+    import wildcam.net.stream as stream_mod
 
     fake = types.SimpleNamespace(
         SOCK_STREAM=socket.SOCK_STREAM, socket=socket.socket,

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from wildcam.errors import Retry
-from wildcam.mqtt import MQTT, azure_sas_token
-from wildcam.stream import open_stream
+from wildcam.core.errors import Retry
+from wildcam.net.mqtt import MQTT, azure_sas_token
+from wildcam.net.stream import open_stream
 
 
 class FakeBroker:

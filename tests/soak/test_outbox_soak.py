@@ -11,7 +11,7 @@ import pytest
 from cutting import CuttingStorage, PowerCut
 from portable_support import PrefixStorage
 
-from wildcam.outbox import PRIORITIES, Outbox, QueueFull
+from wildcam.queue.outbox import PRIORITIES, Outbox, QueueFull
 
 CUTS = int(os.environ.get("WILDCAM_SOAK_CUTS", "500"))
 

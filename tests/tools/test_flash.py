@@ -184,13 +184,13 @@ def test_deploy_compiles_for_the_board_copies_all_then_only_changes(tools, tmp_p
     cps = [c for m in mp for c in FakeTools._split(m) if c[:2] == ["fs", "cp"]]
     dests = [c[3] for c in cps]
     nfw = len(list(build.FIRMWARE_LIB.rglob("*.py")))
-    assert ":/lib/wildcam/config.mpy" in dests and ":/lib/umqtt/simple.mpy" in dests
+    assert ":/lib/wildcam/core/config.mpy" in dests and ":/lib/umqtt/simple.mpy" in dests
     assert ":/boot.py" in dests and ":/main.py" in dests
     assert len(dests) == nfw + 1 + 2 + 2  # firmware, umqtt, boot/main, config/secrets
     assert all(len(list(FakeTools._split(m))) <= 9 for m in mp)  # batches of 8 + mkdirs
     # the .mpy files are for this board: xtensawin, v6
-    assert tools.remote["/lib/wildcam/config.mpy"][:2] == b"M\x06"
-    assert tools.remote["/lib/wildcam/detect_viper.mpy"][2] >> 2 == 10  # arch xtensawin
+    assert tools.remote["/lib/wildcam/core/config.mpy"][:2] == b"M\x06"
+    assert tools.remote["/lib/wildcam/capture/detect_viper.mpy"][2] >> 2 == 10  # arch xtensawin
     cfg = json.loads(tools.remote["/config.json"])
     assert cfg["device"]["id"] == "wc-one" and cfg["wifi"]["ssid"] == "forest"
     sec = json.loads(tools.remote["/secrets.json"])
@@ -213,8 +213,8 @@ def test_deploy_to_a_bytecode_only_board_skips_the_viper_kernel(tools, tmp_path,
                        "--build-dir", str(tmp_path / "b")]) == 0
     out = capsys.readouterr().out
     assert "skipped" in out and "detect_viper" in out
-    assert "/lib/wildcam/detect_viper.mpy" not in tools.remote
-    assert tools.remote["/lib/wildcam/detect.mpy"][2] == 0  # no arch bits
+    assert "/lib/wildcam/capture/detect_viper.mpy" not in tools.remote
+    assert tools.remote["/lib/wildcam/capture/detect.mpy"][2] == 0  # no arch bits
 
 
 def test_deploy_refuses_an_old_mpy_version(tools, tmp_path, site, capsys):

@@ -64,16 +64,17 @@ def test_deploy_end_to_end_and_the_firmware_imports_from_the_copy(vb, tmp_path, 
             str(fleet / "wc-vb1"), "--build-dir", str(tmp_path / "build")]
     assert flash.main(argv) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "arch none" in out and "skipped wildcam/detect_viper.py" in out
+    assert "arch none" in out and "skipped wildcam/capture/detect_viper.py" in out
     assert "deployed firmware" in out and "0 unchanged" in out
     # what mpremote copied boots (boot.py puts /lib first) and imports as .mpy
     check = ("import sys, json, wildcam\n"
-             "from wildcam import version, outbox, commands, manage, sync, detect\n"
-             "from wildcam.config import Config\n"
-             "from wildcam.storage import Storage\n"
+             "from wildcam.core import version\nfrom wildcam.capture import detect\n"
+             "from wildcam.queue import outbox, sync\nfrom wildcam.manage import commands, remote\n"
+             "from wildcam.core.config import Config\n"
+             "from wildcam.core.storage import Storage\n"
              "c = Config(Storage()).load()\n"
              "print('@@' + json.dumps({'path1': sys.path[1], 'v': version.VERSION,\n"
-             "  'file': sys.modules['wildcam.config'].__file__, 'problems': c.validate(), 'id': c.get('device.id'),\n"
+             "  'file': sys.modules['wildcam.core.config'].__file__, 'problems': c.validate(), 'id': c.get('device.id'),\n"
              "  'key': bool(c.secret('cmd.hmac_key')), 'kernel': type(detect.make_kernel(\n"
              "  160, 120, 8)).__name__}))\n")
     r = mpremote(vb.port, "exec", check)
@@ -81,7 +82,7 @@ def test_deploy_end_to_end_and_the_firmware_imports_from_the_copy(vb, tmp_path, 
     assert line, r
     got = json.loads(line[0][2:])
     assert got == {"path1": "/lib", "v": flash.siteconfig.firmware_version(),
-                   "file": "/lib/wildcam/config.mpy", "problems": [], "id": "wc-vb1",
+                   "file": "/lib/wildcam/core/config.mpy", "problems": [], "id": "wc-vb1",
                    "key": True, "kernel": "SwarKernel"}
     r = mpremote(vb.port, "exec", "import wildcam\nprint(wildcam.config.validate())")
     assert "config OK" in r.stdout and "True" in r.stdout

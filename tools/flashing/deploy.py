@@ -18,8 +18,8 @@ from .proc import ToolError
 BATCH = 8  # files per mpremote run (each run costs a connect + soft reset)
 OWNED = ("/lib/wildcam/", "/lib/umqtt/")  # stale files here are removed (.py shadows .mpy)
 
-VERIFY = ("import json\nfrom wildcam import version\nfrom wildcam.config import Config\n"
-          "from wildcam.storage import Storage\n"
+VERIFY = ("import json\nfrom wildcam.core import version\nfrom wildcam.core.config import Config\n"
+          "from wildcam.core.storage import Storage\n"
           "print(%r + json.dumps({'version': version.VERSION, "
           "'problems': Config(Storage()).load().validate()}))" % MARK)
 

@@ -1,4 +1,4 @@
-"""Site config + secrets checked with the firmware's own rules (wildcam.validate/schema),
+"""Site config + secrets checked with the firmware's own rules (wildcam.core.validate/schema),
 on the laptop, before anything is written to a board."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ FIRMWARE_LIB = Path(__file__).resolve().parents[2] / "firmware" / "lib"
 def _firmware():
     if str(FIRMWARE_LIB) not in sys.path:
         sys.path.insert(0, str(FIRMWARE_LIB))
-    from wildcam import jsonutil, migrate, schema, validate
+    from wildcam.core import jsonutil, migrate, schema, validate
     return jsonutil, migrate, schema, validate
 
 
@@ -67,8 +67,8 @@ def config_text(doc: dict) -> str:
 
 
 def firmware_version() -> str:
-    text = (FIRMWARE_LIB / "wildcam" / "version.py").read_text()
+    text = (FIRMWARE_LIB / "wildcam" / "core" / "version.py").read_text()
     for line in text.splitlines():
         if line.startswith("VERSION"):
             return line.split("=", 1)[1].strip().strip("\"'")
-    raise RuntimeError("no VERSION in firmware/lib/wildcam/version.py")
+    raise RuntimeError("no VERSION in firmware/lib/wildcam/core/version.py")

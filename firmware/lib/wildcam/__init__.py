@@ -9,18 +9,23 @@
     wildcam.test_capture()                    # one JPEG to /sd/test.jpg
 
 Importing the package does no I/O: the helpers load what they need on first use.
-`wildcam.config` is the `wildcam/config.py` module itself; its module-level functions
+`wildcam.config` is the `wildcam/core/config.py` module itself; its module-level functions
 show/set/get/validate/reload work on the board's config.
+
+The firmware's own parts live in subsystem packages (core, capture, queue, net, dest, ota,
+manage; docs/ARCHITECTURE.md has the map); `app` is the composition root.
 """
+
+_ALIASES = {"config": "wildcam.core.config"}  # REPL names for modules inside packages
 
 
 def __getattr__(name):
     """Submodules on first use: `wildcam.config` at the REPL (the module also holds the
     helpers show/set/get/validate/reload). MicroPython resolves `from wildcam import x`
-    through this too, so it imports any submodule, not only `config`."""
+    through this too, so it imports any submodule or subsystem package."""
     import sys
 
-    full = "wildcam." + name
+    full = _ALIASES.get(name) or "wildcam." + name
     if full not in sys.modules:
         try:
             __import__(full)  # never `from wildcam import ...` here: that recurses
@@ -31,13 +36,13 @@ def __getattr__(name):
 
 def status():
     """Print a short health summary of this camera."""
-    from wildcam import clock
+    from wildcam.core import clock
     from wildcam.app import default_device_id, reset_cause_name
-    from wildcam.log import Log
-    from wildcam.storage import Storage
-    from wildcam.version import VERSION
+    from wildcam.core.log import Log
+    from wildcam.core.storage import Storage
+    from wildcam.core.version import VERSION
 
-    from wildcam import config
+    from wildcam.core import config
 
     st = Storage()
     cfg = config._cfg()
@@ -65,22 +70,22 @@ def setup():
                         ("device.name", "Camera name"), ("mqtt.host", "MQTT broker host ('' = none)")):
         while True:
             answer = input("%s: " % prompt)
-            from wildcam import config
+            from wildcam.core import config
 
             if config.set(key, answer):
                 break
-    from wildcam import config
+    from wildcam.core import config
 
     config.validate()
 
 
 def test_capture(path="/sd/test.jpg"):
     """Take one JPEG with the configured settings and save it; prints its size."""
-    from wildcam.cam import Camera
-    from wildcam.log import Log
-    from wildcam.storage import Storage
+    from wildcam.capture.cam import Camera
+    from wildcam.core.log import Log
+    from wildcam.core.storage import Storage
 
-    from wildcam import config
+    from wildcam.core import config
 
     cfg = config._cfg()
     cam = Camera(Log(console=True).get("cam"), frame_size=cfg.get("capture.frame_size"),
@@ -98,8 +103,8 @@ def test_capture(path="/sd/test.jpg"):
 
 def leave_safe_mode():
     """Clear the crash-loop count so the next boot runs the full firmware."""
-    from wildcam.bootstate import BootState
-    from wildcam.storage import Storage
+    from wildcam.core.bootstate import BootState
+    from wildcam.core.storage import Storage
 
     BootState(Storage()).load().mark_stable()
     print("safe mode cleared; machine.reset() to restart")

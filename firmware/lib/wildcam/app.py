@@ -13,13 +13,13 @@ Guarantees:
 import asyncio
 import time
 
-from wildcam import clock
-from wildcam.bootstate import BootState
-from wildcam.config import Config
-from wildcam.log import INFO, LEVELS, Log
-from wildcam.storage import Storage
-from wildcam.supervisor import Escalation, Supervisor
-from wildcam.version import VERSION
+from wildcam.core import clock
+from wildcam.core.bootstate import BootState
+from wildcam.core.config import Config
+from wildcam.core.log import INFO, LEVELS, Log
+from wildcam.core.storage import Storage
+from wildcam.core.supervisor import Escalation, Supervisor
+from wildcam.core.version import VERSION
 
 HOUSEKEEPING_MS = 10000
 STABLE_MS = 300000  # a boot that ran this long is no longer part of a crash loop
@@ -93,9 +93,9 @@ class App:
 
     def _build_sync(self):
         """Outbox (on the SD card, else flash), WiFi link, destinations, sync engine."""
-        from wildcam import sdcard
-        from wildcam.outbox import Outbox
-        from wildcam.sync import Route, SyncEngine
+        from wildcam.capture import sdcard
+        from wildcam.queue.outbox import Outbox
+        from wildcam.queue.sync import Route, SyncEngine
 
         cfg = self.config
         self.has_sd = sdcard.mount(self.storage, self.log)
@@ -108,7 +108,7 @@ class App:
                           st["pending"], st["pending_bytes"], st["corrupt"] + st["torn"])
         self.link = None
         if cfg.get("wifi.ssid"):
-            from wildcam.net import Link
+            from wildcam.net.wifi import Link
 
             self.link = Link(cfg.get("wifi.ssid"), cfg.secret("wifi.password"),
                              self.logs.get("net"), cfg.get("wifi.connect_timeout_s"),
@@ -116,19 +116,19 @@ class App:
             self.sup.add("net", self.link.run)
         dests = []
         if cfg.get("sync.local_dir"):
-            from wildcam.dest_local import LocalDir
+            from wildcam.dest.local import LocalDir
 
             dests.append(LocalDir(self.storage, cfg.get("sync.local_dir"), self.device_id,
                                   now=clock.now))
         local = [d.name for d in dests]
         if cfg.get("cloud.dests"):
-            from wildcam import clouds
+            from wildcam.dest import build as clouds
 
             dests = clouds.build(cfg, self.storage, self.device_id, self.logs.get("cloud")) + dests
         media = [d.name for d in dests]
         self.metrics = False
         if cfg.get("influx.url"):
-            from wildcam import clouds
+            from wildcam.dest import build as clouds
 
             influx = clouds.build_influx(cfg, self.storage, self.device_id, self.logs.get("cloud"))
             if influx is not None:
@@ -136,7 +136,7 @@ class App:
                 self.metrics = True  # health and events are queued a second time for it
         mq = self._build_mqtt()
         if mq is not None:
-            from wildcam.dest_mqtt import MqttDest
+            from wildcam.dest.mqtt import MqttDest
 
             dests.append(MqttDest(mq))
             self.sup.add("mqtt", mq.run, critical=False)  # blocking steps are bounded
@@ -146,7 +146,7 @@ class App:
                   Route("events", events), Route("default", events),
                   Route("metrics", ["influx"])]  # its own lane: an InfluxDB outage holds up
         # nothing else
-        from wildcam import windows
+        from wildcam.core import windows
 
         rate = cfg.get("sync.rate_kbps") * 1024 // 8  # bytes per second, 0 = no cap
         if rate:
@@ -167,8 +167,8 @@ class App:
         cfg = self.config
         if not cfg.get("mqtt.host"):
             return None
-        from wildcam.mqtt import MQTT
-        from wildcam.stream import tls_context
+        from wildcam.net.mqtt import MQTT
+        from wildcam.net.stream import tls_context
 
         tls = None
         if cfg.get("mqtt.tls"):
@@ -190,7 +190,7 @@ class App:
 
     def _queue(self, kind, route, **kw):
         """Put an item in the outbox; a full queue is logged, never raised."""
-        from wildcam.outbox import QueueFull
+        from wildcam.queue.outbox import QueueFull
 
         ttl = self.config.get("sync.item_ttl_h") * 3600
         try:
@@ -222,10 +222,10 @@ class App:
                 self.space.note_uploaded(item.media)
 
     def _build_capture(self):
-        from wildcam.cam import Camera
-        from wildcam.capture import CaptureService
-        from wildcam.sdspace import SdSpace
-        from wildcam.sensors import Sensors
+        from wildcam.capture.cam import Camera
+        from wildcam.capture.service import CaptureService
+        from wildcam.capture.sdspace import SdSpace
+        from wildcam.capture.sensors import Sensors
 
         cfg = self.config
         self.sensors = Sensors(cfg.get("pins.battery_adc"), cfg.get("power.battery_divider"))
@@ -248,12 +248,12 @@ class App:
 
     def _build_ota(self):
         """Signed OTA: the updater, the health gate for a version on trial, the checks."""
-        from wildcam import ota
+        from wildcam.ota import updater as ota
 
         cfg = self.config
         tls = None
         if cfg.get("ota.ca"):
-            from wildcam.stream import tls_context
+            from wildcam.net.stream import tls_context
 
             tls = tls_context(self.storage.real(cfg.get("ota.ca")))
         log = self.logs.get("ota")
@@ -284,7 +284,7 @@ class App:
 
     def _build_management(self):
         """Health reports, the watchdog, and (with MQTT and a key) remote commands."""
-        from wildcam.health import Health, Watchdog, system_source
+        from wildcam.manage.health import Health, Watchdog, system_source
 
         cfg, sup = self.config, self.sup
         if self.capture is not None:
@@ -317,8 +317,8 @@ class App:
             sup.add("watchdog", self.watchdog.run, critical=False)
 
     def _build_commands(self):
-        from wildcam.commands import Commands
-        from wildcam.manage import Management
+        from wildcam.manage.commands import Commands
+        from wildcam.manage.remote import Management
 
         cfg = self.config
         cmds = Commands(self.storage, cfg.secret("cmd.hmac_key"), self.device_id,
@@ -350,9 +350,9 @@ class App:
 
     def _build_power(self):
         """Battery camera: radio only when useful, deep sleep when idle (wildcam.power)."""
-        from wildcam import windows
+        from wildcam.core import windows
         from wildcam.power import Policy, Sleeper
-        from wildcam.rtcstate import RtcState
+        from wildcam.core.rtcstate import RtcState
 
         cfg = self.config
         self.rtc = RtcState().load()
@@ -442,8 +442,8 @@ class App:
         cfg = self.config
         if not cfg.get("detect.enabled"):
             return None
-        from wildcam.cam import FRAME_SIZES
-        from wildcam.detect import MotionDetector
+        from wildcam.capture.cam import FRAME_SIZES
+        from wildcam.capture.detect import MotionDetector
 
         w, h = FRAME_SIZES[cfg.get("detect.frame")]
         return MotionDetector(w, h, threshold=cfg.get("detect.threshold"),

@@ -18,7 +18,7 @@ saves the RTC state and flushes the log.
 import asyncio
 import time
 
-from wildcam import clock, windows
+from wildcam.core import clock, windows
 
 NORMAL = "normal"
 LOW = "low"

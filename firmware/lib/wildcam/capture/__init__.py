@@ -1,0 +1,1 @@
+"""Taking pictures: triggers, the camera adapter, motion detection, EXIF, the SD card."""

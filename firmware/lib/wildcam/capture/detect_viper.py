@@ -1,0 +1,49 @@
+"""Block-mean kernel for the board (@micropython.viper: machine code, no allocation).
+
+Imported by wildcam.capture.detect only on MicroPython builds with the viper emitter (an ESP32
+build, the unix port); elsewhere importing this module is a SyntaxError, which detect
+catches. Same result as detect.SwarKernel: one rounded mean (0..255) per block.
+
+Viper code is machine code, so this one module compiles only for a named architecture:
+`mpy-cross -march=xtensawin` (what tests/test_mpy_cross.py and `tools/flash.py deploy`
+use for an ESP32; deploy reads the board's arch). A plain `mpy-cross` without `-march`
+answers "invalid arch" here, by design; for a board without a native emitter deploy
+leaves this file out and detect falls back to the pure-Python kernel.
+"""
+import micropython
+
+
+@micropython.viper
+def block_means(frame, out, acc, w: int, h: int, shift: int):
+    # frame: w*h bytes; out: bytearray, one byte per block; acc: bytearray(4 * (w >> shift))
+    src = ptr8(frame)
+    dst = ptr8(out)
+    a = ptr32(acc)
+    b = 1 << shift
+    bw = w >> shift
+    bh = h >> shift
+    sh2 = shift + shift
+    half = 1 << (sh2 - 1)
+    k = 0
+    row = 0
+    by = 0
+    while by < bh:
+        j = 0
+        while j < bw:
+            a[j] = 0
+            j += 1
+        r = 0
+        while r < b:
+            x = 0
+            while x < w:
+                q = x >> shift
+                a[q] = a[q] + src[row + x]
+                x += 1
+            row += w
+            r += 1
+        j = 0
+        while j < bw:
+            dst[k + j] = (a[j] + half) >> sh2
+            j += 1
+        k += bw
+        by += 1

@@ -1,0 +1,1 @@
+"""Foundations every other part builds on: config, log, storage, clock, JSON, retry, supervisor. Imports nothing above it."""

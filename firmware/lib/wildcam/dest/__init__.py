@@ -1,0 +1,1 @@
+"""Destinations the sync engine delivers to: object stores, HTTP, InfluxDB, MQTT, a local folder."""

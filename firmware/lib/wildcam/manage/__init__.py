@@ -1,0 +1,1 @@
+"""Remote management: signed commands, health reports, Home Assistant discovery."""

@@ -1,0 +1,115 @@
+"""How this camera is doing, in one compact dict, and the tasks that report it.
+
+`Health(sources)` merges what each source callable returns (sources are given by the App;
+a source that raises is reported as an error string instead of breaking the report).
+`heartbeat()` is a supervised task: at boot and every `health.interval_s` it queues a
+"health" item in the outbox (durable, priority below detections), logs one compact line,
+and calls `publish(snapshot)` (e.g. a retained MQTT status) when given.
+
+`Watchdog` feeds `machine.WDT` only while every critical supervised task has made progress
+recently, so a task stuck in an await ends in a reset, not a zombie camera; a loop blocked
+in a call stops feeding by itself.
+"""
+
+import asyncio
+import gc
+import time
+
+from wildcam.core import clock
+
+
+def system_source(boot, reset_cause, version, slot="lib"):
+    """The system part of the report (closure over boot facts)."""
+    started = time.ticks_ms()
+
+    def read():
+        gc.collect()
+        return {"fw": version, "slot": slot, "boot": boot.boots, "reset": reset_cause,
+                "up_s": time.ticks_diff(time.ticks_ms(), started) // 1000,
+                "heap_free": gc.mem_free(), "heap_used": gc.mem_alloc(),
+                "time": clock.now()}
+
+    return read
+
+
+class Health:
+    def __init__(self, sources, log):
+        self.sources = sources  # {name: () -> dict}
+        self.log = log
+        self.beats = 0
+
+    def snapshot(self):
+        out = {}
+        for name in sorted(self.sources):
+            try:
+                out[name] = self.sources[name]()
+            except Exception as e:  # noqa: BLE001 - one broken source must not hide the rest
+                out[name] = {"error": "%s: %s" % (type(e).__name__, e)}
+        return out
+
+    def line(self, snap):
+        """One short log line with the figures people look at first."""
+        s = snap.get("sys", {})
+        q = snap.get("queue", {})
+        p = snap.get("power", {})
+        n = snap.get("net", {})
+        return "up %ss heap %s free, battery %s V, %s C, rssi %s, queue %s, restarts %s" % (
+            s.get("up_s"), s.get("heap_free"), p.get("battery_v"), p.get("temp_c"),
+            n.get("rssi"), q.get("pending"), snap.get("tasks", {}).get("restarts"))
+
+    async def heartbeat(self, interval_s, queue, publish=None, alive=None, due=None):
+        """Report now and every `interval_s` (supervised task). `due()` false skips a
+        report (a battery camera that wakes often reports only when one is due)."""
+        while True:
+            if due is not None and not due():
+                await asyncio.sleep(10)
+                if alive:
+                    alive()
+                continue
+            snap = self.snapshot()
+            self.beats += 1
+            self.log.info("health: %s", self.line(snap))
+            queue(snap)
+            if publish is not None:
+                try:
+                    publish(snap)
+                except Exception as e:  # noqa: BLE001 - the outbox copy still goes out
+                    self.log.info("status not published: %s", e)
+            waited = 0
+            while waited < interval_s:
+                step = min(10, interval_s - waited)
+                await asyncio.sleep(step)
+                waited += step
+                if alive:
+                    alive()
+
+
+class Watchdog:
+    def __init__(self, sup, log, timeout_ms=60000, stale_ms=45000, feed_ms=5000, wdt=None):
+        self.sup = sup
+        self.log = log
+        self.timeout_ms = timeout_ms
+        self.stale_ms = stale_ms
+        self.feed_ms = feed_ms
+        self._wdt = wdt
+        self.feeds = 0
+        self.withheld = None
+
+    async def run(self):
+        """Feed while all critical tasks are alive (supervised task)."""
+        if self._wdt is None:
+            import machine
+
+            self._wdt = machine.WDT(timeout=self.timeout_ms)
+        while True:
+            stale = self.sup.stale(self.stale_ms)
+            if stale:
+                if self.withheld != stale:
+                    self.withheld = stale
+                    self.log.error("no progress from %s: letting the watchdog reset",
+                                   ", ".join(stale))
+            else:
+                self.withheld = None
+                self._wdt.feed()
+                self.feeds += 1
+            await asyncio.sleep_ms(self.feed_ms)

@@ -1,0 +1,250 @@
+"""Remote management over MQTT: commands, remote config with automatic revert, retained
+status, and Home Assistant discovery.
+
+Remote config: a `config_set` command is validated against the schema first (all or
+nothing), the running config is remembered as good, the change saved atomically, and the
+board restarts on *probation* (`/state/probation.json`). If the broker is not reached
+within `cmd.revert_s` after that restart (or the board keeps crashing), the last good
+config is put back and the board restarts again; the reply says what happened.
+"""
+
+import asyncio
+import json
+import time
+
+from wildcam.core import jsonutil
+from wildcam.core.config import GOOD_PATH, ConfigError
+
+PROBATION = "/state/probation.json"
+MAX_PENDING = 4
+
+
+class Management:
+    def __init__(self, config, storage, log, logs, mqtt, commands, device, version,
+                 reset=None):
+        self.cfg = config
+        self.st = storage
+        self.log = log
+        self.logs = logs
+        self.mqtt = mqtt
+        self.commands = commands
+        self.device = device
+        self.version = version
+        self._reset = reset
+        self._inbox = []
+        self._wake = asyncio.Event()
+        self.maintenance = False
+        self.dropped = 0
+        self.reverted = False
+
+    # --- commands -------------------------------------------------------------------------
+    def on_message(self, topic, msg):
+        """MQTT callback: queue the raw command (bounded) for the command task."""
+        if len(self._inbox) >= MAX_PENDING:
+            self.dropped += 1
+            return
+        self._inbox.append(bytes(msg))
+        self._wake.set()
+
+    async def run(self, alive=None):
+        """Answer queued commands (supervised task)."""
+        self.mqtt.subscribe(self.mqtt.topic("cmd"), self.on_message)
+        while True:
+            self._wake.clear()
+            while self._inbox:
+                raw = self._inbox.pop(0)
+                reply = await self.commands.handle(raw)
+                self._reply(reply)
+                again = reply.get("cmd") in ("reboot", "config_set") or (
+                    reply.get("cmd") == "ota" and (reply.get("result") or {}).get("reboot"))
+                if reply.get("ok") and again:
+                    await asyncio.sleep_ms(500)  # let the reply leave
+                    self.restart("remote %s" % reply["cmd"])
+            try:
+                await asyncio.wait_for_ms(self._wake.wait(), 10000)
+            except asyncio.TimeoutError:
+                pass
+            if alive:
+                alive()
+
+    def _reply(self, reply):
+        try:
+            self.mqtt.publish(self.mqtt.topic("cmd/result"), jsonutil.dumps(reply), qos=1)
+        except Exception as e:  # noqa: BLE001 - the command ran; only the answer is lost
+            self.log.warning("reply not sent: %s", e)
+
+    def restart(self, why):
+        self.log.warning("restarting: %s", why)
+        self.logs.flush()
+        if self._reset is not None:
+            self._reset()
+        else:
+            import machine
+
+            machine.reset()
+
+    def register_ota(self, updater):
+        async def run(args):
+            return await updater.apply(args["url"], force=bool(args.get("force")))
+
+        self.commands.register("ota", run, check=_check_ota)
+        self.commands.register("ota_status", lambda a: updater.status())
+
+    def register_basics(self, capture, sync, health):
+        c = self.commands
+        if capture is not None:
+            c.register("capture", lambda a: capture.trigger("remote") or "queued")
+        c.register("sync", lambda a: sync.kick() or "started")
+        c.register("reboot", lambda a: "restarting")
+        c.register("status", lambda a: health.snapshot())
+        c.register("logs", lambda a: self.logs.read(a.get("page", 0), a.get("per_page", 20)),
+                   check=_check_page)
+        c.register("config_get", self._config_get, check=_check_keys)
+        c.register("config_set", self._config_set, check=_check_changes)
+        c.register("maintenance", self._maintenance,
+                   check=lambda a: None if isinstance(a.get("on"), bool) else "on: true/false")
+
+    def _config_get(self, args):
+        flat = jsonutil.flatten(self.cfg.as_dict())
+        keys = args.get("keys") or sorted(flat)
+        return dict((k, flat[k]) for k in keys if k in flat)
+
+    def _config_set(self, args):
+        changes = args["changes"]
+        self.cfg.mark_good()  # what to go back to if the change cuts us off
+        try:
+            self.cfg.update(changes)
+        except ConfigError as e:
+            raise ValueError("; ".join(e.errors))
+        boots = self._boots()
+        self.st.makedirs("/state")
+        self.st.write_atomic(PROBATION, jsonutil.dumps(
+            {"boot": boots + 1, "keys": sorted(changes)}).encode())
+        return {"saved": sorted(changes), "probation_s": self.cfg.get("cmd.revert_s")}
+
+    def _maintenance(self, args):
+        self.maintenance = args["on"]
+        return {"maintenance": self.maintenance}
+
+    def _boots(self):
+        try:
+            raw = self.st.read_atomic("/state/boot.json")
+            return json.loads(raw)["boots"] if raw else 0
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    # --- probation after a remote config change ------------------------------------------
+    async def probation(self, alive=None):
+        """If a remote config change is on probation: keep it once the broker answers,
+        revert it when the deadline passes (supervised one-shot task)."""
+        raw = self.st.read_atomic(PROBATION)
+        if raw is None:
+            return
+        try:
+            info = json.loads(raw)
+        except ValueError:
+            info = {"boot": 0, "keys": []}
+        if self._boots() > info.get("boot", 0) + 2:  # it keeps crashing: go back now
+            self._revert("the board restarted %d times" % (self._boots() - info.get("boot", 0)))
+            return
+        start = time.ticks_ms()
+        deadline = self.cfg.get("cmd.revert_s") * 1000
+        while time.ticks_diff(time.ticks_ms(), start) < deadline:
+            if self.mqtt is not None and self.mqtt.connected:
+                self.st.remove_quiet(PROBATION)
+                self.cfg.mark_good()
+                self.log.info("remote config %s kept: the broker answered", info.get("keys"))
+                return
+            await asyncio.sleep(5)
+            if alive:
+                alive()
+        self._revert("no broker round trip within %d s" % (deadline // 1000))
+
+    def _revert(self, why):
+        good = self.st.read_atomic(GOOD_PATH)
+        self.st.remove_quiet(PROBATION)
+        if good is None:
+            self.log.error("remote config failed (%s) and no good config to go back to", why)
+            return
+        self.st.write_atomic(self.cfg.path, good)
+        self.reverted = True
+        self.log.error("remote config reverted: %s", why)
+        self.restart("config reverted")
+
+    # --- status and Home Assistant --------------------------------------------------------
+    def publish_state(self, snap):
+        """Retained `state` for dashboards (only when MQTT is already connected)."""
+        if self.mqtt is not None and self.mqtt.connected:
+            self.mqtt.publish(self.mqtt.topic("state"), jsonutil.dumps(snap), retain=True, qos=0)
+
+    def publish_thumb(self, jpeg, meta):
+        """The last event's small JPEG, retained, for Home Assistant's camera entity."""
+        if self.mqtt is not None and self.mqtt.connected:
+            self.mqtt.publish(self.mqtt.topic("thumb"), jpeg, retain=True, qos=0)
+
+    def discovery(self):
+        """Home Assistant MQTT discovery documents: [(topic, payload)], retained."""
+        dev = {"identifiers": [self.device], "name": "WildCAM %s" % self.device,
+               "manufacturer": "WildCAM", "model": "ESP32-CAM", "sw_version": self.version}
+        state = self.mqtt.topic("state")
+        avail = self.mqtt.topic("status")
+        out = []
+        for obj, name, tmpl, unit, cls in SENSORS:
+            cfg = {"name": name, "unique_id": "%s_%s" % (self.device, obj),
+                   "object_id": "%s_%s" % (self.device, obj), "state_topic": state,
+                   "value_template": tmpl, "availability_topic": avail,
+                   "payload_available": "online", "payload_not_available": "offline",
+                   "device": dev}
+            if unit:
+                cfg["unit_of_measurement"] = unit
+            if cls:
+                cfg["device_class"] = cls
+            out.append(("homeassistant/sensor/%s_%s/config" % (self.device, obj),
+                        jsonutil.dumps(cfg)))
+        cam = {"name": "Last image", "unique_id": "%s_camera" % self.device,
+               "topic": self.mqtt.topic("thumb"), "availability_topic": avail,
+               "payload_available": "online", "payload_not_available": "offline",
+               "device": dev}
+        out.append(("homeassistant/camera/%s/config" % self.device, jsonutil.dumps(cam)))
+        return out
+
+    def announce(self):
+        for topic, payload in self.discovery():
+            self.mqtt.publish(topic, payload, retain=True, qos=1)
+
+
+SENSORS = (
+    ("battery", "Battery", "{{ value_json.power.battery_v }}", "V", "voltage"),
+    ("battery_pct", "Battery level", "{{ value_json.power.battery_pct }}", "%", "battery"),
+    ("temperature", "Temperature", "{{ value_json.power.temp_c }}", "°C", "temperature"),
+    ("rssi", "WiFi signal", "{{ value_json.net.rssi }}", "dBm", "signal_strength"),
+    ("queue", "Upload queue", "{{ value_json.queue.pending }}", "items", None),
+    ("last_detection", "Last detection", "{{ value_json.capture.last_event }}", None, None),
+)
+
+
+def _check_ota(a):
+    url = a.get("url")
+    if not isinstance(url, str) or not (url.startswith("http://") or url.startswith("https://")
+                                        or url.startswith("file:/sd/")) or len(url) > 256:
+        return "url: an http(s):// or file:/sd/ manifest URL"
+    return None
+
+
+def _check_page(a):
+    page, per = a.get("page", 0), a.get("per_page", 20)
+    ok = isinstance(page, int) and isinstance(per, int) and 0 <= page <= 1000 and 1 <= per <= 50
+    return None if ok else "page 0..1000 and per_page 1..50"
+
+
+def _check_keys(a):
+    keys = a.get("keys", [])
+    ok = isinstance(keys, list) and len(keys) <= 64 and all(isinstance(k, str) for k in keys)
+    return None if ok else "keys: a list of up to 64 key names"
+
+
+def _check_changes(a):
+    ch = a.get("changes")
+    if not isinstance(ch, dict) or not ch or len(ch) > 32:
+        return "changes: an object of 1..32 key: value pairs"
+    return None

@@ -1,0 +1,1 @@
+"""The durable outbox and the sync engine that drains it."""
