@@ -21,6 +21,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tools.ui import make_console
+
 from . import install
 
 install()
@@ -146,5 +148,5 @@ def main(argv: list[str] | None = None) -> int:
                     help="skip report.html")
     ap.add_argument("--log-lines", type=int, default=8, help="log lines to show (0: none)")
     args = ap.parse_args(argv)
-    run(args, Console() if sys.stdout.isatty() else Console(width=140))
+    run(args, make_console())
     return 0

@@ -24,6 +24,7 @@ from rich.console import Console
 
 from tools.flashing import deploy, esp, provision, siteconfig
 from tools.flashing.proc import ToolError
+from tools.ui import make_console
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE_LIB = ROOT / "firmware" / "lib"
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if not getattr(args, "ui", False):
         return args.fn(args)
-    console = Console(highlight=False)
+    console = make_console()
     try:
         return args.fn(args, console)
     except ToolError as e:

@@ -31,6 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tools.flashing import provision
+from tools.ui import make_console
 from tools.wildcmd import sign_command
 
 
@@ -351,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         a.args, a.command, a.device = a.command, a.device, None  # cmd --all CMD ARGS
     if a.what == "cmd" and not a.all and not a.device:
         ap.error("cmd: give DEVICE or --all")
-    return a.fn(a, Console(highlight=False))
+    return a.fn(a, make_console())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,25 @@
+"""The host tools' console: rich on a terminal, whole lines everywhere else.
+
+A message written to a pipe, a file or a CI log is never hard-wrapped: people grep it and a
+log keeps it whole, whatever the path length or `COLUMNS`. Tables written there get a fixed
+wide width, so their layout does not depend on the environment either.
+"""
+from __future__ import annotations
+
+import sys
+from typing import IO
+
+from rich.console import Console
+
+PIPE_WIDTH = 200  # tables off a terminal: wide and independent of COLUMNS
+
+
+def make_console(file: IO[str] | None = None, **kw) -> Console:
+    """A Console for `file` (default stdout): terminal width and wrapping on a terminal;
+    `soft_wrap` (no inserted line breaks) and a fixed width otherwise."""
+    out = file if file is not None else sys.stdout
+    kw.setdefault("highlight", False)
+    if not (hasattr(out, "isatty") and out.isatty()):
+        kw.setdefault("soft_wrap", True)
+        kw.setdefault("width", PIPE_WIDTH)
+    return Console(file=file, **kw)
