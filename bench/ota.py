@@ -123,7 +123,9 @@ import sys, gc
 sys.path.insert(0, LIB)
 sys.path.insert(0, PORTABLE)
 from portable_support import PrefixStorage
-from wildcam.ota import updater as ota, boot as ota_boot, rsa as ota_rsa
+from wildcam.ota import boot as ota_boot, rsa as ota_rsa
+from wildcam.ota.fetch import make_fetch
+from wildcam.ota.updater import Updater
 from wildcam.core import jsonutil, storage
 if DO_UPDATE:
     import asyncio
@@ -134,7 +136,7 @@ if DO_UPDATE:
         warning = error = info
 
     st = PrefixStorage(FLASH)
-    up = ota.Updater(st, Log(), keys=KEYS, version="0.1.0", fetch=ota.make_fetch(st))
+    up = Updater(st, Log(), keys=KEYS, version="0.1.0", fetch=make_fetch(st))
     r = asyncio.run(up.apply(URL))
     assert r["ok"], r
     print("RESULT", up.flash_written)
@@ -212,6 +214,18 @@ def _min_heap(code: str, reset) -> tuple[int, str]:
     return lo, p.stdout or out
 
 
+def _compiled_lib(out: Path) -> Path:
+    """The firmware as the board holds it: .mpy files (compiling .py source at import time
+    would dominate the heap figures and hide what the update itself needs)."""
+    from tools.flash import FIRMWARE_LIB, compile_file, firmware_sources
+
+    for src in firmware_sources():
+        rel = src.relative_to(FIRMWARE_LIB)
+        if rel.name != "detect_viper.py":  # machine code for the board only
+            compile_file(src, out / rel.with_suffix(".mpy"), march="x64")
+    return out
+
+
 def update_costs() -> dict:
     exe = os.path.join(os.path.dirname(sys.executable), "micropython")
     if not os.path.exists(exe):
@@ -219,6 +233,7 @@ def update_costs() -> dict:
     key, n, kid, _ = _keys(2048)
     with tempfile.TemporaryDirectory() as td:
         tmp = Path(td)
+        lib = _compiled_lib(tmp / "lib")
         b1 = _bundle(tmp, key, "0.2.0", 1000)
         flash = tmp / "flash"
         size = sum(f.stat().st_size for f in b1.rglob("*") if f.is_file())
@@ -228,7 +243,7 @@ def update_costs() -> dict:
 
         def code(do, url):
             return ("LIB = %r\nPORTABLE = %r\nFLASH = %r\nKEYS = ((%r, %d),)\nURL = %r\n"
-                    "DO_UPDATE = %r\n" % (str(ROOT / "firmware" / "lib"),
+                    "DO_UPDATE = %r\n" % (str(lib),
                                           str(ROOT / "tests" / "portable"), str(flash), kid, n,
                                           url, do)) + UPDATE
 

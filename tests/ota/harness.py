@@ -24,7 +24,8 @@ from host_sim.errors import PowerCut
 from host_sim.lifecycle import Halt
 from tools.ota import make_bundle
 
-from wildcam.ota import updater as ota, boot as ota_boot
+from wildcam.ota import boot as ota_boot
+from wildcam.ota.manifest import OtaError
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTORY = "0.1.0"
@@ -46,7 +47,7 @@ class Server:
         rel = url.split("http://ota/", 1)[1]
         p = self.root / rel
         if not p.exists():
-            raise ota.OtaError(f"HTTP 404 {url}")
+            raise OtaError(f"HTTP 404 {url}")
         data = p.read_bytes()[:self.truncate.get(rel, None)]
 
         def gen():

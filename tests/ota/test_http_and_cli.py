@@ -11,7 +11,8 @@ from pathlib import Path
 from portable_support import PrefixStorage
 
 from tools import ota as tool
-from wildcam.ota import updater as ota, boot as ota_boot
+from wildcam.ota import boot as ota_boot, manifest
+from wildcam.ota.updater import Updater
 
 
 class Log:
@@ -84,7 +85,7 @@ def _install_over_http(tmp_path, key, build, **attrs):
     try:
         (tmp_path / "flash").mkdir()
         st = PrefixStorage(str(tmp_path / "flash"))
-        up = ota.Updater(st, Log(), keys=keys_of(key), version="0.1.0", backoff_ms=10)
+        up = Updater(st, Log(), keys=keys_of(key), version="0.1.0", backoff_ms=10)
         url = "http://127.0.0.1:%d/v2/manifest.json" % srv.server_address[1]
         r = asyncio.run(up.apply(url))
     finally:
@@ -122,7 +123,7 @@ def test_cli_keygen_sign_publish(tmp_path, build):
     assert tool.main(["sign", str(build), "--key", str(key), "--version", "0.3.0",
                       "--min-version", "0.1.0", "--out", str(out), "--any-key"]) == 0
     raw = (out / "manifest.json").read_bytes()
-    m = ota.parse(raw, (out / "manifest.json.sig").read_bytes(), ns["KEYS"])
+    m = manifest.parse(raw, (out / "manifest.json.sig").read_bytes(), ns["KEYS"])
     assert m["version"] == "0.3.0" and all(f["path"].startswith("wildcam/") for f in m["files"])
     assert raw == tool.canonical(json.loads(raw))
     assert tool.main(["publish", str(out), "--to", str(tmp_path / "www" / "0.3.0")]) == 0

@@ -9,8 +9,10 @@ import ota_vectors as V
 from cutting import CuttingStorage, PowerCut
 from portable_support import MICROPYTHON, PrefixStorage, raises, run, tmpdir
 
-from wildcam.ota import updater as ota, boot as ota_boot, rsa as ota_rsa
-from wildcam.ota.updater import OtaError, Updater
+from wildcam.ota import boot as ota_boot, manifest, rsa as ota_rsa
+from wildcam.ota.guard import Guard
+from wildcam.ota.manifest import OtaError
+from wildcam.ota.updater import Updater
 
 
 class Log:
@@ -121,34 +123,34 @@ def test_rsa_encoding_is_the_pkcs1_v15_block():
 
 # --- manifests -------------------------------------------------------------------------------
 def test_signed_manifest_is_parsed_and_validated():
-    m = ota.parse(V.M_GOOD, V.S_GOOD, V.KEYS)
+    m = manifest.parse(V.M_GOOD, V.S_GOOD, V.KEYS)
     assert m["version"] == "0.2.0" and m["kind"] == "app" and len(m["files"]) == 3
 
 
 def test_signature_by_another_key_or_forged_or_tampered_is_refused():
-    e = raises(OtaError, ota.parse, V.M_GOOD, V.S_GOOD_BY_K2, V.KEYS)
+    e = raises(OtaError, manifest.parse, V.M_GOOD, V.S_GOOD_BY_K2, V.KEYS)
     assert "unknown key" in str(e)
-    e = raises(OtaError, ota.parse, V.M_GOOD, V.S_GOOD_FORGED, V.KEYS)
+    e = raises(OtaError, manifest.parse, V.M_GOOD, V.S_GOOD_FORGED, V.KEYS)
     assert "bad signature" in str(e)
     tampered = V.M_GOOD.replace(b'"0.2.0"', b'"9.2.0"')
-    e = raises(OtaError, ota.parse, tampered, V.S_GOOD, V.KEYS)
+    e = raises(OtaError, manifest.parse, tampered, V.S_GOOD, V.KEYS)
     assert "bad signature" in str(e)
-    e = raises(OtaError, ota.parse, V.M_GOOD, b"not json", V.KEYS)
+    e = raises(OtaError, manifest.parse, V.M_GOOD, b"not json", V.KEYS)
     assert "unreadable" in str(e)
-    e = raises(OtaError, ota.parse, V.M_GOOD, V.S_GOOD, ())
+    e = raises(OtaError, manifest.parse, V.M_GOOD, V.S_GOOD, ())
     assert "trusts no OTA key" in str(e)
     wrong_alg = V.S_GOOD.replace(b"rsa-pkcs1v15-sha256", b"none")
-    assert "algorithm" in str(raises(OtaError, ota.parse, V.M_GOOD, wrong_alg, V.KEYS))
+    assert "algorithm" in str(raises(OtaError, manifest.parse, V.M_GOOD, wrong_alg, V.KEYS))
 
 
 def test_paths_must_stay_inside_the_slot():
     for good in ("wildcam/app.mpy", "a", "umqtt/simple.mpy", "wildcam/x-y_z.1.mpy"):
-        ota.check_path(good)
+        manifest.check_path(good)
     for bad in ("../boot.py", "/boot.py", "wildcam/../../boot.py", "wildcam//app.py", "./a",
                 "wildcam/.", "a\\b", "C:x", "", "a/b/c/d/e", "manifest.json", "x\n", None, 3,
                 "wildcam/" + "a" * 70):
-        raises(OtaError, ota.check_path, bad)
-    e = raises(OtaError, ota.parse, V.M_EVIL, V.S_EVIL, V.KEYS)  # signed, still refused
+        raises(OtaError, manifest.check_path, bad)
+    e = raises(OtaError, manifest.parse, V.M_EVIL, V.S_EVIL, V.KEYS)  # signed, still refused
     assert "leaves the slot" in str(e)
 
 
@@ -159,7 +161,7 @@ def test_manifest_structure_rules():
             d[k] = kw[k]
         return d
 
-    ota.validate(m())
+    manifest.validate(m())
     for bad in (m(kind="x"), m(version="1.x"), m(version=""), m(min_version=None),
                 m(created="now"), m(created=True), m(rollback="yes"), m(files=[]),
                 m(files=[{"path": "wildcam/app.py", "size": -1, "sha256": "0" * 64}]),
@@ -167,14 +169,14 @@ def test_manifest_structure_rules():
                 m(files=[{"path": "wildcam/app.py", "size": 1, "sha256": "0" * 64}] * 2),
                 m(files=[{"path": "wildcam/other.py", "size": 1, "sha256": "0" * 64}]),
                 m(kind="firmware"), [1]):
-        raises(OtaError, ota.validate, bad)
+        raises(OtaError, manifest.validate, bad)
 
 
 def test_versions_compare_as_numbers():
-    assert ota.parse_version("0.10.0") > ota.parse_version("0.9.9")
-    assert ota.parse_version("1.0") < ota.parse_version("1.0.1")
+    assert manifest.parse_version("0.10.0") > manifest.parse_version("0.9.9")
+    assert manifest.parse_version("1.0") < manifest.parse_version("1.0.1")
     for bad in ("", "1..2", "v1", "1.-2", None, "1.2a"):
-        raises(OtaError, ota.parse_version, bad)
+        raises(OtaError, manifest.parse_version, bad)
 
 
 def test_anti_downgrade_and_signed_rollback():
@@ -182,21 +184,21 @@ def test_anti_downgrade_and_signed_rollback():
     down = json.loads(V.M_DOWN)
     rb = json.loads(V.M_RB)
     old_rb = json.loads(V.M_OLD_RB)
-    assert ota.policy(good, "0.1.0") == "install"
-    assert ota.policy(good, "0.2.0") == "current"
-    assert ota.policy(good, "0.2.0", force=True) == "install"
-    assert "downgrade" in str(raises(OtaError, ota.policy, down, "0.1.0"))
-    assert ota.policy(rb, "0.1.0", confirmed_created=1000) == "install"
-    assert "replay" in str(raises(OtaError, ota.policy, old_rb, "0.1.0", 1000))
+    assert manifest.policy(good, "0.1.0") == "install"
+    assert manifest.policy(good, "0.2.0") == "current"
+    assert manifest.policy(good, "0.2.0", force=True) == "install"
+    assert "downgrade" in str(raises(OtaError, manifest.policy, down, "0.1.0"))
+    assert manifest.policy(rb, "0.1.0", confirmed_created=1000) == "install"
+    assert "replay" in str(raises(OtaError, manifest.policy, old_rb, "0.1.0", 1000))
     needs = json.loads(V.M_NEEDS)
-    assert "needs at least 0.1.5" in str(raises(OtaError, ota.policy, needs, "0.1.0"))
-    assert "failed its health gate" in str(raises(OtaError, ota.policy, good, "0.1.0", 0,
+    assert "needs at least 0.1.5" in str(raises(OtaError, manifest.policy, needs, "0.1.0"))
+    assert "failed its health gate" in str(raises(OtaError, manifest.policy, good, "0.1.0", 0,
                                                   "0.2.0"))
 
 
 def test_base_url_drops_query_and_file_name():
-    assert ota.base_url("https://h/x/y/manifest.json?sig=1/2") == "https://h/x/y/"
-    assert ota.base_url("file:/sd/ota/manifest.json") == "file:/sd/ota/"
+    assert manifest.base_url("https://h/x/y/manifest.json?sig=1/2") == "https://h/x/y/"
+    assert manifest.base_url("file:/sd/ota/manifest.json") == "file:/sd/ota/"
 
 
 # --- staging and switching -------------------------------------------------------------------
@@ -546,7 +548,7 @@ def test_guard_confirms_a_healthy_trial_and_rejects_in_safe_mode_or_without_netw
         up = updater(st, _tiny())
         run(up.apply(BASE + "manifest.json"))
         beats = []
-        g = ota.Guard(up, Log(), healthy=lambda: case != "nonet", min_run_ms=0,
+        g = Guard(up, Log(), healthy=lambda: case != "nonet", min_run_ms=0,
                       deadline_ms=50, feed_ms=10, safe_mode=case == "safe", feed_wdt=False,
                       reset=_raise_reset, alive=lambda: beats.append(1))
         assert not g.may_sleep() or not g.watching

@@ -248,7 +248,9 @@ class App:
 
     def _build_ota(self):
         """Signed OTA: the updater, the health gate for a version on trial, the checks."""
-        from wildcam.ota import updater as ota
+        from wildcam.ota.fetch import make_fetch
+        from wildcam.ota.guard import Guard, watch
+        from wildcam.ota.updater import Updater
 
         cfg = self.config
         tls = None
@@ -257,11 +259,11 @@ class App:
 
             tls = tls_context(self.storage.real(cfg.get("ota.ca")))
         log = self.logs.get("ota")
-        opts = {"fetch": ota.make_fetch(self.storage, tls)}
+        opts = {"fetch": make_fetch(self.storage, tls)}
         opts.update(self.ota_options)
-        self.updater = ota.Updater(self.storage, log, **opts)
+        self.updater = Updater(self.storage, log, **opts)
         self.updater.boot_check()
-        self.guard = ota.Guard(
+        self.guard = Guard(
             self.updater, log,
             healthy=lambda: bool((self.link and self.link.last_ntp) or
                                  (self.mqtt and self.mqtt.connected)),
@@ -271,7 +273,7 @@ class App:
             reset=self._reset)
         self.sup.add("ota", self.guard.run)
         if cfg.get("ota.url") and cfg.get("ota.check_h"):
-            self.sup.add("ota-check", lambda: ota.watch(
+            self.sup.add("ota-check", lambda: watch(
                 self.updater, cfg.get("ota.url"), cfg.get("ota.check_h") * 3600000,
                 ready=lambda: self.link is None or self.link.up(), reboot=self._reset),
                 critical=False)
