@@ -12,8 +12,10 @@ from wildcam.dest.azure import block_id, block_list_parts, string_to_sign
 from wildcam.dest.gcs import signed_url
 from wildcam.core.errors import Permanent, Retry
 from wildcam.core.hmac256 import hmac_sha256_hex
-from wildcam.net.http import (HTTP, check, error_text, parse_head, parse_query, quote,
-                          retry_after_ms, unquote, urlsplit, xml_text, _suffix_match)
+from wildcam.net.http import HTTP
+from wildcam.net.httpmsg import check, error_text, parse_head, retry_after_ms, xml_text
+from wildcam.net.httpread import _suffix_match
+from wildcam.net.url import parse_query, quote, unquote, urlsplit
 
 AK = "AKIAIOSFODNN7EXAMPLE"
 SK = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -30,7 +30,8 @@ import binascii
 from wildcam.dest import objstore as cloud
 from wildcam.core.errors import Permanent, Retry
 from wildcam.core.hmac256 import hmac_sha256
-from wildcam.net.http import check, parse_query, quote, split_target, urlsplit, xml_text
+from wildcam.net.httpmsg import check, xml_text
+from wildcam.net.url import parse_query, quote, split_target, urlsplit
 from wildcam.dest.media import CHUNK
 import hashlib
 

@@ -19,7 +19,7 @@ test_sigv4.py, tests/services/test_cloud_gcs.py); docs/CLOUD.md says so.
 
 from wildcam.dest import sigv4
 from wildcam.dest.s3 import S3Dest
-from wildcam.net.http import quote, urlsplit
+from wildcam.net.url import quote, urlsplit
 
 ENDPOINT = "https://storage.googleapis.com"
 

@@ -19,7 +19,8 @@
 """
 
 from wildcam.dest import objstore as cloud
-from wildcam.net.http import check, quote
+from wildcam.net.httpmsg import check
+from wildcam.net.url import quote
 from wildcam.dest.media import CHUNK, MediaReader
 
 

@@ -37,7 +37,8 @@ either way.
 import binascii
 
 from wildcam.core.errors import Permanent
-from wildcam.net.http import check, quote
+from wildcam.net.httpmsg import check
+from wildcam.net.url import quote
 
 HEALTH = "wildcam_health"
 EVENT = "wildcam_event"

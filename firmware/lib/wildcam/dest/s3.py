@@ -34,7 +34,8 @@
 
 from wildcam.dest import objstore as cloud
 from wildcam.core.errors import Permanent, Retry
-from wildcam.net.http import check, quote, urlsplit, xml_text
+from wildcam.net.httpmsg import check, xml_text
+from wildcam.net.url import quote, urlsplit
 from wildcam.dest.media import CHUNK, MediaReader, sha256_file
 from wildcam.dest import sigv4
 

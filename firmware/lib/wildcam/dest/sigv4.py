@@ -22,7 +22,7 @@ from binascii import hexlify
 
 from wildcam.core.clock import civil_from_days
 from wildcam.core.hmac256 import hmac_sha256
-from wildcam.net.http import quote
+from wildcam.net.url import quote
 
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 UNSIGNED = "UNSIGNED-PAYLOAD"

@@ -46,205 +46,11 @@ import time
 from micropython import const
 
 from wildcam.core.errors import Retry
+from wildcam.net.httpread import Quiet, ResponseReader, Stale
+from wildcam.net.url import host_header, urlsplit
 
 MAX_HEAD = const(2048)
 MAX_BODY = const(2048)
-_DRAIN_MAX = const(65536)  # longer unwanted bodies: close instead of reading them
-_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~"
-
-
-# --- pure helpers (portable tests) ----------------------------------------------------------
-def quote(s, safe=""):
-    """Percent-encode the UTF-8 bytes of `s` except RFC 3986 unreserved characters and
-    `safe` (e.g. "/" for paths). Upper-case hex, as SigV4 / SharedKey require."""
-    if isinstance(s, str):
-        s = s.encode()
-    safe = safe.encode() if isinstance(safe, str) else safe
-    out = []
-    for b in s:
-        if b in _UNRESERVED or b in safe:
-            out.append(chr(b))
-        else:
-            out.append("%%%02X" % b)
-    return "".join(out)
-
-
-def unquote(s):
-    """Decode %XX escapes (and nothing else: '+' stays '+')."""
-    if "%" not in s:
-        return s
-    b = s.encode()
-    out = bytearray()
-    i = 0
-    while i < len(b):
-        c = b[i]
-        if c == 37 and i + 2 < len(b):
-            out.append(int(b[i + 1:i + 3].decode(), 16))
-            i += 3
-        else:
-            out.append(c)
-            i += 1
-    return out.decode()
-
-
-def urlsplit(url):
-    """(scheme, host, port, target) of an absolute http(s) URL; target is path?query
-    ("/" when empty). Raises ValueError on anything else."""
-    i = url.find("://")
-    if i < 0:
-        raise ValueError("not an absolute URL: %s" % url)
-    scheme = url[:i].lower()
-    if scheme not in ("http", "https"):
-        raise ValueError("unsupported scheme %s" % scheme)
-    rest = url[i + 3:]
-    j = len(rest)
-    for ch in "/?":
-        k = rest.find(ch)
-        if 0 <= k < j:
-            j = k
-    hostport = rest[:j]
-    target = rest[j:] or "/"
-    if target[0] == "?":
-        target = "/" + target
-    if "@" in hostport:
-        raise ValueError("credentials in URLs are not supported")
-    port = 443 if scheme == "https" else 80
-    if hostport.startswith("["):
-        k = hostport.find("]")
-        host = hostport[1:k]
-        if hostport[k + 1:k + 2] == ":":
-            port = int(hostport[k + 2:])
-    elif ":" in hostport:
-        host, p = hostport.rsplit(":", 1)
-        port = int(p)
-    else:
-        host = hostport
-    if not host:
-        raise ValueError("no host in URL: %s" % url)
-    return scheme, host.lower(), port, target
-
-
-def split_target(target):
-    """(path, query string without '?') of a request target."""
-    i = target.find("?")
-    if i < 0:
-        return target, ""
-    return target[:i], target[i + 1:]
-
-
-def parse_query(qs):
-    """[(name, value)] of a query string, decoded, in order."""
-    out = []
-    if not qs:
-        return out
-    for part in qs.split("&"):
-        if not part:
-            continue
-        if "=" in part:
-            k, v = part.split("=", 1)
-        else:
-            k, v = part, ""
-        out.append((unquote(k), unquote(v)))
-    return out
-
-
-def host_header(scheme, host, port):
-    default = 443 if scheme == "https" else 80
-    h = "[%s]" % host if ":" in host else host
-    return h if port == default else "%s:%d" % (h, port)
-
-
-def parse_head(data):
-    """(version, status, reason, headers) from the bytes of a status line and headers
-    (CRLF-separated, the final empty line optional). Header names are lower-cased; repeated
-    headers are joined with ", "."""
-    text = bytes(data).decode("latin-1") if not isinstance(data, str) else data
-    lines = text.split("\r\n")
-    first = lines[0].split(" ", 2)
-    if len(first) < 2 or not first[0].startswith("HTTP/"):
-        raise ValueError("not an HTTP response: %r" % lines[0][:40])
-    status = int(first[1])
-    reason = first[2] if len(first) > 2 else ""
-    headers = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        i = line.find(":")
-        if i <= 0:
-            continue
-        name = line[:i].strip().lower()
-        value = line[i + 1:].strip()
-        if name in headers:
-            headers[name] = headers[name] + ", " + value
-        else:
-            headers[name] = value
-    return first[0], status, reason, headers
-
-
-def retry_after_ms(headers, default=0):
-    """Retry-After (delta seconds) in ms; an HTTP date or nonsense gives `default`."""
-    v = headers.get("retry-after")
-    if not v:
-        return default
-    try:
-        return max(0, int(v.strip())) * 1000
-    except ValueError:
-        return default
-
-
-def xml_text(body, tag):
-    """Text of the first <tag>...</tag> in an XML error body, or None."""
-    if not body:
-        return None
-    s = bytes(body).decode("utf-8", "replace") if not isinstance(body, str) else body
-    i = s.find("<%s>" % tag)
-    if i < 0:
-        return None
-    i += len(tag) + 2
-    j = s.find("</%s>" % tag, i)
-    return s[i:j] if j >= 0 else None
-
-
-def _suffix_match(buf, n, pattern):
-    """Length of the longest suffix of buf[:n] that is a prefix of `pattern`."""
-    k = min(n, len(pattern) - 1)
-    while k > 0:
-        ok = True
-        for i in range(k):
-            if buf[n - k + i] != pattern[i]:
-                ok = False
-                break
-        if ok:
-            return k
-        k -= 1
-    return 0
-
-
-_CRLF2 = b"\r\n\r\n"
-_CRLF = b"\r\n"
-
-
-class Response:
-    def __init__(self, status, reason, headers, body, truncated=False, version="HTTP/1.1"):
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-        self.body = body  # bytes: at most max_body of them
-        self.truncated = truncated
-        self.version = version
-
-    def header(self, name, default=None):
-        return self.headers.get(name.lower(), default)
-
-    @property
-    def ok(self):
-        return 200 <= self.status < 300
-
-    def text(self):
-        return self.body.decode("utf-8", "replace")
-
-    def __repr__(self):
-        return "<Response %d %s>" % (self.status, self.reason)
 
 
 def _sleep0():
@@ -287,10 +93,7 @@ class HTTP:
         self._connect = connect or _open_default
         self.pause = pause or _sleep0  # () -> awaitable: where a request lets others run
         self.pause_ms = pause_ms  # yield to the loop at most this often while sending
-        self._head = bytearray(max_head)
-        self._max_body = max_body
-        self._body_buf = None  # allocated on the first response that has a body
-        self._scratch = None
+        self.reader = ResponseReader(max_head, max_body)
         self._conn = None
         self._conn_key = None
         self._conn_used = 0
@@ -350,7 +153,7 @@ class HTTP:
                                                               e))
             try:
                 return await self._exchange(c, method, head, body, length, expect)
-            except _Stale:
+            except Stale:
                 self.close()
                 if reused and attempt == 0:
                     continue  # the server had closed the kept-alive connection: again
@@ -415,7 +218,7 @@ class HTTP:
                     return early
                 self.counters["sent"] += length or 0
             while True:
-                resp = self._read_response(c, method)
+                resp = self._response(c, method)
                 if resp.status != 100:
                     break
             self._conn_used = time.ticks_ms()
@@ -445,8 +248,8 @@ class HTTP:
             return None
         try:
             c.settimeout(max(0.05, self.continue_ms / 1000))
-            resp = self._read_response(c, method)
-        except (OSError, ValueError, _Stale, _Quiet):
+            resp = self._response(c, method)
+        except (OSError, ValueError, Stale, Quiet):
             return None
         return resp if resp.status >= 300 else None
 
@@ -456,175 +259,17 @@ class HTTP:
         saved = c.timeout_s
         c.settimeout(max(0.05, self.continue_ms / 1000))
         try:
-            n = self._read_head(c, True)
-        except _Quiet:
+            n = self.reader.read_head(c, True)
+        except Quiet:
             return None
         finally:
             c.settimeout(saved)
-        return self._finish_response(c, n, "PUT")
+        return self._kept(*self.reader.finish(c, n, "PUT", self.keepalive))
 
-    # --- responses --------------------------------------------------------------------------
-    def _read_head(self, c, quiet_ok=False):
-        """Read the status line and headers into self._head; returns their length."""
-        buf = self._head
-        mv = memoryview(buf)
-        n = 0
-        while True:
-            need = 4 - _suffix_match(buf, n, _CRLF2)
-            if n + need > len(buf):
-                raise OSError(7, "response headers longer than %d bytes" % len(buf))
-            try:
-                got = c.readinto(mv[n:n + need])
-            except OSError:
-                if quiet_ok and n == 0:
-                    raise _Quiet()
-                raise
-            if not got:
-                if n == 0:
-                    raise _Stale()
-                raise OSError(104, "connection closed in the response headers")
-            n += got
-            if n >= 4 and buf[n - 4:n] == _CRLF2:
-                return n
+    def _response(self, c, method):
+        return self._kept(*self.reader.read(c, method, self.keepalive))
 
-    def _read_response(self, c, method):
-        return self._finish_response(c, self._read_head(c), method)
-
-    def _finish_response(self, c, n, method):
-        version, status, reason, headers = parse_head(memoryview(self._head)[:n - 4])
-        keep = self.keepalive and version == "HTTP/1.1" and \
-            headers.get("connection", "").lower() != "close"
-        kept = 0
-        truncated = False
-        if method == "HEAD" or status in (100, 204, 304) or 100 <= status < 200 or \
-                headers.get("content-length") == "0":
-            pass
-        elif headers.get("transfer-encoding", "").lower().find("chunked") >= 0:
-            kept, truncated = self._read_chunked(c)
-        elif "content-length" in headers:
-            size = int(headers["content-length"])
-            if size > _DRAIN_MAX + self._max_body:
-                kept = self._read_some(c, min(size, self._max_body))
-                truncated = True
-                keep = False
-            else:
-                kept, truncated = self._read_fixed(c, size)
-        else:
-            kept, truncated = self._read_to_close(c)
-            keep = False
-        body = bytes(memoryview(self._body_buf)[:kept]) if kept else b""
-        if not keep and status != 100:
+    def _kept(self, resp, keep):
+        if not keep and resp.status != 100:
             self.close()
-        return Response(status, reason, headers, body, truncated, version)
-
-    @property
-    def _body(self):
-        if self._body_buf is None:
-            self._body_buf = bytearray(self._max_body)
-        return self._body_buf
-
-    def _read_some(self, c, n):
-        if n:
-            c.readinto(memoryview(self._body)[:n])
-        return n
-
-    def _discard(self, c, n):
-        if self._scratch is None:
-            self._scratch = bytearray(256)
-        mv = memoryview(self._scratch)
-        while n > 0:
-            k = min(n, len(mv))
-            if c.readinto(mv[:k]) != k:
-                raise OSError(104, "connection closed in the response body")
-            n -= k
-
-    def _read_fixed(self, c, size, kept=0):
-        room = self._max_body - kept
-        take = min(room, size)
-        if take:
-            if c.readinto(memoryview(self._body)[kept:kept + take]) != take:
-                raise OSError(104, "connection closed in the response body")
-        self._discard(c, size - take)
-        return kept + take, size > take
-
-    def _read_line(self, c):
-        """One CRLF-terminated line (without the CRLF), at most 128 bytes."""
-        if self._scratch is None:
-            self._scratch = bytearray(256)
-        buf = self._scratch
-        mv = memoryview(buf)
-        n = 0
-        while True:
-            need = 2 - _suffix_match(buf, n, _CRLF)
-            if n + need > 128:
-                raise OSError(7, "chunk size line too long")
-            if c.readinto(mv[n:n + need]) != need:
-                raise OSError(104, "connection closed in a chunked body")
-            n += need
-            if buf[n - 2:n] == _CRLF:
-                return bytes(buf[:n - 2])
-
-    def _read_chunked(self, c):
-        kept = 0
-        truncated = False
-        while True:
-            line = self._read_line(c)
-            size = int(line.split(b";")[0].strip(), 16)
-            if size == 0:
-                while self._read_line(c):  # trailers up to the empty line
-                    pass
-                return kept, truncated
-            kept2, t = self._read_fixed(c, size, kept)
-            truncated = truncated or t
-            kept = kept2
-            if self._read_line(c):
-                raise OSError(71, "bad chunk terminator")
-
-    def _read_to_close(self, c):
-        """HTTP/1.0 style body (no length): read byte by byte up to max_body, then stop."""
-        mv = memoryview(self._body)
-        kept = 0
-        while kept < len(mv):
-            try:
-                got = c.readinto(mv[kept:kept + 1])
-            except OSError:
-                break
-            if not got:
-                return kept, False
-            kept += 1
-        return kept, True
-
-
-class _Stale(Exception):
-    """The connection closed before any byte of the response."""
-
-
-class _Quiet(Exception):
-    """No interim response within continue_ms."""
-
-
-def check(resp, what, permanent_codes=None):
-    """Map a Response to the sync engine's outcome: return it when 2xx; raise Retry for
-    408/429/5xx (with Retry-After) and Permanent otherwise, with the server's words."""
-    from wildcam.core.errors import Permanent
-
-    if 200 <= resp.status < 300:
         return resp
-    detail = error_text(resp)
-    msg = "%s: HTTP %d %s" % (what, resp.status, detail)
-    if resp.status in (408, 429) or resp.status >= 500:
-        raise Retry(msg, retry_after_ms(resp.headers, 0))
-    raise Permanent(msg)
-
-
-def error_text(resp):
-    """The server's explanation: S3/GCS/Azure XML Code+Message, else the body's start."""
-    code = xml_text(resp.body, "Code")
-    message = xml_text(resp.body, "Message")
-    if code or message:
-        return "%s: %s" % (code or resp.reason, (message or "").split("\n")[0])
-    azure = resp.headers.get("x-ms-error-code")
-    text = resp.body[:200].decode("utf-8", "replace").strip() if resp.body else ""
-    if azure:
-        return "%s %s" % (azure, text)
-    return ("%s %s" % (resp.reason, text)).strip()

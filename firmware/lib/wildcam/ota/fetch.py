@@ -33,7 +33,8 @@ def file_chunks(storage, path, offset=0, chunk=CHUNK):
 def http_chunks(url, offset=0, chunk=CHUNK, timeout_s=10, tls=None, connect=None):
     """A streamed HTTP/1.1 GET from `offset` (Range); needs a Content-Length. Raises
     OSError on network trouble or a 5xx (worth retrying), OtaError on other statuses."""
-    from wildcam.net.http import host_header, parse_head, urlsplit
+    from wildcam.net.httpmsg import parse_head
+    from wildcam.net.url import host_header, urlsplit
 
     scheme, host, port, target = urlsplit(url)
     if connect is None:

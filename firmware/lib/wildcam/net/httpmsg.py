@@ -1,0 +1,108 @@
+"""HTTP responses: the parsed head, the kept start of the body, and what they mean.
+
+`check` maps a response to the sync engine's outcome (2xx returned, 408/429/5xx
+`errors.Retry` honouring Retry-After, anything else `errors.Permanent`), always quoting the
+server's own words (S3/GCS/Azure XML Code and Message, Azure's x-ms-error-code, or the
+start of the body) so a person can act on a refusal.
+"""
+
+from wildcam.core.errors import Permanent, Retry
+
+
+def parse_head(data):
+    """(version, status, reason, headers) from the bytes of a status line and headers
+    (CRLF-separated, the final empty line optional). Header names are lower-cased; repeated
+    headers are joined with ", "."""
+    text = bytes(data).decode("latin-1") if not isinstance(data, str) else data
+    lines = text.split("\r\n")
+    first = lines[0].split(" ", 2)
+    if len(first) < 2 or not first[0].startswith("HTTP/"):
+        raise ValueError("not an HTTP response: %r" % lines[0][:40])
+    status = int(first[1])
+    reason = first[2] if len(first) > 2 else ""
+    headers = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        i = line.find(":")
+        if i <= 0:
+            continue
+        name = line[:i].strip().lower()
+        value = line[i + 1:].strip()
+        if name in headers:
+            headers[name] = headers[name] + ", " + value
+        else:
+            headers[name] = value
+    return first[0], status, reason, headers
+
+
+def retry_after_ms(headers, default=0):
+    """Retry-After (delta seconds) in ms; an HTTP date or nonsense gives `default`."""
+    v = headers.get("retry-after")
+    if not v:
+        return default
+    try:
+        return max(0, int(v.strip())) * 1000
+    except ValueError:
+        return default
+
+
+def xml_text(body, tag):
+    """Text of the first <tag>...</tag> in an XML error body, or None."""
+    if not body:
+        return None
+    s = bytes(body).decode("utf-8", "replace") if not isinstance(body, str) else body
+    i = s.find("<%s>" % tag)
+    if i < 0:
+        return None
+    i += len(tag) + 2
+    j = s.find("</%s>" % tag, i)
+    return s[i:j] if j >= 0 else None
+
+
+class Response:
+    def __init__(self, status, reason, headers, body, truncated=False, version="HTTP/1.1"):
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body  # bytes: at most max_body of them
+        self.truncated = truncated
+        self.version = version
+
+    def header(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+    @property
+    def ok(self):
+        return 200 <= self.status < 300
+
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def __repr__(self):
+        return "<Response %d %s>" % (self.status, self.reason)
+
+
+def check(resp, what, permanent_codes=None):
+    """Map a Response to the sync engine's outcome: return it when 2xx; raise Retry for
+    408/429/5xx (with Retry-After) and Permanent otherwise, with the server's words."""
+    if 200 <= resp.status < 300:
+        return resp
+    detail = error_text(resp)
+    msg = "%s: HTTP %d %s" % (what, resp.status, detail)
+    if resp.status in (408, 429) or resp.status >= 500:
+        raise Retry(msg, retry_after_ms(resp.headers, 0))
+    raise Permanent(msg)
+
+
+def error_text(resp):
+    """The server's explanation: S3/GCS/Azure XML Code+Message, else the body's start."""
+    code = xml_text(resp.body, "Code")
+    message = xml_text(resp.body, "Message")
+    if code or message:
+        return "%s: %s" % (code or resp.reason, (message or "").split("\n")[0])
+    azure = resp.headers.get("x-ms-error-code")
+    text = resp.body[:200].decode("utf-8", "replace").strip() if resp.body else ""
+    if azure:
+        return "%s %s" % (azure, text)
+    return ("%s %s" % (resp.reason, text)).strip()
