@@ -20,7 +20,8 @@ import time
 from bench.common import ROOT, write_result
 
 from host_sim import evalset, wasm
-from wildcam.capture.detect import MotionDetector, SwarKernel, naive_block_means
+from wildcam.capture.blocks import SwarKernel, naive_block_means
+from wildcam.capture.detect import MotionDetector
 
 SEEDS = int(os.environ.get("WILDCAM_DETECT_SEEDS", "30"))
 W, H, B = 160, 120, 8
@@ -29,7 +30,7 @@ ROUNDS = 6          # CPython timing: interleaved rounds of >= 0.1 s per functio
 
 TIMING = r"""
 import time
-from wildcam.capture.detect import SwarKernel, naive_block_means, make_kernel
+from wildcam.capture.blocks import SwarKernel, naive_block_means, make_kernel
 W, H, B, N = %d, %d, %d, %d
 data = open("/frames.bin", "rb").read()
 frames = [data[i * W * H:(i + 1) * W * H] for i in range(N)]

@@ -14,8 +14,9 @@ LIB = os.path.join(ROOT, "firmware", "lib")
 
 SCRIPT = r"""
 import sys
-from wildcam.capture import detect
-fn = detect.viper_function()
+from wildcam.capture import blocks
+from wildcam.capture.detect import MotionDetector
+fn = blocks.viper_function()
 assert fn is not None, "no viper kernel"
 bad = 0
 for (w, h, b) in ((96, 96, 8), (160, 120, 8), (160, 120, 4), (96, 96, 16), (32, 16, 2)):
@@ -27,10 +28,10 @@ for (w, h, b) in ((96, 96, 8), (160, 120, 8), (160, 120, 4), (96, 96, 16), (32, 
             s = (s * 1103515245 + 12345) & 0x7FFFFFFF
             f[i] = (s >> 16) & 255 if seed < 3 else 255 * (seed & 1)
         ref = bytearray(nb)
-        detect.naive_block_means(f, w, h, b, ref)
+        blocks.naive_block_means(f, w, h, b, ref)
         py = bytearray(nb)
-        detect.SwarKernel(w, h, b).run(f, py)
-        vk = detect.make_kernel(w, h, b, "viper")
+        blocks.SwarKernel(w, h, b).run(f, py)
+        vk = blocks.make_kernel(w, h, b, "viper")
         for src in (f, bytes(f), memoryview(f)):
             vi = bytearray(nb)
             vk.run(src, vi)
@@ -38,7 +39,7 @@ for (w, h, b) in ((96, 96, 8), (160, 120, 8), (160, 120, 4), (96, 96, 16), (32, 
                 bad += 1
                 print("MISMATCH", w, h, b, seed)
 # the detector selects the viper kernel by itself on this build
-d = detect.MotionDetector(160, 120)
+d = MotionDetector(160, 120)
 print("kernel", type(d.kernel).__name__, "bad", bad)
 """
 

@@ -3,8 +3,9 @@ import gc
 
 from portable_support import MICROPYTHON, raises
 
-from wildcam.capture.detect import (MotionDetector, SwarKernel, make_kernel, naive_block_means,
-                            parse_roi)
+from wildcam.capture.blocks import SwarKernel, make_kernel, naive_block_means
+from wildcam.capture.detect import MotionDetector
+from wildcam.core.roi import parse_roi
 
 W, H = 64, 48          # 8 x 6 blocks of 8 px
 
@@ -295,7 +296,7 @@ def test_no_allocation_growth_per_frame():
 
         # only what the detector's own code holds: other threads of a test run (the
         # MicroPython gate's workers) allocate at the same time
-        only = [tracemalloc.Filter(True, "*wildcam/detect*")]
+        only = [tracemalloc.Filter(True, "*wildcam/capture/*")]
         tracemalloc.start()
         for k in range(8):
             d.update(moving[k])

@@ -68,14 +68,14 @@ def test_deploy_end_to_end_and_the_firmware_imports_from_the_copy(vb, tmp_path, 
     assert "deployed firmware" in out and "0 unchanged" in out
     # what mpremote copied boots (boot.py puts /lib first) and imports as .mpy
     check = ("import sys, json, wildcam\n"
-             "from wildcam.core import version\nfrom wildcam.capture import detect\n"
+             "from wildcam.core import version\nfrom wildcam.capture import blocks\n"
              "from wildcam.queue import outbox, sync\nfrom wildcam.manage import commands, remote\n"
              "from wildcam.core.config import Config\n"
              "from wildcam.core.storage import Storage\n"
              "c = Config(Storage()).load()\n"
              "print('@@' + json.dumps({'path1': sys.path[1], 'v': version.VERSION,\n"
              "  'file': sys.modules['wildcam.core.config'].__file__, 'problems': c.validate(), 'id': c.get('device.id'),\n"
-             "  'key': bool(c.secret('cmd.hmac_key')), 'kernel': type(detect.make_kernel(\n"
+             "  'key': bool(c.secret('cmd.hmac_key')), 'kernel': type(blocks.make_kernel(\n"
              "  160, 120, 8)).__name__}))\n")
     r = mpremote(vb.port, "exec", check)
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("@@")]

@@ -2,7 +2,7 @@
 
 Imported by wildcam.capture.detect only on MicroPython builds with the viper emitter (an ESP32
 build, the unix port); elsewhere importing this module is a SyntaxError, which detect
-catches. Same result as detect.SwarKernel: one rounded mean (0..255) per block.
+catches. Same result as blocks.SwarKernel: one rounded mean (0..255) per block.
 
 Viper code is machine code, so this one module compiles only for a named architecture:
 `mpy-cross -march=xtensawin` (what tests/test_mpy_cross.py and `tools/flash.py deploy`

@@ -75,7 +75,7 @@ def check(key, value):
                 return "%s: must be %d..%d characters long, got %d" % (
                     key, rule[0], rule[1], len(value))
         if key == "detect.roi" and value:
-            from wildcam.capture.detect import parse_roi
+            from wildcam.core.roi import parse_roi
 
             try:
                 parse_roi(value, 20, 15)
