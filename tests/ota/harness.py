@@ -153,7 +153,7 @@ def make_entry(board: Board, plan: Plan):
         if fault == "nonet" and app.link is not None:
             app.link.ssid = "no-such-" + app.link.ssid
         plan.guards.append(app.guard)
-        app.sup.add("ota-cmd", lambda: _command(board, plan, app.updater, app._reset),
+        app.sup.add("ota-cmd", lambda: _command(board, plan, app.updater, app.reset),
                     critical=False, restart=False)
         await app.run()
 

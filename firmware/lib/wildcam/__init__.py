@@ -37,7 +37,7 @@ def __getattr__(name):
 def status():
     """Print a short health summary of this camera."""
     from wildcam.core import clock
-    from wildcam.app import default_device_id, reset_cause_name
+    from wildcam.core.board import default_device_id, reset_cause_name
     from wildcam.core.log import Log
     from wildcam.core.storage import Storage
     from wildcam.core.version import VERSION

@@ -10,6 +10,7 @@ of every `block` x `block` square of `frame` (w*h grey levels, row-major) into `
 Nothing here allocates per frame after construction.
 """
 
+
 def log2(n):
     k = 0
     while (1 << k) < n:

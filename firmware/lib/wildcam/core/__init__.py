@@ -1,1 +1,3 @@
-"""Foundations every other part builds on: config, log, storage, clock, JSON, retry, supervisor. Imports nothing above it."""
+"""Foundations every other part builds on: config, log, storage, clock, JSON, retry,
+supervisor. Imports nothing above it.
+"""

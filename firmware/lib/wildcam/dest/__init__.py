@@ -1,1 +1,3 @@
-"""Destinations the sync engine delivers to: object stores, HTTP, InfluxDB, MQTT, a local folder."""
+"""Destinations the sync engine delivers to: object stores, HTTP, InfluxDB, MQTT, a local
+folder.
+"""

@@ -12,8 +12,9 @@ Put Block + Put Block List for large files.
   path-style form carries the account twice, as Azurite expects. `host` overrides the Host
   header (e.g. "ACCOUNT.blob.localhost:PORT" to test the production form locally).
 - Files up to `single_put_max` (64 MiB, as azure-storage-blob) go in one Put Blob; larger
-  ones as blocks of `block_size` (4 MiB) bytes (each a Put Block streamed in fixed chunks, ids "%08d" base64) then one Put Block
-  List, whose XML body is generated piece by piece: RAM stays flat whatever the size.
+  ones as blocks of `block_size` (4 MiB) bytes (each a Put Block streamed in fixed chunks,
+  ids "%08d" base64) then one Put Block List, whose XML body is generated piece by piece:
+  RAM stays flat whatever the size.
 - Metadata: x-ms-meta-* from the item and its sidecar (wildcam.dest.objstore.metadata, sorted).
 - Outcomes: 2xx done; 408/429/5xx/network -> Retry; 403 AuthenticationFailed (wrong key,
   tampered or expired SAS), 400... -> Permanent with Azure's Code and Message. A 403 whose

@@ -11,7 +11,8 @@
   is hashed first). Items without media become `<key>.json` objects.
 - Object metadata: x-amz-meta-* from the item (key, kind, created, sha256) and its sidecar
   (`item.data` top-level scalars), sorted, within S3's 2 KB.
-- Object names from `key_template` (wildcam.dest.objstore.object_key): "{device}/{date}/{name}.{ext}".
+- Object names from `key_template` (wildcam.dest.objstore.object_key):
+  "{device}/{date}/{name}.{ext}".
 - Path style (`https://endpoint/bucket/key`, MinIO and most S3-compatibles) or virtual-host
   style (`https://bucket.endpoint/key`, AWS).
 - `session_token`: temporary credentials (x-amz-security-token).

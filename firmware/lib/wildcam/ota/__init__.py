@@ -1,1 +1,3 @@
-"""Signed over-the-air updates: manifest verification, slot staging, boot selection, health gate."""
+"""Signed over-the-air updates: manifest verification, slot staging, boot selection, health
+gate.
+"""

@@ -13,6 +13,7 @@ from wildcam.ota.manifest import OtaError
 
 CHUNK = const(4096)
 
+
 def file_chunks(storage, path, offset=0, chunk=CHUNK):
     """Chunks of a board file from `offset` (one buffer, reused)."""
     buf = bytearray(chunk)

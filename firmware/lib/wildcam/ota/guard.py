@@ -10,13 +10,14 @@ import time
 
 from wildcam.ota import boot as ota_boot
 
+
 class Guard:
     """Confirms a pending install after the health gate, or rolls it back.
 
     While something is pending it feeds the watchdog that boot.py started (a blocked loop
     therefore resets the board, which counts as a failed boot), unless `feed_wdt` is False
-    because the App's own progress watchdog (wildcam.manage.health.Watchdog) feeds it. The gate passes when the
-    firmware has run `min_run_ms` and the network answered at least once (`note()` from
+    because the App's own progress watchdog (wildcam.manage.health.Watchdog) feeds it. The
+    gate passes when the firmware has run `min_run_ms` and the network answered at least once (`note()` from
     the App, or `healthy()` returning True); after `deadline_ms` without that the install
     is rejected and `reset()` called. Once confirmed the watchdog is still fed (an ESP32
     watchdog cannot be stopped)."""

@@ -41,6 +41,7 @@ class OtaError(Exception):
     def __init__(self, msg):
         super().__init__(msg)
 
+
 def parse_version(v):
     """"1.2.3" -> (1, 2, 3); raises OtaError on anything else."""
     if not isinstance(v, str) or not v or len(v) > 32:
