@@ -134,12 +134,14 @@ SECRETS = {"wifi": {"password": "pw-forest"},
            "cmd": {"hmac_key": "00112233445566778899aabbccddeeff"}}
 
 # modules in the order App.build() pulls them in (incremental import cost)
-ORDER = ["wildcam.core.storage", "wildcam.core.config", "wildcam.core.log", "wildcam.app", "wildcam.queue.outbox",
-         "wildcam.queue.sync", "wildcam.net.wifi", "wildcam.dest.local", "wildcam.dest.build",
-         "wildcam.dest.s3", "wildcam.net.http", "wildcam.net.mqtt", "wildcam.dest.mqtt",
-         "wildcam.ota.updater", "wildcam.capture.cam", "wildcam.capture.service", "wildcam.capture.detect", "wildcam.capture.sdspace",
-         "wildcam.capture.sensors", "wildcam.manage.health", "wildcam.manage.commands", "wildcam.manage.remote",
-         "wildcam.power", "wildcam.core.rtcstate", "wildcam.core.windows"]
+ORDER = ["wildcam.core.storage", "wildcam.core.config", "wildcam.core.log", "wildcam.app",
+         "wildcam.wiring", "wildcam.queue.outbox", "wildcam.queue.sync", "wildcam.net.wifi",
+         "wildcam.dest.local", "wildcam.dest.build", "wildcam.dest.s3", "wildcam.net.http",
+         "wildcam.net.mqtt", "wildcam.dest.mqtt", "wildcam.ota.updater", "wildcam.ota.guard",
+         "wildcam.capture.cam", "wildcam.capture.service", "wildcam.capture.detect",
+         "wildcam.capture.sdspace", "wildcam.capture.sensors", "wildcam.manage.health",
+         "wildcam.manage.commands", "wildcam.manage.remote", "wildcam.power",
+         "wildcam.core.rtcstate", "wildcam.core.windows"]
 
 SCRIPT = r"""
 import sys

@@ -9,7 +9,7 @@ resuming at the offset reached), any other refusal raises OtaError.
 
 from micropython import const
 
-from wildcam.ota.manifest import OtaError
+from wildcam.ota import OtaError
 
 CHUNK = const(4096)
 

@@ -27,19 +27,12 @@ from binascii import unhexlify
 from micropython import const
 
 from wildcam.core.storage import is_safe_name
+from wildcam.ota import MAX_MANIFEST, OtaError  # noqa: F401 - OtaError is imported from here
 
-MAX_MANIFEST = const(16384)
 MAX_FILES = const(200)
 ALG = "rsa-pkcs1v15-sha256"
 _HEX = "0123456789abcdef"
 _RESERVED = ("manifest.json", "manifest.json.sig")
-
-
-class OtaError(Exception):
-    """An update refused or aborted (nothing of the running version was touched)."""
-
-    def __init__(self, msg):
-        super().__init__(msg)
 
 
 def parse_version(v):

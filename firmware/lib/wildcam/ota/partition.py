@@ -17,7 +17,7 @@ from binascii import hexlify
 from micropython import const
 
 from wildcam.ota import boot as ota_boot
-from wildcam.ota.manifest import OtaError
+from wildcam.ota import OtaError
 
 BLOCK = const(4096)
 

@@ -20,7 +20,7 @@ from micropython import const
 from wildcam.core import jsonutil
 from wildcam.core.storage import dirname
 from wildcam.ota import boot as ota_boot
-from wildcam.ota.manifest import OtaError
+from wildcam.ota import OtaError
 
 MARGIN = const(16384)  # flash left free after staging
 

@@ -27,10 +27,9 @@ import asyncio
 import hashlib
 from binascii import hexlify
 
+from wildcam.ota import MAX_MANIFEST, OtaError
 from wildcam.ota import boot as ota_boot
-from wildcam.ota import partition, slot
 from wildcam.ota.fetch import CHUNK, make_fetch
-from wildcam.ota.manifest import MAX_MANIFEST, OtaError, base_url, parse, policy
 
 
 class Updater:
@@ -100,6 +99,8 @@ class Updater:
                 sig = self._small(url + ".sig")
             if sig is None:
                 raise OtaError("no signature")
+            from wildcam.ota.manifest import base_url, parse, policy  # only when updating
+
             m = parse(manifest, sig, self.keys)
             p = self.pointer()
             if self.pending():
@@ -119,8 +120,12 @@ class Updater:
             self.log.info("ota: installing %s %s (%d files)", m["kind"], m["version"],
                           len(m["files"]))
             if m["kind"] == "firmware":
+                from wildcam.ota import partition
+
                 await partition.stage(self, m, base, p)
             else:
+                from wildcam.ota import slot
+
                 await slot.stage(self, m, base, manifest, sig, p)
             self._set("staged", version=m["version"])
             self.log.info("ota: %s %s staged; reboot to try it", m["kind"], m["version"])
@@ -198,6 +203,8 @@ class Updater:
         p = ota_boot.load_pointer(self.st)
         fw = p.get("fw") if p else None
         if isinstance(fw, dict) and fw.get("state") == "pending":
+            from wildcam.ota import partition
+
             running = partition.running_label(self)
             if running is not None and running != fw.get("label"):
                 fw["state"] = "failed"
@@ -223,6 +230,8 @@ class Updater:
             self.log.info("ota: %s confirmed", p.get("version"))
         fw = p.get("fw")
         if isinstance(fw, dict) and fw.get("state") == "pending":
+            from wildcam.ota import partition
+
             partition.mark_valid(self)
             fw["state"] = "confirmed"
             fw["good_version"] = fw.get("version")
