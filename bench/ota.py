@@ -126,6 +126,7 @@ from portable_support import PrefixStorage
 from wildcam.ota import boot as ota_boot, rsa as ota_rsa
 from wildcam.ota.fetch import make_fetch
 from wildcam.ota.updater import Updater
+from wildcam.ota import manifest, slot  # loaded by apply(): counted in both runs
 from wildcam.core import jsonutil, storage
 if DO_UPDATE:
     import asyncio
