@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 from PIL import Image, ImageDraw
@@ -163,7 +164,12 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
            "--disable-background-networking", "--disable-component-update", "--no-first-run",
            "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}",
            f"--screenshot={png}", "--window-size=1400,2000", report.resolve().as_uri()]
-    proc = subprocess.run(cmd, capture_output=True, timeout=120)
+    # Chromium puts a unix socket under TMPDIR; a socket path has ~107 bytes at most, so a
+    # deep TMPDIR (or a deep clone's tmp_path) would stop it: give it a short one
+    with tempfile.TemporaryDirectory(prefix="wc-", dir="/tmp" if os.path.isdir("/tmp")
+                                     else None) as short:
+        proc = subprocess.run(cmd, capture_output=True, timeout=120,
+                              env=dict(os.environ, TMPDIR=short))
     assert png.is_file(), "no screenshot: %s" % proc.stderr.decode(errors="replace")[-2000:]
     im = Image.open(png).convert("RGB")
     assert im.size == (1400, 2000)
