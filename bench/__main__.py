@@ -80,6 +80,16 @@ TARGETS = {
         ("boot_heap_bytes_from_source", "reference", None),
         ("mpy_total_bytes", "<= 150 KB", lambda v: v is not None and v <= 153600),
     ],
+    "deploy": [
+        ("deploy_mpremote_s", "virtual board", None),
+        ("deploy_ampy_s", "virtual board", None),
+        ("redeploy_mpremote_s", "nothing changed", None),
+        ("redeploy_ampy_s", "nothing changed", None),
+        ("mpremote_cp_kb_s", "no raw-paste here", None),
+        ("ampy_put_kb_s", "ampy's own put", None),
+        ("deploy_files", "", None),
+        ("deploy_mpy_bytes", "", None),
+    ],
     "ota": [
         ("verify_ms_micropython", "<= 100 ms", lambda v: v <= 100),
         ("ed25519_verify_ms_micropython_lower_bound", "reference", None),

@@ -280,7 +280,7 @@ def run(chunk: int) -> dict:
 def table(res: dict) -> str:
     """Our client and urequests side by side, for the bench's printout."""
     def kb(v):
-        return "%.1f KB" % (v / 1024) if isinstance(v, int) else "MemoryError"
+        return "%.1f KB" % (v / 1000) if isinstance(v, int) else "MemoryError"
 
     rows = [("", "ours (wildcam.net.http)", "urequests 0.9.1"),
             ("peak heap 100 KB, wasm (grows)", kb(res["ours_put_peak_heap_100k_wasm"]),

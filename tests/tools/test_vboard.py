@@ -111,7 +111,8 @@ h = hashlib.sha256(open('/main.py', 'rb').read()).digest()
 print('@@' + json.dumps({'path1': sys.path[1], 'v': version.VERSION,
   'app': sys.modules['wildcam.app'].__file__, 'main': ''.join('%02x' % b for b in h),
   'problems': c.validate(), 'id': c.get('device.id'), 'key': bool(c.secret('cmd.hmac_key')),
-  'parts': [p for p in os.listdir('/lib/wildcam/core') if p.endswith('.part')]}))
+  'parts': [p for p in os.listdir('/lib/wildcam/core') if p.endswith('.part')],
+  'baseline': 'urequests' in os.listdir('/lib')}))
 """
 
 
@@ -136,7 +137,7 @@ def test_deploy_with_ampy_and_the_board_boots_it(tmp_path, capsys):
         got = json.loads(line[0][2:])
         assert got == {"path1": "/lib", "v": flash.siteconfig.firmware_version(),
                        "app": "/lib/wildcam/app.mpy", "problems": [], "id": "wc-vb1",
-                       "key": True, "parts": [],
+                       "key": True, "parts": [], "baseline": False,
                        "main": hashlib.sha256((flash.ROOT / "main.py").read_bytes()).hexdigest()}
         # a hard reset boots it: boot.py, then main.py hands the board to wildcam.app.main()
         # from the copied .mpy files, which runs until it needs hardware this board lacks
