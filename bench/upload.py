@@ -10,6 +10,9 @@ and reports throughput (best of ROUNDS, alternating) and the peak traced allocat
 (tracemalloc) of each; plus the peak heap of our client under real MicroPython (wasm, over an
 in-memory socket) for 100 KB and 1 MB bodies (bench/mpy/upload_heap.py). Targets: peak heap
 <= chunk + 8 KB whatever the size; loopback throughput >= 0.8x the reference.
+In the same run, our HTTP client beside micropython-lib's urequests under real MicroPython
+(bench/clients.py: peak heap on the wasm build and on a 110 KB unix-port heap, stalled
+server, TLS), printed side by side.
 Writes bench/results/upload.json.
 """
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tempfile
 import time
 import tracemalloc
 
+from bench import clients
 from bench.common import ROOT, Storage, write_result
 
 sys.path.insert(0, str(ROOT / "tests" / "services"))
@@ -188,7 +192,11 @@ def run() -> dict:
         "azure_ours_peak_bytes": az_peak["ours"],
         "azure_sdk_peak_bytes": az_peak["ref"],
     }
+    result.update(clients.run(CHUNK))
     write_result("upload", result)
+    print("\nour client vs urequests under real MicroPython (%d B chunks; bench/clients.py)"
+          % CHUNK)
+    print(clients.table(result))
     return result
 
 

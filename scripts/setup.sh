@@ -22,8 +22,9 @@ if [ -f package.json ]; then
   fi
 fi
 
-# micropython-lib dependencies (umqtt.simple ...) from PyPI into .cache/mpylib (not in the repo)
-.venv/bin/python tools/mpylib.py fetch
+# micropython-lib dependencies (umqtt.simple ...) from PyPI into .cache/mpylib (not in the repo),
+# and the benchmark baselines (urequests, never deployed) into .cache/mpylib/baselines
+.venv/bin/python tools/mpylib.py fetch --baselines
 
 # A real MQTT broker for tests/services (Debian's mosquitto); skipped when present.
 if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then

@@ -3,6 +3,7 @@
 
   flash.py flash --port /dev/ttyUSB0 --firmware ESP32_CAM.bin   erase + write MicroPython
   flash.py deploy --port /dev/ttyUSB0 --config site.json --identity fleet/wc-1a2b3c
+  flash.py deploy --tool ampy --port /dev/ttyUSB0 --config site.json   the same through ampy
   flash.py --port /dev/ttyUSB0 --firmware X.bin --config site.json   both in one go
   flash.py provision --count 10 --out fleet                      identities + command keys
   flash.py check-config site.json --secrets secrets.json         the firmware's validator
@@ -143,6 +144,8 @@ def _deploy_args(p: argparse.ArgumentParser, config_required: bool) -> None:
     p.add_argument("--secrets", action="append", help="secrets JSON (repeatable; merged)")
     p.add_argument("--identity", help="a device folder from `provision` (id + secrets)")
     p.add_argument("--device-id", help="device.id written into the board's config")
+    p.add_argument("--tool", choices=("mpremote", "ampy"), default="mpremote",
+                   help="how to reach the board: mpremote (default, faster) or adafruit-ampy")
     p.add_argument("--deps", choices=("cache", "mip"), default="cache",
                    help="micropython-lib deps from the local cache (default) or mip (online)")
     p.add_argument("--source", action="store_true", help="copy .py sources, no mpy-cross")
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--port", required=True)
     _flash_args(f, True)
     f.set_defaults(fn=cmd_flash, ui=True)
-    d = sub.add_parser("deploy", help="copy firmware, deps, config and secrets (mpremote)")
+    d = sub.add_parser("deploy", help="copy firmware, deps, config and secrets (mpremote or ampy)")
     d.add_argument("--port", required=True)
     _deploy_args(d, True)
     d.set_defaults(fn=cmd_deploy, ui=True)

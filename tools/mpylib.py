@@ -2,6 +2,7 @@
 """micropython-lib dependencies of the firmware, fetched from PyPI (never copied into the repo).
 
     python tools/mpylib.py fetch     # download the pinned versions, verify sha256, extract
+    python tools/mpylib.py fetch --baselines   # also the benchmark baselines (urequests)
     python tools/mpylib.py path      # print the folder to put on sys.path (CPython tests/sim)
     python tools/mpylib.py list      # pinned names and versions
 
@@ -13,6 +14,11 @@ second run a no-op without network.
 
 On a board the same pins are installed with mip (`mip_specs()` gives `umqtt.simple@1.3.4`).
 On CPython, `host_sim.install()` puts the lib folder on sys.path when it exists.
+
+Baselines (`BASELINES`) are libraries the firmware does not use but is measured against
+(`python -m bench upload` runs micropython-lib's `urequests` beside our HTTP client). They
+are fetched the same way into `.cache/mpylib/baselines/`, a separate folder: deploy copies
+LIB only, so a baseline never reaches a board and never shadows a firmware module.
 """
 from __future__ import annotations
 
@@ -29,11 +35,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "mpylib"
 LIB = CACHE / "lib"
+BASELINE_LIB = CACHE / "baselines"
 PYPI = os.environ.get("WILDCAM_PYPI_JSON", "https://pypi.org/pypi")
 
 # PyPI distribution -> pinned version. The firmware imports what these provide.
 PINS = {
     "micropython-umqtt.simple": "1.3.4",
+}
+# Benchmark baselines -> pinned version (never deployed). 0.9.1 is the newest urequests on
+# PyPI (2018); `micropython-requests` there is an empty 0.0.0 placeholder. The maintained
+# micropython-lib `requests` is published on micropython.org's mip index only.
+BASELINES = {
+    "micropython-urequests": "0.9.1",
 }
 
 
@@ -84,11 +97,13 @@ def _stamp(name: str, version: str) -> Path:
     return CACHE / "stamps" / ("%s-%s" % (name, version))
 
 
-def fetch(quiet: bool = False) -> Path:
-    """Make sure every pinned distribution is extracted under LIB; return LIB."""
-    for name, version in sorted(PINS.items()):
+def fetch(quiet: bool = False, baselines: bool = False) -> Path:
+    """Make sure every pinned distribution is extracted under LIB (with `baselines`, the
+    BASELINES under BASELINE_LIB instead); return that folder."""
+    pins, lib = (BASELINES, BASELINE_LIB) if baselines else (PINS, LIB)
+    for name, version in sorted(pins.items()):
         stamp = _stamp(name, version)
-        if stamp.exists() and all((LIB / p).exists() for p in stamp.read_text().split()):
+        if stamp.exists() and all((lib / p).exists() for p in stamp.read_text().split()):
             continue
         url, digest = sdist_of(name, version)
         data = _get(url)
@@ -98,7 +113,7 @@ def fetch(quiet: bool = False) -> Path:
         written = []
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
             for rel, member in _modules(tar):
-                out = LIB / rel
+                out = lib / rel
                 out.parent.mkdir(parents=True, exist_ok=True)
                 tmp = out.with_suffix(".tmp")
                 tmp.write_bytes(tar.extractfile(member).read())
@@ -110,7 +125,7 @@ def fetch(quiet: bool = False) -> Path:
         stamp.write_text("\n".join(sorted(written)) + "\n")
         if not quiet:
             print("mpylib: %s %s -> %s" % (name, version, ", ".join(sorted(written))))
-    return LIB
+    return lib
 
 
 def ensure_on_path() -> Path:
@@ -124,17 +139,23 @@ def ensure_on_path() -> Path:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="mpylib", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("fetch", help="download, verify and extract the pinned distributions")
+    f = sub.add_parser("fetch", help="download, verify and extract the pinned distributions")
+    f.add_argument("--baselines", action="store_true",
+                   help="also the benchmark baselines (into %s)" % BASELINE_LIB)
     sub.add_parser("path", help="print the lib folder")
     sub.add_parser("list", help="print the pins (PyPI name==version and mip spec)")
     args = ap.parse_args(argv)
     if args.cmd == "fetch":
         fetch()
+        if args.baselines:
+            fetch(baselines=True)
     elif args.cmd == "path":
         print(LIB)
     else:
         for (name, ver), spec in zip(sorted(PINS.items()), mip_specs()):
             print("%s==%s  (mip: %s)" % (name, ver, spec))
+        for name, ver in sorted(BASELINES.items()):
+            print("%s==%s  (benchmark baseline, not deployed)" % (name, ver))
     return 0
 
 

@@ -114,6 +114,12 @@ async function boot(files, hard) {
   };
   run("/boot.py");
   if (hard && opts.runMain) run("/main.py");
+  // A machine.reset() made by boot.py or main.py (an app's last resort after a crash) is
+  // dropped: a board would reboot into the same loop until Ctrl-C interrupts main.py, and
+  // this interpreter cannot be interrupted while it runs a script. Left pending, it would
+  // turn the next soft reset (the Ctrl-D every ampy/mpremote session starts with) into a
+  // hard one that leaves the raw REPL.
+  hardPending = false;
   mp.replInit();
   if (raw) await mp.replProcessCharWithAsyncify(1);
 }

@@ -1,5 +1,5 @@
 """The virtual board (tools/vboard.py: real MicroPython 1.27 wasm behind a pty) driven by the
-real mpremote, and `flash.py deploy` end to end against it."""
+real mpremote and the real ampy, and `flash.py deploy` end to end against it with each."""
 import json
 import subprocess
 import sys
@@ -54,14 +54,18 @@ def test_mpremote_exec_run_fs_and_resets(vb, tmp_path):
     assert r.returncode == 0 and "blob.bin" not in r.stdout.split("ls :/d")[-1]
 
 
-def test_deploy_end_to_end_and_the_firmware_imports_from_the_copy(vb, tmp_path, capsys):
+def deploy_argv(tmp_path, port, *extra):
     site = tmp_path / "site.json"
     site.write_text(json.dumps({"wifi": {"ssid": "forest"}, "device": {"site": "north"},
                                 "mqtt": {"host": "10.1.1.1"}}))
     fleet = tmp_path / "fleet"
     assert flash.main(["provision", "--ids", "wc-vb1", "--out", str(fleet)]) == 0
-    argv = ["deploy", "--port", vb.port, "--config", str(site), "--identity",
-            str(fleet / "wc-vb1"), "--build-dir", str(tmp_path / "build")]
+    return ["deploy", "--port", port, "--config", str(site), "--identity",
+            str(fleet / "wc-vb1"), "--build-dir", str(tmp_path / "build"), *extra]
+
+
+def test_deploy_end_to_end_and_the_firmware_imports_from_the_copy(vb, tmp_path, capsys):
+    argv = deploy_argv(tmp_path, vb.port)
     assert flash.main(argv) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "arch none" in out and "skipped wildcam/capture/detect_viper.py" in out
@@ -90,6 +94,66 @@ def test_deploy_end_to_end_and_the_firmware_imports_from_the_copy(vb, tmp_path, 
     assert flash.main(argv) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "0 file(s) to copy" in out and "deployed firmware" in out
+
+
+def ampy(port, *args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "ampy.cli", "--port", port, *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+BOOTED = """import sys, json, hashlib, os
+import wildcam, wildcam.app
+from wildcam.core import version
+from wildcam.core.config import Config
+from wildcam.core.storage import Storage
+c = Config(Storage()).load()
+h = hashlib.sha256(open('/main.py', 'rb').read()).digest()
+print('@@' + json.dumps({'path1': sys.path[1], 'v': version.VERSION,
+  'app': sys.modules['wildcam.app'].__file__, 'main': ''.join('%02x' % b for b in h),
+  'problems': c.validate(), 'id': c.get('device.id'), 'key': bool(c.secret('cmd.hmac_key')),
+  'parts': [p for p in os.listdir('/lib/wildcam/core') if p.endswith('.part')],
+  'baseline': 'urequests' in os.listdir('/lib')}))
+"""
+
+
+def test_deploy_with_ampy_and_the_board_boots_it(tmp_path, capsys):
+    pytest.importorskip("ampy", reason="adafruit-ampy is in the board extra of pyproject.toml")
+    import hashlib
+
+    import serial
+
+    with VirtualBoard(run_main=True) as vb:
+        argv = deploy_argv(tmp_path, vb.port, "--tool", "ampy")
+        assert flash.main(argv) == 0
+        out = " ".join(capsys.readouterr().out.split())
+        assert "arch none" in out and "0 unchanged" in out and "(ampy)" in out, out
+        # what ampy's own CLI finds there: the deployed boot.py put /lib first, the app and
+        # the config come from the copied .mpy files, no half-written file was left
+        script = tmp_path / "booted.py"
+        script.write_text(BOOTED)
+        r = ampy(vb.port, "run", str(script))
+        line = [ln for ln in r.stdout.splitlines() if ln.startswith("@@")]
+        assert line, r
+        got = json.loads(line[0][2:])
+        assert got == {"path1": "/lib", "v": flash.siteconfig.firmware_version(),
+                       "app": "/lib/wildcam/app.mpy", "problems": [], "id": "wc-vb1",
+                       "key": True, "parts": [], "baseline": False,
+                       "main": hashlib.sha256((flash.ROOT / "main.py").read_bytes()).hexdigest()}
+        # a hard reset boots it: boot.py, then main.py hands the board to wildcam.app.main()
+        # from the copied .mpy files, which runs until it needs hardware this board lacks
+        # (machine.RTC for the clock); a broken copy would stop at an ImportError instead
+        with serial.Serial(vb.port, 115200, timeout=0.2) as s:
+            s.write(b"\x03\x02")
+            s.read(4096)
+            s.write(b"import machine\r\nmachine.reset()\r\n")
+            console = b""
+            for _ in range(100):  # until the app gave up and the REPL is back (<= 20 s)
+                console += s.read(4096)
+                if b"MicroPython v" in console.split(b"soft reboot")[-1]:
+                    break
+        text = console.decode(errors="replace").split("soft reboot")[-1]
+        assert 'File "wildcam/app.py"' in text and "in main" in text, text
+        assert "ImportError" not in text and "SyntaxError" not in text, text
 
 
 def test_vboard_command_prints_the_pty(tmp_path):

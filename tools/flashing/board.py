@@ -128,3 +128,6 @@ class Board:
     def mip_install(self, specs: list[str]) -> None:
         for spec in specs:
             self.mpremote("mip", "install", spec, timeout=300)
+
+    def close(self) -> None:
+        """Nothing held between steps (each is its own mpremote process)."""

@@ -1,5 +1,9 @@
 """`flash.py deploy`: config checked first, then compile for the board, copy what changed,
-deps, config + secrets, reset, verify the running version."""
+deps, config + secrets, reset, verify the running version.
+
+The board is reached through a transport chosen with `--tool`: mpremote (board.Board, the
+default) or adafruit-ampy (ampy_board.AmpyBoard). Both offer the same steps (info, hashes,
+copy, remove, reset, exec_json, mip_install, close), so the deploy is the same."""
 from __future__ import annotations
 
 import json
@@ -12,8 +16,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from . import build, siteconfig
+from .ampy_board import AmpyBoard
 from .board import MARK, Board
 from .proc import ToolError
+
+TOOLS = {"mpremote": Board, "ampy": AmpyBoard}
 
 BATCH = 8  # files per mpremote run (each run costs a connect + soft reset)
 OWNED = ("/lib/wildcam/", "/lib/umqtt/")  # stale files here are removed (.py shadows .mpy)
@@ -72,10 +79,27 @@ def prepare(a, console: Console) -> tuple[dict, dict | None]:
     return config, secrets
 
 
+def open_board(a):
+    """The transport for `a.tool` (refusing combinations it cannot do before any I/O)."""
+    tool = getattr(a, "tool", "mpremote")
+    if tool == "ampy" and a.deps == "mip":
+        raise ToolError("ampy cannot run mip (there is no `ampy mip`)",
+                        "drop --deps mip (the default cache copies the same micropython-lib "
+                        "modules), or use --tool mpremote")
+    return TOOLS[tool](a.port)
+
+
 def run(a, console: Console, prepared: tuple[dict, dict | None] | None = None) -> int:
     # 1. config and secrets, before the board is touched
     config, secrets = prepared or prepare(a, console)
-    board = Board(a.port)
+    board = open_board(a)
+    try:
+        return _run(a, console, config, secrets, board)
+    finally:
+        board.close()
+
+
+def _run(a, console: Console, config: dict, secrets: dict | None, board) -> int:
     t0 = time.monotonic()
     # 2. what the board runs
     with console.status("connecting to the board"):
@@ -148,5 +172,6 @@ def run(a, console: Console, prepared: tuple[dict, dict | None] | None = None) -
         raise ToolError("the board reports config problems after the deploy",
                         "fix the config and deploy again")
     console.print(f"[green]deployed[/] firmware {want} to {a.port}: {len(copy)} file(s) "
-                  f"copied, {same} unchanged, in {time.monotonic() - t0:.1f} s")
+                  f"copied, {same} unchanged, in {time.monotonic() - t0:.1f} s "
+                  f"({getattr(a, 'tool', 'mpremote')})")
     return 0
