@@ -284,11 +284,13 @@ class App:
 
     def _build_management(self):
         """Health reports, the watchdog, and (with MQTT and a key) remote commands."""
-        from wildcam.manage.health import Health, Watchdog, system_source
+        from wildcam.manage.health import Deployment, Health, Watchdog, system_source
 
         cfg, sup = self.config, self.sup
+        self.deployment = Deployment(self.storage)
         if self.capture is not None:
             self.capture.alive = sup.beat("capture")
+            self.capture.deployment = self.deployment
         self.sync.alive = sup.beat("sync")
         if self.link is not None:
             self.link.alive = sup.beat("net")
@@ -297,6 +299,7 @@ class App:
                    "queue": self.outbox.stats, "sync": self._sync_summary,
                    "tasks": lambda: {"restarts": sup.total_restarts()},
                    "storage": self._storage_summary, "ota": self.updater.status}
+        sources["deploy"] = self.deployment.record
         if self.capture is not None:
             sources["power"] = self.sensors.snapshot
             sources["capture"] = self._capture_summary
@@ -400,6 +403,10 @@ class App:
                                    self.logs, self.boot, lambda: self.capture.busy, draining,
                                    cfg.get("pins.pir"), next_due=next_due)
         s.tier = tier
+        s.account(clock.now())  # the sleep that ended with this boot, for the heartbeat
+        from wildcam.manage.health import sleep_source
+
+        self.health.sources["sleep"] = sleep_source(self.rtc)
         if self.manage is not None:
             s.maintenance = lambda: self.manage.maintenance
         s.may_sleep = self.guard.may_sleep
