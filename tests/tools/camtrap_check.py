@@ -16,6 +16,32 @@ def _json(p: Path):
     return json.loads(p.read_text())
 
 
+def _formats():
+    """The formats the profile uses (date, date-time, uri), checked strictly."""
+    import datetime as dt
+
+    import jsonschema
+
+    fc = jsonschema.FormatChecker(["email"])
+
+    @fc.checks("date", raises=ValueError)
+    def _date(v):
+        return not isinstance(v, str) or bool(re.fullmatch(r"\d{4}-\d\d-\d\d", v)) and \
+            bool(dt.date.fromisoformat(v))
+
+    @fc.checks("date-time", raises=ValueError)
+    def _dt(v):
+        return not isinstance(v, str) or bool(re.fullmatch(
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", v)) and \
+            bool(dt.datetime.fromisoformat(v.replace("Z", "+00:00")))
+
+    @fc.checks("uri")
+    def _uri(v):
+        return not isinstance(v, str) or bool(re.match(r"[A-Za-z][A-Za-z0-9+.-]*:\S+$", v))
+
+    return fc
+
+
 def profile_errors(desc: dict) -> list[str]:
     """Every violation of the official profile (jsonschema, draft 4, external $refs local)."""
     import jsonschema
@@ -33,8 +59,7 @@ def profile_errors(desc: dict) -> list[str]:
          Resource.from_contents(_json(DATA / "external" / "geojson.json"),
                                 default_specification=DRAFT4)),
     ])
-    v = jsonschema.Draft4Validator(prof, registry=reg,
-                                   format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+    v = jsonschema.Draft4Validator(prof, registry=reg, format_checker=_formats())
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in v.iter_errors(desc)]
 
 
