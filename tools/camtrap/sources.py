@@ -218,8 +218,10 @@ def read_folder(root: Path, h: Harvest):
 
 
 # --- buckets and containers --------------------------------------------------------------------
-def _object_device(key: str, meta: dict, doc: dict | None = None) -> str:
-    return (doc or {}).get("device") or meta.get("device") or key.split("/")[0]
+def _object_device(rel: str, meta: dict, doc: dict | None = None) -> str:
+    """The camera an object came from: what it says, else the first part of its name below
+    the listed prefix (the default key_template "{device}/{date}/{name}.{ext}")."""
+    return (doc or {}).get("device") or meta.get("device") or rel.split("/")[0]
 
 
 def read_s3(url: str, h: Harvest, keys: KeyRing, endpoint: str | None = None):
@@ -242,7 +244,7 @@ def read_s3(url: str, h: Harvest, keys: KeyRing, endpoint: str | None = None):
             return {m.lower(): v for m, v in s3.head_object(Bucket=bucket, Key=k)
                     .get("Metadata", {}).items()}
 
-        _read_objects(f"s3://{bucket}", listed, fetch, head, h, keys)
+        _read_objects(f"s3://{bucket}", prefix, listed, fetch, head, h, keys)
     except (BotoCoreError, ClientError) as e:
         raise ExportError(f"{url}: {e}") from None
 
@@ -263,29 +265,32 @@ def read_azure(url: str, h: Harvest, keys: KeyRing, conn: str | None):
         def fetch(k):
             return c.download_blob(k).readall(), metas[k]
 
-        _read_objects(f"azure://{container}", list(metas), fetch, metas.__getitem__, h, keys)
+        _read_objects(f"azure://{container}", prefix, list(metas), fetch, metas.__getitem__, h,
+                      keys)
     except AzureError as e:
         raise ExportError(f"{url}: {str(e).splitlines()[0]}") from None
     except ValueError as e:  # a malformed connection string
         raise ExportError(f"{url}: {e}") from None
 
 
-def _read_objects(base: str, names: list[str], fetch, head, h: Harvest, keys: KeyRing):
+def _read_objects(base: str, prefix: str, names: list[str], fetch, head, h: Harvest,
+                  keys: KeyRing):
     for k in sorted(names):
         where = f"{base}/{k}"
         low = k.lower()
+        rel = k[len(prefix):].lstrip("/") if prefix and k.startswith(prefix) else k
         if low.endswith(".json"):
             blob, meta = fetch(k)
             try:
-                doc = json.loads(keys.open(_object_device(k, meta), blob, meta, where))
+                doc = json.loads(keys.open(_object_device(rel, meta), blob, meta, where))
             except ValueError:
                 h.skip("unreadable JSON objects")
                 continue
             if isinstance(doc, dict):
-                add_item(h, _object_device(k, meta, doc), doc)
+                add_item(h, _object_device(rel, meta, doc), doc)
         elif low.endswith((".jpg", ".jpeg")):
             meta = head(k)
-            dev = _object_device(k, meta)
+            dev = _object_device(rel, meta)
 
             def read(k=k, dev=dev, where=where):
                 blob, m = fetch(k)
