@@ -403,7 +403,7 @@ class App:
                                    self.logs, self.boot, lambda: self.capture.busy, draining,
                                    cfg.get("pins.pir"), next_due=next_due)
         s.tier = tier
-        s.account(clock.now())  # the sleep that ended with this boot, for the heartbeat
+        s.account()  # the sleep that ended with this boot, for the heartbeat
         from wildcam.manage.health import sleep_source
 
         self.health.sources["sleep"] = sleep_source(self.rtc)
