@@ -124,8 +124,10 @@ def _explicit(device: str, recs: list[dict], images: list[Image], beats: list[Be
         return cands[-1] if cands else None
 
     for im in images:
-        d = home(im.time or im.received, im.deployment)
         t = im.time or im.received
+        d = home(t, im.deployment)
+        if d is None and t is None:
+            d = deps[-1]  # undated: kept with the latest record, left out (and counted) later
         if d is None:
             dropped["images taken before the camera's first deployment (setup) time"] = \
                 dropped.get("images taken before the camera's first deployment (setup) time", 0) + 1
