@@ -85,6 +85,10 @@ def validate(rec: dict) -> list[str]:
 def complete(rec: dict, device_id: str, tz_offset_min: int, now: float | None = None) -> dict:
     """The record with what the tool knows filled in (the user's values win)."""
     out = {k: v for k, v in rec.items() if v is not None}
+    for k, (kind, _, _) in FIELDS.items():  # one JSON type per field on every camera (the
+        v = out.get(k)                       # heartbeat carries it, e.g. into InfluxDB)
+        if kind == "f" and isinstance(v, int) and not isinstance(v, bool):
+            out[k] = float(v)
     start = out.get("deploymentStart") or iso(now if now is not None else time.time(),
                                               tz_offset_min)
     out["deploymentStart"] = start
