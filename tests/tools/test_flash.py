@@ -250,7 +250,7 @@ def test_deploy_refuses_a_bad_deployment_record_before_touching_the_board(tools,
     assert flash.main(["deploy", "--port", "/dev/ttyUSB0", "--config", str(site),
                        "--device-id", "wc-7", "--deployment", str(dep)]) == 1
     err = " ".join(capsys.readouterr().out.split())
-    assert "latitude: 95 is outside -90..90" in err and "featureType: 'tree'" in err
+    assert "latitude: 95.0 is outside -90..90" in err and "featureType: 'tree'" in err
     assert "cameraTilt: 12.5 is not an integer" in err
     assert tools.calls == [] and not (tmp_path / "deployments.json").exists()
 
