@@ -59,9 +59,12 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     with Simulation(start=DEFAULT_EPOCH, io_grace=0.01 if (args.mqtt or args.s3) else 0.0) \
             as sim, consoles():
         fleet = Fleet(sim, out, args.boards, args.seed, args.hours, animals=args.animals,
+                      wind=args.wind,
                       burst=args.burst, driver=args.driver, extra=extra, secrets=secrets,
                       power_cuts=args.power_cuts, battery=args.battery,
                       ota_at=None if args.ota_at < 0 else args.ota_at)
+        (out / "deployments.json").write_text(json.dumps(fleet.deployments, indent=1,
+                                                         sort_keys=True) + "\n")
         fleet.start()
         with Progress(TextColumn("[bold]simulating"), BarColumn(),
                       TextColumn("{task.fields[clock]}"), TimeElapsedColumn(),
@@ -128,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
     ap.add_argument("--seed", type=int, default=1, help="scene seed (deterministic runs)")
     ap.add_argument("--animals", type=int, default=12, help="animal visits per simulated day")
+    ap.add_argument("--wind", type=int, default=3,
+                    help="windy periods (false PIR pulses) per simulated day")
     ap.add_argument("--burst", type=int, default=3, help="images per trigger")
     ap.add_argument("--power-cuts", type=int, default=1, help="power cuts per camera")
     ap.add_argument("--ota-at", type=float, default=12.0,

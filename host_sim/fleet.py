@@ -34,10 +34,32 @@ def site_config(device: str, burst: int) -> tuple[dict, dict]:
     return config, {"wifi": {"password": PASSWORD}}
 
 
+def deployment_record(device: str, index: int, wall: float, tz_offset_min: int = 0) -> dict:
+    """The record `flash.py deploy --deployment` would write for a simulated camera: each
+    camera at its own spot in the simulated forest, set up when the simulation starts."""
+    import datetime as dt
+
+    start = dt.datetime.fromtimestamp(int(wall), dt.timezone(dt.timedelta(
+        minutes=tz_offset_min))).isoformat()
+    return {"deploymentID": f"{device}-sim-{start[:10].replace('-', '')}",
+            "locationID": f"sim-{device}", "locationName": f"host_sim forest {device}",
+            "latitude": round(47.61 + 0.004 * index, 6), "longitude": -122.33,
+            "coordinateUncertainty": 10, "deploymentStart": start, "cameraID": device,
+            "cameraModel": "AI-Thinker-ESP32-CAM-OV2640", "cameraHeight": 0.5,
+            "cameraTilt": -5, "cameraHeading": 180, "baitUse": False,
+            "featureType": "trailGame", "habitat": "mixed forest (simulated)",
+            "setupBy": "host_sim"}
+
+
 def provision(board: Board, burst: int, extra: dict | None = None,
-              secrets: dict | None = None) -> None:
-    """Write config (with dotted-key overrides in `extra`) and secrets to a board's flash."""
+              secrets: dict | None = None, deployment: dict | None = None) -> None:
+    """Write config (with dotted-key overrides in `extra`), secrets and, like `flash.py deploy
+    --deployment`, the deployment record (/deployment.json; its coordinates go to
+    device.lat/lon) to a board's flash."""
     config, sec = site_config(board.name, burst)
+    if deployment:
+        config["device"]["lat"] = deployment["latitude"]
+        config["device"]["lon"] = deployment["longitude"]
     if "cloud" not in board.mounts:  # no shared sink mounted: no local-directory uploads
         config["sync"]["local_dir"] = ""
     for key, value in (extra or {}).items():
@@ -49,6 +71,8 @@ def provision(board: Board, burst: int, extra: dict | None = None,
     root = Path(board.flash.root)
     (root / "config.json").write_text(json.dumps(config, indent=1))
     (root / "secrets.json").write_text(json.dumps(sec))
+    if deployment:
+        (root / "deployment.json").write_text(json.dumps(deployment, sort_keys=True))
 
 
 BATTERY_DAY = {"power.mode": "battery", "sync.windows": "06:00-06:30",
@@ -69,7 +93,7 @@ def battery_board(sim, workdir, scene, name="cam-b", extra=None) -> Board:
 
 class Fleet:
     def __init__(self, sim, out: Path, boards: int, seed: int, hours: float, *, animals=12,
-                 burst=3, driver="cnadler86", extra=None, secrets=None, power_cuts=1,
+                 wind=3, burst=3, driver="cnadler86", extra=None, secrets=None, power_cuts=1,
                  battery=False, ota_at=None):
         self.sim = sim
         self.out = out
@@ -85,9 +109,11 @@ class Fleet:
 
             self.rollout = Rollout(self.cloud.root, ota_at * 3600)
         days = max(1.0, hours / 24)
+        self.deployments = []  # the register a technician's laptop keeps (deployments.json)
         for i in range(boards):
             name = f"cam-{i + 1:02d}"
-            scene = Schedule(seed=seed + i, days=days, animals_per_day=animals)
+            scene = Schedule(seed=seed + i, days=days, animals_per_day=animals,
+                             wind_periods=wind)
             outages = [(o * 3600.0 + i * 600, o * 3600.0 + i * 600 + 1800)
                        for o in (3, 11, 19) if o < hours]
             b = Board(name, out, sim=sim, scene=scene, camera_driver=driver,
@@ -98,7 +124,9 @@ class Fleet:
                 cfg.update({"power.mode": "battery", "sync.windows": "06:00-06:30,18:00-18:30"})
             if self.rollout is not None:
                 cfg.update(self.rollout.config())
-            provision(b, burst, cfg, secrets)
+            dep = deployment_record(name, i, sim.wall(), int(cfg.get("time.tz_offset_min", 0)))
+            self.deployments.append(dep)
+            provision(b, burst, cfg, secrets, dep)
             b._demo_outages = outages
             self.cuts[name] = sorted(self.rng.uniform(0.2, 0.8) * self.seconds
                                      for _ in range(power_cuts))

@@ -4,6 +4,8 @@
   flash.py flash --port /dev/ttyUSB0 --firmware ESP32_CAM.bin   erase + write MicroPython
   flash.py deploy --port /dev/ttyUSB0 --config site.json --identity fleet/wc-1a2b3c
   flash.py deploy --tool ampy --port /dev/ttyUSB0 --config site.json   the same through ampy
+      [--deployment oak-3.json]      where and how it is set up: /deployment.json on the
+                                     board, site/deployments.json for `wildcam export`
   flash.py --port /dev/ttyUSB0 --firmware X.bin --config site.json   both in one go
   flash.py provision --count 10 --out fleet                      identities + command keys
   flash.py check-config site.json --secrets secrets.json         the firmware's validator
@@ -146,6 +148,8 @@ def _deploy_args(p: argparse.ArgumentParser, config_required: bool) -> None:
     p.add_argument("--device-id", help="device.id written into the board's config")
     p.add_argument("--tool", choices=("mpremote", "ampy"), default="mpremote",
                    help="how to reach the board: mpremote (default, faster) or adafruit-ampy")
+    p.add_argument("--deployment", help="deployment record JSON (Camtrap DP deployments "
+                   "fields): written to the board and to deployments.json beside --config")
     p.add_argument("--deps", choices=("cache", "mip"), default="cache",
                    help="micropython-lib deps from the local cache (default) or mip (online)")
     p.add_argument("--source", action="store_true", help="copy .py sources, no mpy-cross")

@@ -6,7 +6,8 @@
     wildcam cmd --all config_set '{"changes": {"capture.burst_count": 5}}'
     wildcam ota rollout --version 0.2.0 --url http://updates.lan/ota/0.2.0/manifest.json \\
         --percent 10,50,100                            staged; stops on the first failures
-    wildcam export camtrapdp --from sim-out/cloud --out pkg   (see tools/export.py)
+    wildcam export camtrapdp --from s3://traps --out pkg ...   research export (tools/export.py;
+                                                       `wildcam export --help`)
 
 Common options: --broker HOST:PORT (default 127.0.0.1:1883), --user, --password (or
 WILDCAM_MQTT_PASSWORD), --prefix wildcam, --keys DIR (the `flash.py provision` folder holding
@@ -306,7 +307,33 @@ def cmd_ota(a, console: Console) -> int:
     return 0
 
 
+GLOBAL_VALUED = ("--broker", "--user", "--password", "--prefix", "--keys", "--wait")
+
+
+def _export_argv(argv: list[str]) -> list[str] | None:
+    """The arguments after `export` when that is the command (they all belong to the export
+    tool, `--help` included), else None."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "export":
+            return argv[i + 1:]
+        if arg in GLOBAL_VALUED:
+            i += 2
+        elif arg.startswith("-"):
+            i += 1
+        else:
+            return None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    rest = _export_argv(argv)
+    if rest is not None:
+        from tools import export
+
+        return export.main(rest, prog="wildcam export")
     ap = argparse.ArgumentParser(prog="wildcam", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--broker", default=os.environ.get("WILDCAM_BROKER", "127.0.0.1:1883"))
@@ -340,14 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--timeout", type=float, default=120, help="s to wait for command replies")
     r.add_argument("--max-failures", type=int, default=0)
     r.set_defaults(fn=cmd_ota)
-    e = sub.add_parser("export", help="research export (tools/export.py)", add_help=False)
-    e.add_argument("rest", nargs=argparse.REMAINDER)
-    e.set_defaults(fn=None)
+    sub.add_parser("export", help="Camtrap DP / MegaDetector export (`wildcam export --help`)")
     a = ap.parse_args(argv)
-    if a.what == "export":
-        from tools import export
-
-        return export.main(a.rest)
     if a.what == "cmd" and a.all and a.device and a.args == "{}":
         a.args, a.command, a.device = a.command, a.device, None  # cmd --all CMD ARGS
     if a.what == "cmd" and not a.all and not a.device:

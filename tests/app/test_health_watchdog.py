@@ -20,7 +20,10 @@ def test_heartbeat_reports_what_a_fleet_owner_needs(sim, tmp_path):
     cloud = Filesystem("cloud", str(tmp_path / "cloud"), 1 << 30)
     b = Board("cam-01", tmp_path, sim=sim, scene=scenes.animal(seed=1, start=100),
               mounts={"cloud": cloud}, wifi=WifiModel("sim-forest", "sim-password"))
-    provision(b, burst=2)
+    from host_sim.fleet import deployment_record
+
+    dep = deployment_record("cam-01", 0, sim.wall(), 120)
+    provision(b, burst=2, extra={"time.tz_offset_min": 120}, deployment=dep)  # flash.py deploy
     b.power_on()
     sim.run_for(1000)  # boot heartbeat + one after 900 s
     docs = [json.loads(p.read_text()) for p in (tmp_path / "cloud" / "cam-01").glob("*.json")]
@@ -36,6 +39,20 @@ def test_heartbeat_reports_what_a_fleet_owner_needs(sim, tmp_path):
     assert h["capture"]["images"] == 2 and h["capture"]["camera_errors"] == 0
     assert h["storage"]["sd"]["free_kb"] > 0 and h["tasks"]["restarts"] == 0
     assert "I health: health: up " in "\n".join(log_tail(b, 100))
+    assert h["deploy"] == dep  # where and how it was set up, in every heartbeat
+    sides = [json.loads(p.read_text()) for p in Path(b.sd.root, "DCIM").rglob("*.json")]
+    assert sides and {s["deployment"] for s in sides} == {dep["deploymentID"]}
+    # the JPEG says its local time AND the offset (EXIF 2.31 OffsetTimeOriginal)
+    import datetime as dt
+
+    from tools.camtrap import exifgps
+
+    side = sides[0]
+    got = exifgps.read(Path(b.sd.root, "DCIM", side["time_iso"][:10].replace("-", ""),
+                            side["file"]).read_bytes())
+    local = dt.datetime.fromtimestamp(side["time"], dt.timezone(dt.timedelta(hours=2)))
+    assert got["OffsetTimeOriginal"] == "+02:00"
+    assert got["DateTimeOriginal"] == local.strftime("%Y:%m:%d %H:%M:%S")
 
 
 def test_a_hung_task_ends_in_a_watchdog_reset(sim, tmp_path, monkeypatch):

@@ -86,3 +86,24 @@ def test_rtc_state_survives_sleep_and_corruption_is_reported(sim, tmp_path):
         machine.RTC().memory(bytes(raw))
     sim.run_for(6 * 3600)
     assert "RTC memory corrupted (CRC); starting fresh" in "\n".join(log_tail(b, 400))
+
+
+@pytest.mark.parametrize("critical", [False, True])
+def test_the_sleep_record_counts_time_asleep_with_and_without_the_pir(sim, tmp_path, critical):
+    """Effort for the export: sleep with the PIR armed counts, timer-only sleep does not."""
+    from host_sim import Battery
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(12, []), extra={"pins.battery_adc": 14})
+    b.battery = Battery(soc=0.1 if critical else 0.95)
+    b.power_on()
+    sim.run_for(13 * 3600)
+    with b.active():
+        from wildcam.core.rtcstate import RtcState
+
+        rtc = RtcState().load()
+    assert rtc.problem is None and rtc.get("sleeps") >= 2
+    armed, blind = rtc.get("armed_s"), rtc.get("blind_s")
+    if critical:  # PIR off: the camera could not detect anything while asleep
+        assert armed == 0 and blind >= 6 * 3600
+    else:
+        assert blind == 0 and armed >= 10 * 3600

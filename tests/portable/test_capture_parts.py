@@ -52,6 +52,18 @@ def test_exif_segment_is_a_valid_tiff_with_sorted_tags():
     assert gps[3][2] >> 24 == ord("W")
 
 
+def test_exif_records_the_local_utc_offset_beside_the_local_time():
+    seg = exif.segment("2026:06:01 04:00:01", offset_min=120)
+    tiff = seg[10:]
+    exif_ifd = _tags(tiff, _tags(tiff, 8)[0x8769][2])
+    for tag in (0x9010, 0x9011, 0x9012):  # OffsetTime, OffsetTimeOriginal, ...Digitized
+        typ, count, off = exif_ifd[tag]
+        assert (typ, count) == (2, 7) and tiff[off:off + count] == b"+02:00\x00"
+    assert exif.offset_text(-330) == "-05:30" and exif.offset_text(0) == "+00:00"
+    unset = exif.segment(None, offset_min=60)[10:]  # no date, so no offset either
+    assert 0x9011 not in _tags(unset, _tags(unset, 8)[0x8769][2])
+
+
 def test_exif_without_a_clock_has_no_dates_and_no_gps_without_position():
     seg = exif.segment(None, serial="cam-7")
     ifd0 = _tags(seg[10:], 8)

@@ -1,6 +1,6 @@
 """RTC-memory state with a checksum (portable; a fake RTC stands in for machine.RTC)."""
 
-from wildcam.core.rtcstate import RtcState
+from wildcam.core.rtcstate import DEFAULTS, RtcState
 
 
 class FakeRtc:
@@ -36,7 +36,7 @@ def test_every_single_bit_flip_is_caught_or_harmless():
             bad[i] ^= 1 << bit
             t = RtcState(FakeRtc(bad)).load()
             assert t.problem is not None, (i, bit)
-            assert t.data == {"sleeps": 0, "last_hb": 0, "events": 0, "timelapse_at": 0}
+            assert t.data == DEFAULTS
 
 
 def test_truncated_foreign_and_wrong_types():

@@ -207,6 +207,54 @@ def test_deploy_compiles_for_the_board_copies_all_then_only_changes(tools, tmp_p
     assert not [c for c in cmds if c[:2] == ["fs", "cp"]]
 
 
+def test_deploy_writes_the_deployment_record_to_the_board_and_the_register(tools, tmp_path,
+                                                                          site, capsys):
+    """The record goes to /deployment.json beside /config.json and to deployments.json beside
+    the site config; its coordinates become device.lat/lon; a move is a second record."""
+    cfg = json.loads(site.read_text())
+    cfg["time"] = {"tz_offset_min": 120}
+    site.write_text(json.dumps(cfg))
+    dep = tmp_path / "oak.json"
+    dep.write_text(json.dumps({"locationID": "oak-3", "locationName": "Oak ridge 3",
+                               "latitude": 51.123456, "longitude": -0.987654,
+                               "coordinateUncertainty": 15, "cameraHeight": 0.6,
+                               "cameraTilt": -10, "cameraHeading": 225, "baitUse": False,
+                               "featureType": "trailGame", "habitat": "beech forest",
+                               "setupBy": "Ada Lovelace"}))
+    argv = ["deploy", "--port", "/dev/ttyUSB0", "--config", str(site), "--device-id", "wc-7",
+            "--deployment", str(dep), "--build-dir", str(tmp_path / "build")]
+    assert flash.main(argv) == 0, capsys.readouterr().out
+    on_board = json.loads(tools.remote["/deployment.json"])
+    assert on_board["deploymentID"].startswith("wc-7-oak-3-") and on_board["cameraID"] == "wc-7"
+    assert on_board["deploymentStart"].endswith("+02:00")  # the camera's local time
+    assert on_board["featureType"] == "trailGame" and on_board["cameraHeading"] == 225
+    cfg = json.loads(tools.remote["/config.json"])
+    assert (cfg["device"]["lat"], cfg["device"]["lon"]) == (51.123456, -0.987654)
+    reg = json.loads((tmp_path / "deployments.json").read_text())
+    assert reg == [on_board]
+    # moved: a second record with its own id and setup time joins the register
+    dep.write_text(json.dumps({"deploymentID": "wc-7-pond", "locationID": "pond",
+                               "latitude": 51.2, "longitude": -0.9,
+                               "deploymentStart": "2026-07-01T09:00:00+02:00"}))
+    assert flash.main(argv) == 0
+    reg = json.loads((tmp_path / "deployments.json").read_text())
+    assert sorted(r["deploymentID"] for r in reg) == sorted([on_board["deploymentID"],
+                                                            "wc-7-pond"])
+
+
+def test_deploy_refuses_a_bad_deployment_record_before_touching_the_board(tools, tmp_path,
+                                                                          site, capsys):
+    dep = tmp_path / "bad.json"
+    dep.write_text(json.dumps({"latitude": 95, "longitude": 3, "featureType": "tree",
+                               "cameraTilt": 12.5}))
+    assert flash.main(["deploy", "--port", "/dev/ttyUSB0", "--config", str(site),
+                       "--device-id", "wc-7", "--deployment", str(dep)]) == 1
+    err = " ".join(capsys.readouterr().out.split())
+    assert "latitude: 95.0 is outside -90..90" in err and "featureType: 'tree'" in err
+    assert "cameraTilt: 12.5 is not an integer" in err
+    assert tools.calls == [] and not (tmp_path / "deployments.json").exists()
+
+
 def test_deploy_to_a_bytecode_only_board_skips_the_viper_kernel(tools, tmp_path, site, capsys):
     tools.mpy = 6 | (3 << 8)  # arch none (e.g. the wasm build)
     assert flash.main(["deploy", "--port", "/dev/ttyUSB0", "--config", str(site),

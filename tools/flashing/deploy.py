@@ -1,5 +1,14 @@
 """`flash.py deploy`: config checked first, then compile for the board, copy what changed,
-deps, config + secrets, reset, verify the running version.
+deps, config + secrets (+ the deployment record), reset, verify the running version.
+
+`--deployment dep.json` (Camtrap DP deployments fields: locationID, latitude, longitude,
+coordinateUncertainty, cameraHeight, cameraTilt, cameraHeading, baitUse, featureType,
+habitat, setupBy ...) is completed (deploymentID, cameraID, cameraModel, deploymentStart =
+now in the camera's local time), checked, written to the board as /deployment.json beside
+/config.json (reported in every heartbeat), its coordinates put in device.lat/lon (the EXIF
+GPS then says the same), and kept in `deployments.json` beside the site config: the
+register `wildcam export --deployments` reads (add deploymentEnd there at pickup). A new
+location is a new deployment: deploy again with the new record.
 
 The board is reached through a transport chosen with `--tool`: mpremote (board.Board, the
 default) or adafruit-ampy (ampy_board.AmpyBoard). Both offer the same steps (info, hashes,
@@ -67,6 +76,10 @@ def prepare(a, console: Console) -> tuple[dict, dict | None]:
     secrets = siteconfig.merge(*docs[1:]) if len(docs) > 1 else None
     if a.device_id:
         config = siteconfig.merge(config, {"device": {"id": a.device_id}})
+    a.deployment_rec = _deployment(a, config) if getattr(a, "deployment", None) else None
+    if a.deployment_rec:
+        config = siteconfig.merge(config, {"device": {"lat": a.deployment_rec["latitude"],
+                                                      "lon": a.deployment_rec["longitude"]}})
     problems, notes = siteconfig.check(config, secrets)
     for n in notes:
         console.print(f"[yellow]note:[/] {n}")
@@ -87,6 +100,24 @@ def open_board(a):
                         "drop --deps mip (the default cache copies the same micropython-lib "
                         "modules), or use --tool mpremote")
     return TOOLS[tool](a.port)
+
+
+def _deployment(a, config: dict) -> dict:
+    from tools.camtrap import deployfile
+
+    doc, err = siteconfig.load_json(a.deployment)
+    if err:
+        raise ToolError(err, "fix the JSON file and retry")
+    device = (config.get("device") or {}).get("id") or a.device_id
+    if not device:
+        raise ToolError("--deployment needs the device id", "give --identity or --device-id")
+    tz = (config.get("time") or {}).get("tz_offset_min", 0)
+    rec = deployfile.complete(doc, device, tz)
+    problems = deployfile.validate(rec)
+    if problems:
+        raise ToolError(f"{a.deployment}: " + "; ".join(problems) + "; nothing was written to "
+                        "the board", "fix the deployment record (Camtrap DP deployments fields)")
+    return rec
 
 
 def run(a, console: Console, prepared: tuple[dict, dict | None] | None = None) -> int:
@@ -139,13 +170,17 @@ def _run(a, console: Console, config: dict, secrets: dict | None, board) -> int:
     # 5. config and secrets (private temporary files, removed at once)
     with tempfile.TemporaryDirectory(prefix="wildcam-deploy-") as tmp:
         pairs = []
-        for name, doc in (("config.json", config), ("secrets.json", secrets)):
+        dep = getattr(a, "deployment_rec", None)
+        for name, doc in (("config.json", config), ("secrets.json", secrets),
+                          ("deployment.json", dep)):
             if doc is None:
                 continue
             p = Path(tmp, name)
             fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
                 f.write(siteconfig.config_text(doc) if name == "config.json"
+                        else json.dumps(doc, sort_keys=True, separators=(",", ":")) + "\n"
+                        if name == "deployment.json"
                         else json.dumps(doc, indent=1, sort_keys=True) + "\n")
             if remote.get("/" + name) != build.sha256(p):
                 pairs.append((str(p), "/" + name))
@@ -157,6 +192,7 @@ def _run(a, console: Console, config: dict, secrets: dict | None, board) -> int:
     if a.no_verify:
         board.reset()
         console.print(f"[green]deployed[/] in {time.monotonic() - t0:.1f} s (not verified)")
+        _register(a, console)
         return 0
     with console.status("resetting and checking the running firmware"):
         board.reset()
@@ -174,4 +210,23 @@ def _run(a, console: Console, config: dict, secrets: dict | None, board) -> int:
     console.print(f"[green]deployed[/] firmware {want} to {a.port}: {len(copy)} file(s) "
                   f"copied, {same} unchanged, in {time.monotonic() - t0:.1f} s "
                   f"({getattr(a, 'tool', 'mpremote')})")
+    _register(a, console)
     return 0
+
+
+def _register(a, console: Console):
+    """Keep the deployment record beside the site config (the export's register)."""
+    rec = getattr(a, "deployment_rec", None)
+    if not rec:
+        return
+    from tools.camtrap import deployfile
+    from tools.camtrap.common import ExportError
+
+    reg = Path(a.config).resolve().parent / deployfile.REGISTER
+    try:
+        deployfile.save_register(reg, rec)
+    except ExportError as e:
+        raise ToolError(f"the board is deployed, but the register was not updated: {e}",
+                        f"fix {reg} and deploy again") from None
+    console.print(f"deployment {rec['deploymentID']} ({rec.get('locationID') or 'no location id'}"
+                  f", set up {rec['deploymentStart']}) recorded in {reg}")

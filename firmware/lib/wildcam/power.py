@@ -12,7 +12,9 @@ unless in maintenance) with:
   once while the animal is still there), which becomes a timer wake instead;
 - a timer wake for the next heartbeat, sync window or time-lapse image.
 Before sleeping it records the boot as clean (so sleeping never looks like a crash loop),
-saves the RTC state and flushes the log.
+notes when it went to sleep and whether the PIR was armed, saves the RTC state and flushes
+the log; `account(now)` at the next boot adds the time asleep to `armed_s` (the camera
+could detect) or `blind_s` (timer wake only: not survey effort), which heartbeats report.
 """
 
 import asyncio
@@ -136,6 +138,19 @@ class Sleeper:
             if self.ready(time.ticks_diff(time.ticks_ms(), started)):
                 self.sleep(*self.plan(clock.now()))
 
+    def account(self, now=None):
+        """At boot: add the last sleep's length to armed_s / blind_s (RTC memory). Measured
+        with the RTC's own seconds (`clock.rtc_seconds()`), which run through deep sleep
+        whether or not the clock was ever set (a camera on critical battery never gets NTP)."""
+        now = clock.rtc_seconds() if now is None else now
+        at = self.rtc.get("slept_at")
+        if not at or now < at:
+            return 0
+        key = "armed_s" if self.rtc.get("slept_pir") else "blind_s"
+        self.rtc.set(key, self.rtc.get(key) + now - at)
+        self.rtc.set("slept_at", 0)
+        return now - at
+
     def sleep(self, seconds, pir):
         import machine
 
@@ -148,6 +163,8 @@ class Sleeper:
                 esp32.wake_on_ext0(machine.Pin(self.pir_pin, machine.Pin.IN),
                                    esp32.WAKEUP_ANY_HIGH)
         self.rtc.set("sleeps", self.rtc.get("sleeps") + 1)
+        self.rtc.set("slept_at", max(1, clock.rtc_seconds()))
+        self.rtc.set("slept_pir", 1 if pir else 0)
         self.rtc.save()
         self.boot.mark_stable()  # a planned sleep is a clean end of this boot
         self.log.info("deep sleep %d s (%s wake; battery tier %s)", seconds,

@@ -186,11 +186,13 @@ def build_ota(app):
 
 def build_management(app):
     """Health reports, the watchdog, and (with MQTT and a key) remote commands."""
-    from wildcam.manage.health import Health, Watchdog, system_source
+    from wildcam.manage.health import Deployment, Health, Watchdog, system_source
 
     cfg, sup = app.config, app.sup
+    app.deployment = Deployment(app.storage)
     if app.capture is not None:
         app.capture.alive = sup.beat("capture")
+        app.capture.deployment = app.deployment
     app.sync.alive = sup.beat("sync")
     if app.link is not None:
         app.link.alive = sup.beat("net")
@@ -199,6 +201,7 @@ def build_management(app):
                "queue": app.outbox.stats, "sync": app.sync_summary,
                "tasks": lambda: {"restarts": sup.total_restarts()},
                "storage": app.storage_summary, "ota": app.updater.status}
+    sources["deploy"] = app.deployment.record
     if app.capture is not None:
         sources["power"] = app.sensors.snapshot
         sources["capture"] = app.capture_summary
@@ -291,6 +294,10 @@ def build_power(app):
                               app.logs, app.boot, lambda: app.capture.busy, draining,
                               cfg.get("pins.pir"), next_due=next_due)
     s.tier = tier
+    s.account()  # the sleep that ended with this boot, for the heartbeat
+    from wildcam.manage.health import sleep_source
+
+    app.health.sources["sleep"] = sleep_source(app.rtc)
     if app.manage is not None:
         s.maintenance = lambda: app.manage.maintenance
     s.may_sleep = app.guard.may_sleep

@@ -1,7 +1,8 @@
 """A minimal EXIF (APP1) segment for camera-trap JPEGs, built without any library.
 
-It carries what research tools read first: Make, Model, DateTime / DateTimeOriginal,
-the device's serial (BodySerialNumber), ImageDescription (the event id), and GPS
+It carries what research tools read first: Make, Model, DateTime / DateTimeOriginal (local
+time) with its UTC offset (OffsetTime / OffsetTimeOriginal / OffsetTimeDigitized, "+02:00",
+EXIF 2.31), the device's serial (BodySerialNumber), ImageDescription (the event id), and GPS
 latitude/longitude when configured. `segment()` returns the bytes to insert right after
 the JPEG's SOI marker (FF D8); `write_jpeg()` streams a camera frame to a file with the
 segment inserted, in fixed-size chunks, without copying the frame.
@@ -72,10 +73,18 @@ def _ifd(entries, base, next_ifd=0):
     return head + struct.pack(">I", next_ifd) + extra
 
 
+def offset_text(minutes):
+    """"+02:00" / "-05:30" for a UTC offset in minutes (the EXIF OffsetTime* format)."""
+    sign = "-" if minutes < 0 else "+"
+    m = abs(int(minutes))
+    return "%s%02d:%02d" % (sign, m // 60, m % 60)
+
+
 def segment(when=None, make="WildCAM", model="ESP32-CAM", serial=None, description=None,
-            lat=None, lon=None, software=None):
-    """APP1 Exif segment bytes (marker included). `when` is "YYYY:MM:DD HH:MM:SS" or None
-    when the clock is unset (then no date tags: better none than a wrong one)."""
+            lat=None, lon=None, software=None, offset_min=None):
+    """APP1 Exif segment bytes (marker included). `when` is local "YYYY:MM:DD HH:MM:SS" or
+    None when the clock is unset (then no date tags: better none than a wrong one);
+    `offset_min` is the local time's UTC offset, written as OffsetTime* with the dates."""
     ifd0 = [(0x010F, ASCII, make), (0x0110, ASCII, model)]
     if software:
         ifd0.append((0x0131, ASCII, software))
@@ -87,6 +96,11 @@ def segment(when=None, make="WildCAM", model="ESP32-CAM", serial=None, descripti
     if when:
         exif.append((0x9003, ASCII, when))  # DateTimeOriginal
         exif.append((0x9004, ASCII, when))  # DateTimeDigitized
+        if offset_min is not None:
+            off = offset_text(offset_min)
+            exif.append((0x9010, ASCII, off))  # OffsetTime (of DateTime)
+            exif.append((0x9011, ASCII, off))  # OffsetTimeOriginal
+            exif.append((0x9012, ASCII, off))  # OffsetTimeDigitized
     if serial:
         exif.append((0xA431, ASCII, serial))  # BodySerialNumber
     gps = None

@@ -12,6 +12,14 @@ the time-lapse schedule, and "capture now" (REPL or remote command). An event is
 Folder names never come from an unset clock: `/sd/DCIM/YYYYMMDD/` when the clock is set,
 `/sd/DCIM/B<boot number>/` with uptime-based names when it is not (the sidecar says which).
 After a PIR event, triggers are ignored for `capture.quiet_s` (counted as suppressed).
+
+Sidecar (`<image>.json`): device, deployment (the id in /deployment.json, when deployed with
+one), firmware, file, size, sha256, time (UTC seconds), time_iso, clock, boot, uptime_s,
+tz_offset_min, event, trigger, seq/of, ambient, flash, sensors, and `detection`: the
+detector's verdict for the EVENT, made on small grayscale look frames taken before the
+burst (`frame` names their size), never on a saved image; `det_ms` says how long after the
+detector's last look frame this image was taken. A box in it is where the motion was in
+that look frame, not in this image.
 """
 
 import asyncio
@@ -50,6 +58,8 @@ class CaptureService:
         self._led = None
         self._boot_ms = time.ticks_ms()
         self._seq = 0
+        self._det_ms = None  # ticks of the detector's last look frame (for `det_ms`)
+        self.deployment = None  # wildcam.manage.health.Deployment (set by the App)
         self.alive = lambda: None  # progress report for the watchdog (set by the App)
         self.max_burst = None  # battery policy may shorten bursts
         self.busy = False  # True from trigger until the event is over
@@ -179,8 +189,11 @@ class CaptureService:
             r = None
             for i in range(self._cfg.get("detect.frames")):
                 r = det.update(self._cam.capture())
+                self._det_ms = time.ticks_ms()
                 if r.motion:
-                    return ambient, r.as_dict()
+                    verdict = r.as_dict()
+                    verdict["frame"] = self._cfg.get("detect.frame")
+                    return ambient, verdict
                 if i + 1 < self._cfg.get("detect.frames"):
                     await asyncio.sleep_ms(gap)
             if lit:
@@ -237,6 +250,8 @@ class CaptureService:
                 m["seq"], m["of"] = i + 1, n
                 try:
                     frame = self._cam.capture()
+                    if meta.get("detection") and self._det_ms is not None:
+                        m["det_ms"] = time.ticks_diff(time.ticks_ms(), self._det_ms)
                     path, size, digest = self.save(frame, m)
                 except Exception as e:  # noqa: BLE001 - one bad frame must not end the burst
                     self.counters["failures"] += 1
@@ -270,13 +285,14 @@ class CaptureService:
         if not self._cfg.get("storage.exif"):
             return b""
         when = None
+        tz = self._cfg.get("time.tz_offset_min")
         if ts is not None:
-            local = clock.rtc_from_unix(ts + self._cfg.get("time.tz_offset_min") * 60)
+            local = clock.rtc_from_unix(ts + tz * 60)
             when = "%04d:%02d:%02d %02d:%02d:%02d" % (local[0], local[1], local[2],
                                                        local[4], local[5], local[6])
         lat, lon = self._cfg.get("device.lat"), self._cfg.get("device.lon")
         return exif.segment(when, serial=self.device_id, description=meta.get("event"),
-                            lat=lat, lon=lon, software="WildCAM " + VERSION)
+                            lat=lat, lon=lon, software="WildCAM " + VERSION, offset_min=tz)
 
     def save(self, frame, meta=None):
         """Stream `frame` to the SD card with EXIF, hashing it on the way, then write its
@@ -310,6 +326,9 @@ class CaptureService:
                 "clock": "rtc" if ts is not None else "unset", "boot": self._boot_no,
                 "uptime_s": time.ticks_diff(time.ticks_ms(), self._boot_ms) // 1000,
                 "tz_offset_min": self._cfg.get("time.tz_offset_min")}
+        dep = self.deployment.id() if self.deployment is not None else None
+        if dep:
+            side["deployment"] = dep
         for k in meta:
             side[k] = meta[k]
         try:

@@ -58,6 +58,14 @@ def now():
     return unix_from_rtc(dt)
 
 
+def rtc_seconds():
+    """The RTC's seconds whether or not the clock was ever set: good for differences across
+    deep sleep (the RTC runs on), not for dates."""
+    import machine
+
+    return unix_from_rtc(machine.RTC().datetime())
+
+
 def is_set():
     return now() is not None
 

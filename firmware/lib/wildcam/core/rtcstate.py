@@ -13,7 +13,8 @@ from wildcam.core import jsonutil
 
 MAGIC = b"WC"
 VERSION = 1
-DEFAULTS = {"sleeps": 0, "last_hb": 0, "events": 0, "timelapse_at": 0}
+DEFAULTS = {"sleeps": 0, "last_hb": 0, "events": 0, "timelapse_at": 0,
+            "slept_at": 0, "slept_pir": 0, "armed_s": 0, "blind_s": 0}
 
 
 class RtcState:

@@ -6,6 +6,12 @@ a source that raises is reported as an error string instead of breaking the repo
 "health" item in the outbox (durable, priority below detections), logs one compact line,
 and calls `publish(snapshot)` (e.g. a retained MQTT status) when given.
 
+`Deployment` is the record `flash.py deploy --deployment` writes beside the config
+(/deployment.json: deploymentID, location, coordinates, setup time, camera height ...),
+read once on first use and reported in every heartbeat, so the export knows where each
+report and image came from and when the camera was moved. `sleep_source(rtc)` reports the
+deep-sleep record (sleeps, seconds asleep with the PIR armed and without it).
+
 `Watchdog` feeds `machine.WDT` only while every critical supervised task has made progress
 recently, so a task stuck in an await ends in a reset, not a zombie camera; a loop blocked
 in a call stops feeding by itself.
@@ -13,6 +19,7 @@ in a call stops feeding by itself.
 
 import asyncio
 import gc
+import json
 import time
 
 from wildcam.core import clock
@@ -30,6 +37,37 @@ def system_source(boot, reset_cause, version, slot="lib"):
                 "time": clock.now()}
 
     return read
+
+
+class Deployment:
+    PATH = "/deployment.json"
+
+    def __init__(self, storage, path=PATH):
+        self._st = storage
+        self._path = path
+        self._doc = None
+
+    def record(self):
+        """The deployment dict ({} when the camera was deployed without one). Read on first
+        use, so never on the PIR-wake path before the first frame."""
+        if self._doc is None:
+            try:
+                d = json.loads(self._st.read(self._path))
+                self._doc = d if isinstance(d, dict) else {"error": "not a JSON object"}
+            except OSError:
+                self._doc = {}
+            except ValueError as e:
+                self._doc = {"error": "deployment.json: %s" % e}
+        return self._doc
+
+    def id(self):
+        return self.record().get("deploymentID")
+
+
+def sleep_source(rtc):
+    """Deep-sleep record from RTC memory (see wildcam.power.Sleeper.account)."""
+    return lambda: {"n": rtc.get("sleeps"), "armed_s": rtc.get("armed_s"),
+                    "blind_s": rtc.get("blind_s")}
 
 
 class Health:
