@@ -1,0 +1,144 @@
+"""Queues written by older firmware (format 1) are drained, and `open()` never raises for a
+storage problem, a full card included (portable)."""
+
+import struct
+from binascii import crc32
+
+from cutting import CuttingStorage, PowerCut
+from fullfs import FullStorage
+from portable_support import PrefixStorage, tmpdir
+
+from wildcam.queue import records
+from wildcam.queue.outbox import Outbox
+
+
+def _cursor(seg, off):
+    body = struct.pack("<BxxxII", 0x43, seg, off)
+    return body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
+
+
+def write_format1(st, lane="1-default", n=5, delivered=0, torn_cursor=False, root="/q"):
+    """A lane as firmware before format 2 left it: records in 00000000.seg, a `cursor`
+    file of 16-byte records (the last valid one after `delivered` items)."""
+    d = root + "/" + lane
+    st.makedirs(d)
+    ends = []
+    with st.open(d + "/00000000.seg", "wb") as f:
+        off = 0
+        for i in range(n):
+            rec = records.encode({"n": "detection", "c": 1780315200 + i, "k": "old-%d" % i,
+                                  "d": {"i": i}})
+            f.write(rec)
+            off += len(rec)
+            ends.append(off)
+    with st.open(d + "/cursor", "wb") as f:
+        for i in range(delivered):
+            f.write(_cursor(0, ends[i]))
+        if torn_cursor:
+            f.write(_cursor(0, ends[-1])[:5])  # a power cut 5 bytes into a cursor record
+    return ends
+
+
+def _box(st, **kw):
+    kw.setdefault("root", "/q")
+    return Outbox(st, **kw).open()
+
+
+def _drain(box):
+    out = []
+    while True:
+        item = box.next()
+        if item is None:
+            return out
+        out.append(item.key)
+        box.done(item)
+
+
+def test_a_format1_lane_is_drained_first_then_removed():
+    st = PrefixStorage(tmpdir())
+    write_format1(st, n=5, delivered=2)
+    box = _box(st, now=lambda: 1780316000)
+    assert box.pending() == 3
+    box.put("detection", data={"i": 9}, key="new-9")
+    assert _drain(box) == ["old-2", "old-3", "old-4", "new-9"]
+    assert not st.exists("/q/1-default")  # empty: gone
+    again = _box(st)
+    assert again.pending() == 0 and again.old == []
+
+
+def test_a_format1_cursor_shifted_by_a_short_write_loses_nothing():
+    """Old firmware appended cursor records after a 5-byte fragment: every later one was
+    misaligned. They are found at any offset, the highest wins."""
+    st = PrefixStorage(tmpdir())
+    ends = write_format1(st, n=6, delivered=1)
+    with st.open("/q/1-default/cursor", "ab") as f:
+        f.write(_cursor(0, ends[3])[:5])
+        f.write(_cursor(0, ends[3]))
+    assert _drain(_box(st)) == ["old-4", "old-5"]
+
+
+def test_open_never_raises_on_a_full_card_after_a_torn_cursor_write():
+    """Finding 4: opening compacted a torn cursor file on a full card and raised ENOSPC."""
+    st = FullStorage(tmpdir(), 64 * 512, kind="fat", block=512)
+    write_format1(st, n=4, delivered=1, torn_cursor=True)
+    st.fill(0)
+    box = _box(st)  # must not raise
+    assert box.pending() == 3
+    assert _drain(box) == ["old-1", "old-2", "old-3"]
+
+
+def test_open_never_raises_when_a_lane_journal_is_damaged_on_a_full_card():
+    st = FullStorage(tmpdir(), 64 * 512, kind="fat", block=512)
+    box = _box(st)
+    for i in range(3):
+        lane = box.put("detection", data={"i": i}, key="k%d" % i).lane
+    with st.open(lane.dir + "/journal", "r+b") as f:
+        f.write(b"\0" * 1024)  # both halves spoilt
+    st.fill(0)
+    again = _box(st)  # rebuilt from the segments (FAT frees the old journal's cluster first)
+    assert again.counters["recovered"] == 1
+    assert _drain(again) == ["k0", "k1", "k2"]
+
+
+def test_open_never_raises_when_the_queue_folder_cannot_be_read():
+    class Broken(PrefixStorage):
+        def iter_names(self, path):
+            raise OSError(5)
+
+        def exists(self, path):
+            return True
+
+    box = _box(Broken(tmpdir()))
+    assert box.pending() == 0 and box.counters["open_errors"] == 1
+
+
+def _drain_with_cut(st):
+    got = []
+    try:
+        box = _box(st)
+        while True:
+            item = box.next()
+            if item is None:
+                break
+            got.append(item.key)
+            box.done(item)
+    except PowerCut:
+        pass
+    return got
+
+
+def test_draining_a_format1_lane_survives_a_cut_at_every_step():
+    probe = CuttingStorage(tmpdir())
+    write_format1(probe, n=4, delivered=1)
+    probe.used = 0
+    _drain_with_cut(probe)
+    assert probe.used > 40
+    for budget in range(0, probe.used + 2, 2):
+        st = CuttingStorage(tmpdir())
+        write_format1(st, n=4, delivered=1)
+        st.budget = budget
+        first = _drain_with_cut(st)
+        rest = _drain(_box(PrefixStorage(st.root)))
+        assert set(first) | set(rest) == set(["old-1", "old-2", "old-3"]), (budget, first, rest)
+        assert len(rest) == len(set(rest)) and all(k not in first[:-1] for k in rest), \
+            (budget, first, rest)
