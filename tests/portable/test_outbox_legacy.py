@@ -1,42 +1,13 @@
 """Queues written by older firmware (format 1) are drained, and `open()` never raises for a
 storage problem, a full card included (portable)."""
 
-import struct
-from binascii import crc32
-
 from cutting import CuttingStorage, PowerCut
+from format1 import cursor_record as _cursor
+from format1 import write_format1
 from fullfs import FullStorage
 from portable_support import PrefixStorage, tmpdir
 
-from wildcam.queue import records
 from wildcam.queue.outbox import Outbox
-
-
-def _cursor(seg, off):
-    body = struct.pack("<BxxxII", 0x43, seg, off)
-    return body + struct.pack("<I", crc32(body) & 0xFFFFFFFF)
-
-
-def write_format1(st, lane="1-default", n=5, delivered=0, torn_cursor=False, root="/q"):
-    """A lane as firmware before format 2 left it: records in 00000000.seg, a `cursor`
-    file of 16-byte records (the last valid one after `delivered` items)."""
-    d = root + "/" + lane
-    st.makedirs(d)
-    ends = []
-    with st.open(d + "/00000000.seg", "wb") as f:
-        off = 0
-        for i in range(n):
-            rec = records.encode({"n": "detection", "c": 1780315200 + i, "k": "old-%d" % i,
-                                  "d": {"i": i}})
-            f.write(rec)
-            off += len(rec)
-            ends.append(off)
-    with st.open(d + "/cursor", "wb") as f:
-        for i in range(delivered):
-            f.write(_cursor(0, ends[i]))
-        if torn_cursor:
-            f.write(_cursor(0, ends[-1])[:5])  # a power cut 5 bytes into a cursor record
-    return ends
 
 
 def _box(st, **kw):

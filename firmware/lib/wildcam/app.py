@@ -22,6 +22,7 @@ from wildcam.core.supervisor import Escalation, Supervisor
 from wildcam.core.version import VERSION
 
 HOUSEKEEPING_MS = 10000
+FLASH_KEEP_FREE = 256 * 1024  # without an SD card the outbox leaves this much flash free
 STABLE_MS = 300000  # a boot that ran this long is no longer part of a crash loop
 
 _RESET_NAMES = ("PWRON_RESET", "HARD_RESET", "WDT_RESET", "DEEPSLEEP_RESET", "SOFT_RESET")
@@ -99,10 +100,18 @@ class App:
 
         cfg = self.config
         self.has_sd = sdcard.mount(self.storage, self.log)
+        # keys carry the boot number; on flash the queue leaves room for logs, config, OTA
         self.outbox = Outbox(self.storage, "/sd/outbox" if self.has_sd else "/outbox",
                              max_bytes=cfg.get("sync.max_queue_mb") * 1024 * 1024, now=clock.now,
-                             key_prefix=self.device_id + "-").open()
+                             key_prefix=self.device_id + "-", boot=self.boot.boots,
+                             keep_free=0 if self.has_sd else FLASH_KEEP_FREE)
+        try:
+            self.outbox.open()  # reports storage trouble itself; anything else: run on
+        except Exception as e:  # noqa: BLE001 - a queue that opened in part still drains
+            self.log.error("outbox: open failed (%s); running with what was read", e)
         st = self.outbox.stats()
+        for problem in self.outbox.problems:
+            self.log.warning("outbox: %s", problem)
         if st["pending"] or st["corrupt"] or st["torn"]:
             self.log.info("outbox: %d pending (%d bytes), %d damaged records skipped",
                           st["pending"], st["pending_bytes"], st["corrupt"] + st["torn"])
