@@ -198,6 +198,7 @@ class SimStorage(Storage):
         self.on_cut = on_cut
         self.bytes_written = 0
         self.ops = 0
+        self.short_writes = 0  # ENOSPC after part of the data landed (FAT)
         self.dead = False
 
     # --- mapping ---------------------------------------------------------------------------
@@ -269,6 +270,7 @@ class SimStorage(Storage):
             raise self._cut()
         if err:
             fs.counters["enospc"] += 1
+            self.short_writes += n > 0
             raise OSError(err, "no space left on %s (%d of %d bytes written)"
                           % (fs.name, n, len(data)))
         return n

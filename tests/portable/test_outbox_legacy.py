@@ -64,7 +64,7 @@ def test_open_never_raises_when_a_lane_journal_is_damaged_on_a_full_card():
     for i in range(3):
         lane = box.put("detection", data={"i": i}, key="k%d" % i).lane
     with st.open(lane.dir + "/journal", "r+b") as f:
-        f.write(b"\0" * 1024)  # both halves spoilt
+        f.write(b"\0" * 544)  # both halves spoilt
     st.fill(0)
     again = _box(st)  # rebuilt from the segments (FAT frees the old journal's cluster first)
     assert again.counters["recovered"] == 1

@@ -1,10 +1,11 @@
 """A small state journal that never grows: a preallocated file of 16-byte slots rewritten in
 place (a lane's cursor, the outbox's boot counter).
 
-File (1024 bytes, written whole once by `create`): two 512-byte halves, each starting with
-the same header slot (`H`: format, salt) followed by 31 state slots. Successive writes
-alternate between the halves, so a write torn anywhere (even one that spoils a whole
-512-byte sector) leaves the previous state whole in the other half.
+File (544 bytes, written whole once by `create`): two halves 512 bytes apart, each a header
+slot (`H`: format, salt) and a state slot. Successive writes alternate between the halves
+(ping-pong), so a write torn anywhere (even one that spoils a whole 512-byte sector) leaves
+the previous state whole in the other half, and reading costs two slots whatever the
+history.
 
 Slot: `magic 'J'(1) kind(1) a(2) b(4) c(4) crc32(4)`, the CRC over the first 12 bytes
 seeded with the salt (header slots: seed 0). A reader keeps the valid state slot with the
@@ -23,8 +24,8 @@ from binascii import crc32
 
 SLOT = 16
 HALF = 512
-SLOTS = 2 * (HALF // SLOT - 1)  # 62 state slots
-SIZE = 2 * HALF
+SLOTS = 2  # one state slot per half
+SIZE = HALF + 2 * SLOT
 _MAGIC = 0x4A  # "J"
 _HEAD = 0x48  # "H"
 VERSION = 2
@@ -60,10 +61,9 @@ class Journal:
         """Write a fresh journal holding one state. Raises OSError (e.g. ENOSPC); a partly
         written file is removed again."""
         head = _slot(_HEAD, VERSION, salt, 0, 0)
-        first = _slot(self.kind, a, b, c, salt)
-        half = head + bytes(HALF - SLOT)
-        raw = bytearray(half + half)
-        raw[SLOT:2 * SLOT] = first
+        raw = bytearray(SIZE)
+        raw[0:SLOT] = raw[HALF:HALF + SLOT] = head
+        raw[SLOT:2 * SLOT] = _slot(self.kind, a, b, c, salt)
         try:
             with self.st.open(self.path, "wb") as f:
                 f.write(raw)

@@ -39,6 +39,7 @@ from binascii import crc32
 
 from wildcam.core.storage import is_safe_name
 from wildcam.queue import records
+from wildcam.queue import journal as _journal
 from wildcam.queue.journal import Journal
 from wildcam.queue.lane import Lane
 from wildcam.queue.legacy import LegacyLane
@@ -230,7 +231,7 @@ class Outbox:
         body = records.body_of(d)
         n = len(body) + records.OVERHEAD
         cost = self.cost(d, n)
-        fs_need = n + records.SEG_HDR + (0 if lane.salt is not None else 1024)
+        fs_need = n + records.SEG_HDR + (0 if lane.salt is not None else _journal.SIZE)
         for attempt in (0, 1):
             self._make_room(lane.prio, cost, fs_need)
             try:
@@ -299,8 +300,8 @@ class Outbox:
             if item is None or not self._finish(item, "evicted"):
                 self.counters["rejected"] += 1
                 raise QueueFull("outbox full: nothing more can be evicted")
-            if not victim.count and victim.tail_open:
-                victim.drop_tail()
+            if not victim.count:
+                victim.drop_tail()  # emptied: its newest segment can go too
 
     def _fits(self, prio, cost, fs_need):
         if self.pending_bytes() + cost > self.max_bytes:
@@ -433,12 +434,17 @@ class Outbox:
                                                           self._dead_seg - DEAD_SEGMENTS)):
                 self.freed()
             self.st.makedirs(self.root + "/dead")
+        path = "%s/dead/%08d.seg" % (self.root, self._dead_seg)
         try:
-            with self.st.open("%s/dead/%08d.seg" % (self.root, self._dead_seg), "ab") as f:
+            with self.st.open(path, "ab") as f:
                 f.write(rec)
                 f.flush()
         except OSError:
-            self._dead_size = DEAD_SEG_BYTES  # never append after a fragment
+            try:  # a fragment landed (a short write): never append after it
+                if self.st.size(path) != self._dead_size:
+                    self._dead_size = DEAD_SEG_BYTES
+            except OSError:
+                pass
             raise
         finally:
             self.wrote(len(rec), self._dead_size == 0)
