@@ -38,21 +38,15 @@ import time
 from binascii import crc32
 
 from wildcam.core.storage import is_safe_name
-from wildcam.queue import records
 from wildcam.queue import journal as _journal
+from wildcam.queue import records
+from wildcam.queue.deadletters import DeadLetters
 from wildcam.queue.journal import Journal
 from wildcam.queue.lane import Lane
-from wildcam.queue.legacy import LegacyLane
+from wildcam.queue.space import Space
 
 PRIORITIES = ("alert", "detection", "health", "timelapse")  # index = priority, 0 highest
 SEG_BYTES = 16384
-DEAD_SEGMENTS = 4
-DEAD_SEG_BYTES = 4096  # the dead-letter ring keeps the last ~16 KB of records (about 80)
-QUARANTINE_FILES = 8
-QUARANTINE_MAX = 2048
-RESERVE_BLOCKS = 3  # journal rewrites (copy-on-write on LittleFS) and dead letters
-ALERT_RESERVE_BLOCKS = 4  # only alerts may use these
-SLACK_BLOCKS = 4  # nearer than this to a reserve, free space is measured, not estimated
 NO_SPACE = (28, 13)  # ENOSPC; FAT refuses a new directory cluster with EACCES
 _BOOT = 0x42  # "B"
 
@@ -125,7 +119,8 @@ class Outbox:
         self._now = now  # () -> Unix seconds or None
         self.key_prefix = key_prefix  # e.g. the device id, so keys are unique fleet-wide
         self.boot_hint = boot  # a boot counter kept elsewhere (the App's): keys go above it
-        self.keep_free = keep_free  # bytes of the filesystem left to others
+        self.space = Space(storage, root, keep_free)  # keep_free: bytes left to others
+        self.ring = DeadLetters(self)
         self.lanes = {}
         self.old = []  # format 1 lanes being drained
         self.bytes_written = 0
@@ -135,11 +130,6 @@ class Outbox:
                          "open_errors": 0}
         self.problems = []  # what open() could not do (short strings)
         self._boot = None  # this boot's number, persisted at the first auto key
-        self._free = None  # free bytes of the filesystem (None: measure again)
-        self._block = None
-        self._dead_seg = -1
-        self._dead_size = 0
-        self._quarantine_n = 0
 
     # --- opening --------------------------------------------------------------------------
     def open(self):
@@ -156,6 +146,8 @@ class Outbox:
                 lane = Lane(self, name[1:], int(name[1]))
                 self.lanes[lane.name] = lane
             elif len(name) > 2 and name[0] in "0123" and name[1] == "-":
+                from wildcam.queue.legacy import LegacyLane  # only after an upgrade
+
                 lane = LegacyLane(self, name, int(name[0]))
                 self.old.append(lane)
             else:
@@ -165,30 +157,13 @@ class Outbox:
             except OSError as e:
                 lane.broken = str(e)
                 self._problem(name, e)
-        self._dead_seg, self._dead_size = self._ring_end("dead", ".seg")
-        self._quarantine_n = self._ring_end("quarantine", ".bin")[0] + 1
+        self.ring.open()
         return self
 
     def _problem(self, where, e):
         self.counters["open_errors"] += 1
         if len(self.problems) < 8:
             self.problems.append("%s: %s" % (where, e))
-
-    def _ring_end(self, folder, ext):
-        """(highest number, its size) among `<root>/<folder>/<n><ext>`, or (-1, 0)."""
-        path = self.root + "/" + folder
-        top = -1
-        try:
-            for name in self.st.iter_names(path):
-                if name.endswith(ext):
-                    try:
-                        top = max(top, int(name[:-len(ext)]))
-                    except ValueError:
-                        pass
-            size = self.st.size("%s/%08d%s" % (path, top, ext)) if top >= 0 else 0
-        except OSError:
-            return top, 0
-        return top, size
 
     def lane(self, prio, route):
         name = "%d-%s" % (prio, route)
@@ -240,7 +215,7 @@ class Outbox:
             except OSError as e:
                 if not _no_space(e):
                     raise
-                self._free = None  # fuller than we knew (another writer): measure again
+                self.space.freed()  # fuller than we knew (another writer): measure again
                 if attempt:
                     self.counters["rejected"] += 1
                     raise QueueFull("no space on the filesystem (%s)" % e)
@@ -275,6 +250,7 @@ class Outbox:
         return n
 
     def new_salt(self, name):
+        """A random 32-bit salt for a new lane (or the boot journal)."""
         try:
             import random
             r = random.getrandbits(32)
@@ -289,7 +265,7 @@ class Outbox:
         if not self._could_fit(prio, cost, fs_need):
             self.counters["rejected"] += 1
             raise QueueFull("outbox full: %d bytes pending of %d, %s bytes free"
-                            % (self.pending_bytes(), self.max_bytes, self._free))
+                            % (self.pending_bytes(), self.max_bytes, self.space.free()))
         while not self._fits(prio, cost, fs_need):
             victim = None
             for lane in self._all():  # lowest priority first, then the fullest
@@ -304,15 +280,7 @@ class Outbox:
                 victim.drop_tail()  # emptied: its newest segment can go too
 
     def _fits(self, prio, cost, fs_need):
-        if self.pending_bytes() + cost > self.max_bytes:
-            return False
-        reserve = self._reserve(prio)
-        free = self._free_bytes()
-        if free is None or free - fs_need >= reserve + SLACK_BLOCKS * self._block_size():
-            return True  # far from the limit: the running estimate is good enough
-        self._free = None  # close to it: ask the filesystem (before evicting, too)
-        free = self._free_bytes()
-        return free is None or free - fs_need >= reserve
+        return self.pending_bytes() + cost <= self.max_bytes and self.space.room(prio, fs_need)
 
     def _could_fit(self, prio, cost, fs_need):
         """Whether evicting every item of priority `prio` or lower would make room."""
@@ -320,46 +288,19 @@ class Outbox:
         held = self.pending_bytes() - sum(lane.bytes for lane in evictable)
         if held + cost > self.max_bytes:
             return False
-        free = self._free_bytes()
-        if free is None:
+        if self.space.room(prio, fs_need):
             return True
-        blk = self._block_size()
-        for lane in evictable:
-            free += lane.footprint(blk)
-        return free - fs_need >= self._reserve(prio)
-
-    def _reserve(self, prio):
-        return self.keep_free + self._block_size() * (
-            RESERVE_BLOCKS + (ALERT_RESERVE_BLOCKS if prio else 0))
-
-    def _free_bytes(self):
-        if self._free is None:
-            try:
-                self._free = self.st.statvfs(self.root)[1]
-            except OSError:
-                return None
-        return self._free
-
-    def _block_size(self):
-        if self._block is None:
-            try:
-                self._block = self.st.block_size(self.root) or 4096
-            except (OSError, AttributeError):
-                self._block = 4096
-        return self._block
+        blk = self.space.block()
+        return self.space.could_fit(prio, fs_need, sum(lane.footprint(blk) for lane in evictable))
 
     def wrote(self, n, new_file=False):
-        """`n` bytes were written to the outbox's filesystem (to a new file: a whole block
-        more may be in use, so the next check measures again)."""
+        """`n` bytes were written to the outbox's filesystem."""
         self.bytes_written += n
-        if new_file:
-            self._free = None
-        elif self._free is not None:
-            self._free -= n
+        self.space.wrote(n, new_file)
 
     def freed(self):
         """A file was removed: measure the free space again when it matters."""
-        self._free = None
+        self.space.freed()
 
     # --- taking ---------------------------------------------------------------------------
     def next(self, ready=None):
@@ -416,7 +357,7 @@ class Outbox:
             self.counters["stale"] += 1
             return True
         try:
-            self._write_dead(item, reason or how)
+            self.ring.write(item, reason or how, self._now() if self._now else None)
         except OSError:
             self.counters["dead_letter_errors"] += 1
             return False
@@ -424,51 +365,11 @@ class Outbox:
         self.counters[how] += 1
         return True
 
-    def _write_dead(self, item, reason):
-        rec = records.encode({"i": item.as_dict(), "l": item.lane.name, "r": str(reason)[:200],
-                              "t": (self._now() if self._now else None) or 0})
-        if self._dead_seg < 0 or self._dead_size + len(rec) > DEAD_SEG_BYTES:
-            self._dead_seg += 1
-            self._dead_size = 0
-            if self.st.remove_quiet("%s/dead/%08d.seg" % (self.root,
-                                                          self._dead_seg - DEAD_SEGMENTS)):
-                self.freed()
-            self.st.makedirs(self.root + "/dead")
-        path = "%s/dead/%08d.seg" % (self.root, self._dead_seg)
-        try:
-            with self.st.open(path, "ab") as f:
-                f.write(rec)
-                f.flush()
-        except OSError:
-            try:  # a fragment landed (a short write): never append after it
-                if self.st.size(path) != self._dead_size:
-                    self._dead_size = DEAD_SEG_BYTES
-            except OSError:
-                pass
-            raise
-        finally:
-            self.wrote(len(rec), self._dead_size == 0)
-        self._dead_size += len(rec)
-
     def quarantine(self, f, start, end, lane_name, seg, torn):
-        """Keep the damaged bytes [start, end) of a segment for inspection (bounded)."""
+        """Count and keep the damaged bytes [start, end) of a segment (bounded)."""
         self.counters["torn" if torn else "corrupt"] += 1
-        n = min(end - start, QUARANTINE_MAX)
-        f.seek(start)
-        raw = f.read(n)
-        path = "%s/quarantine/%08d.bin" % (self.root, self._quarantine_n)
-        self._quarantine_n += 1
-        try:
-            self.st.remove_quiet("%s/quarantine/%08d.bin" % (
-                self.root, self._quarantine_n - 1 - QUARANTINE_FILES))
-            self.st.makedirs(self.root + "/quarantine")
-            with self.st.open(path, "wb") as q:
-                q.write(("%s %d %d %s\n" % (lane_name, seg, start, "torn" if torn else
-                                            "corrupt")).encode())
-                q.write(raw)
-            self.wrote(len(raw), True)
-        except OSError:
-            pass  # the count still says it happened
+        self.ring.quarantine(f, start, end, "%s %d %d %s\n" % (
+            lane_name, seg, start, "torn" if torn else "corrupt"))
 
     def make_item(self, lane, seg, pos, end, d, ordinal=0, cum=0):
         return Item(lane, seg, pos, end, d, ordinal, cum)
@@ -500,27 +401,4 @@ class Outbox:
 
     def dead_letters(self, limit=20):
         """The newest dead-letter records (dicts with i=item, r=reason), newest first."""
-        out = []
-        for seg in range(self._dead_seg, max(-1, self._dead_seg - DEAD_SEGMENTS), -1):
-            path = "%s/dead/%08d.seg" % (self.root, seg)
-            try:
-                fsize = self.st.size(path)
-            except OSError:
-                continue
-            found = []
-            with self.st.open(path, "rb") as f:
-                off = 0
-                while off < fsize:
-                    d, n = records.read_at(f, off, fsize)
-                    if d is None:
-                        off = records.resync(f, off, fsize)
-                        continue
-                    found.append(d)
-                    if len(found) > limit:
-                        found.pop(0)
-                    off += n
-            found.reverse()
-            out.extend(found[:limit - len(out)])
-            if len(out) >= limit:
-                break
-        return out
+        return self.ring.read(limit)
