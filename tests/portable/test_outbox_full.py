@@ -118,7 +118,7 @@ def test_a_short_journal_write_does_not_misalign_later_records():
     """Finding 3: on a full card a cursor record is written in part (FAT writes what fits,
     then raises ENOSPC); cursor records written after space came back must still count.
     (8-byte clusters stand in for a record that straddles a cluster boundary.)"""
-    st = FullStorage(tmpdir(), 4 << 20, kind="fat", block=8)
+    st = FullStorage(tmpdir(), 64 << 10, kind="fat", block=8)
     box = _box(st)
     keys = [box.put("detection", data={"i": i}, key="k%d" % i).key for i in range(50)]
     for _ in range(5):
