@@ -113,3 +113,13 @@ def test_draining_a_format1_lane_survives_a_cut_at_every_step():
         assert set(first) | set(rest) == set(["old-1", "old-2", "old-3"]), (budget, first, rest)
         assert len(rest) == len(set(rest)) and all(k not in first[:-1] for k in rest), \
             (budget, first, rest)
+
+
+def test_a_lane_open_could_not_list_is_recovered_not_overwritten():
+    st = PrefixStorage(tmpdir())
+    box = _box(st)
+    for i in range(3):
+        box.put("detection", data={"i": i}, key="k%d" % i)
+    late = Outbox(st, root="/q")  # open() never ran (or could not list the folder)
+    late.put("detection", data={"i": 3}, key="k3")
+    assert _drain(_box(st)) == ["k0", "k1", "k2", "k3"]

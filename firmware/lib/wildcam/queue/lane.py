@@ -269,7 +269,14 @@ class Lane:
         return seg, pos, pos + n, ordinal, cum
 
     def _create(self):
-        """The lane's folder and journal (its space reserved for good). Raises OSError."""
+        """The lane's folder and journal (its space reserved for good). Raises OSError.
+        A folder already there (open() could not list it) is recovered, never overwritten."""
+        if self.st.is_dir(self.dir):
+            self.recover()
+            if self.salt is not None:
+                return
+            if self.broken:
+                raise OSError(5, self.broken)
         self.st.makedirs(self.dir)
         salt = self.box.new_salt(self.name)
         self.box.wrote(self.journal.create(salt, self.cur_off, self.cur_seg, self.tail), True)
