@@ -18,6 +18,12 @@ TARGETS = {
         ("images", "", None),
     ],
     "outbox": [
+        ("open_ratio_10000_vs_10", "<= 1.2", lambda v: v is not None and v <= 1.2),
+        ("mpy_open_ratio_10000_vs_10", "<= 1.2", lambda v: v is not None and v <= 1.2),
+        ("open_ms_10", "", None),
+        ("open_ms_10000", "", None),
+        ("mpy_open_ms_10", "", None),
+        ("mpy_open_ms_10000", "", None),
         ("ram_bytes_per_extra_item", "0 B", lambda v: v <= 1),
         ("flash_bytes_per_item", "<= SQLite", None),
         ("sqlite_flash_bytes_per_item", "reference", None),

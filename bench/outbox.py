@@ -5,7 +5,11 @@ Measured in one run, same records, one durable transaction per enqueue and per a
 - bytes written per item: ours counted at the Storage layer and by /proc/self/io (wchar);
   SQLite's by /proc/self/io (its WAL frames, checkpoints and database pages),
 - RAM per queued item under real MicroPython (wasm build): gc.mem_alloc() with the outbox
-  recovered over 10 and over N pending items; the difference divided by the extra items.
+  recovered over 10 and over N pending items; the difference divided by the extra items;
+- open cost: the median time of `Outbox(...).open()` plus `pending()` (counts ready) with 10
+  and with 10,000 pending image items, on CPython and under real MicroPython (wasm); the
+  ratio is the figure (opening must not grow with the queue: it runs before the first frame
+  of a PIR wake). Script for MicroPython: bench/mpy/outbox_open.py.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import sqlite3
 import tempfile
 import time
 
-from bench.common import DirStorage, io_written, write_result
+from bench.common import ROOT, DirStorage, io_written, write_result
 
 from wildcam.queue.outbox import Outbox
 
@@ -73,56 +77,43 @@ def sqlite(n: int) -> dict:
                 "bytes_per_item": round((io_written() - w0) / n, 1)}
 
 
-RAM_SCRIPT = r"""
-import asyncio
-import gc
-import os
-from wildcam.queue.outbox import Outbox
-from wildcam.core.storage import Storage
-
-class P(Storage):
-    def real(self, p):
-        return "/tmp/bench" + p
-
-def fill(n):
-    box = Outbox(P(), root="/q%d" % n, max_bytes=1 << 40).open()
-    for i in range(n):
-        box.put("detection", route="media", media="/sd/DCIM/20260601/120000_B00001_%04d.jpg" % i,
-                size=60000, sha256="ab" * 32, data={"trigger": "pir", "seq": 1, "of": 3})
-
-async def settle():
-    # the wasm build collects only when control returns to JavaScript
-    gc.collect()
-    await asyncio.sleep_ms(0)
-    gc.collect()
-
-os.mkdir("/tmp/bench")
-fill(10)
-fill(N_ITEMS)
-held = {}
-for n in (10, N_ITEMS):
-    await settle()
-    before = gc.mem_alloc()
-    box = Outbox(P(), root="/q%d" % n, max_bytes=1 << 40).open()
-    head = box.next()
-    await settle()
-    held[n] = gc.mem_alloc() - before
-    assert box.pending() == n and head is not None
-    box = head = None
-print("RAM", held[10], held[N_ITEMS])
-"""
+def open_ms(sizes: tuple, rounds: int = 9, batch: int = 50) -> dict:
+    """Median ms of open() + pending() of outboxes holding `sizes` pending image items (the
+    same rounds alternate between them, so machine noise hits both alike)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        st = DirStorage(tmp)
+        for n in sizes:
+            box = Outbox(st, root="/q%d" % n, max_bytes=1 << 40).open()
+            for i in range(n):
+                box.put(**_item(i))
+        samples: dict = {n: [] for n in sizes}
+        for _ in range(rounds):
+            for n in sizes:
+                t0 = time.perf_counter()
+                for _ in range(batch):
+                    count = Outbox(st, root="/q%d" % n, max_bytes=1 << 40).open().pending()
+                samples[n].append((time.perf_counter() - t0) / batch)
+                assert count == n
+        return {n: round(sorted(v)[len(v) // 2] * 1000, 3) for n, v in samples.items()}
 
 
-def micropython_ram(n: int) -> dict:
+def micropython_ram_and_open(n: int, repeats: int = 9) -> dict:
     from host_sim import wasm
 
-    proc = wasm.run_script(RAM_SCRIPT.replace("N_ITEMS", str(n)), timeout=900)
+    code = (ROOT / "bench" / "mpy" / "outbox_open.py").read_text()
+    code = code.replace("N_ITEMS", str(n)).replace("REPEATS", str(repeats))
+    proc = wasm.run_script(code, timeout=900)
     if proc.returncode != 0:
         raise RuntimeError(f"MicroPython run failed:\n{proc.stdout}\n{proc.stderr}")
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RAM ")][-1]
-    small, large = (int(x) for x in line.split()[1:])
+    lines = proc.stdout.splitlines()
+    ram = [ln for ln in lines if ln.startswith("RAM ")][-1]
+    opened = [ln for ln in lines if ln.startswith("OPEN ")][-1]
+    small, large = (int(x) for x in ram.split()[1:])
+    us_small, us_large = (int(x) for x in opened.split()[1:])
     return {"mpy_heap_outbox_10": small, f"mpy_heap_outbox_{n}": large,
-            "ram_bytes_per_extra_item": round(max(0, large - small) / (n - 10), 3)}
+            "ram_bytes_per_extra_item": round(max(0, large - small) / (n - 10), 3),
+            "mpy_open_ms_10": round(us_small / 1000, 2), f"mpy_open_ms_{n}": round(us_large / 1000, 2),
+            f"mpy_open_ratio_{n}_vs_10": round(us_large / us_small, 3)}
 
 
 def run(n: int = 2000, ram_items: int = 10000) -> dict:
@@ -131,6 +122,10 @@ def run(n: int = 2000, ram_items: int = 10000) -> dict:
               "sqlite_flash_bytes_per_item": s["bytes_per_item"],
               "sqlite_enqueue_per_s": s["enqueue_per_s"], "sqlite_ack_per_s": s["ack_per_s"],
               "flash_bytes_vs_sqlite": round(o["wchar_per_item"] / s["bytes_per_item"], 4)}
-    result.update(micropython_ram(ram_items))
+    opened = open_ms((10, ram_items))
+    small, large = opened[10], opened[ram_items]
+    result.update({"open_ms_10": small, f"open_ms_{ram_items}": large,
+                   f"open_ratio_{ram_items}_vs_10": round(large / small, 3)})
+    result.update(micropython_ram_and_open(ram_items))
     write_result("outbox", result)
     return result

@@ -4,8 +4,13 @@ capacity, wear counters, SD removal and power cuts.
 Path mapping: "/sd" and "/sd/..." go to the SD filesystem, every other board path to flash.
 
 Guarantees:
-- Capacity: usage is counted in blocks of `block_size` per file; a write that would exceed
-  the capacity writes nothing and raises OSError(28) (ENOSPC). `statvfs` reports it.
+- Space and full disks as MicroPython's filesystems have them (`host_sim.fsmodel`, with the
+  sources it follows): usage in whole blocks (clusters), directories included. The SD is
+  FAT: a write that does not fit lands the bytes that fit and then raises OSError(28)
+  (ENOSPC), a short write; mkdir on a full card raises OSError(13). Flash is LittleFS:
+  copy-on-write; a write that does not fit lands nothing, raises ENOSPC and leaves the
+  handle erred, so closing it keeps the file as it was at its last flush; mkdir needs two
+  free blocks. `statvfs` and `block_size` report what the board's would.
 - SD is FAT: rename onto an existing file raises OSError(17); flash (LittleFS) replaces.
 - SD removed: every operation on /sd raises OSError(19) (ENODEV).
 - Power cut: with `cut_after_bytes=N`, the write that would carry byte N+1 lands only the
@@ -13,6 +18,7 @@ Guarantees:
   PowerCut; with `cut_after_ops=N` the first N ops (write() calls, rename, remove, mkdir,
   rmdir) succeed and op N+1 raises PowerCut having done nothing. Once cut, every operation on
   this storage (reads included) raises PowerCut. `on_cut` is called once at the cut.
+  (Stricter than LittleFS, which keeps a cut file at its last sync: torn bytes are kept.)
 """
 from __future__ import annotations
 
@@ -20,14 +26,15 @@ import os
 from typing import Callable, Optional
 
 from . import install as _install
+from .fsmodel import LFS, Volume
 
 _install()  # firmware/lib on sys.path before the firmware import below
 from wildcam.core.storage import Storage  # noqa: E402
 
-from .constants import EEXIST, EINVAL, ENODEV, ENOSPC, EXDEV
+from .constants import EEXIST, EINVAL, ENODEV, EXDEV
 from .errors import PowerCut
 
-_COUNTERS = ("writes", "bytes", "renames", "removes", "mkdirs")
+_COUNTERS = ("writes", "bytes", "renames", "removes", "mkdirs", "enospc")
 
 
 class Filesystem:
@@ -38,7 +45,7 @@ class Filesystem:
                  block_size: int = 4096) -> None:
         self.name = name
         self.root = root
-        self.capacity = int(capacity)
+        self.vol = Volume(kind, capacity, block_size)
         self.kind = kind
         self.block_size = block_size
         self.present = True
@@ -46,31 +53,63 @@ class Filesystem:
         os.makedirs(root, exist_ok=True)
         self.used = self.scan_used()
 
+    @property
+    def capacity(self) -> int:
+        return self.vol.capacity
+
+    @capacity.setter
+    def capacity(self, value: int) -> None:
+        self.vol.capacity = int(value)
+
+    @property
+    def used(self) -> int:
+        return self.vol.used
+
+    @used.setter
+    def used(self, value: int) -> None:
+        self.vol.used = int(value)
+
     def blocks(self, size: int) -> int:
-        b = self.block_size
-        return -(-size // b) * b
+        return self.vol.blocks(size)
 
     def scan_used(self) -> int:
+        """Usage of what is on the host folder now (files and directories)."""
         total = 0
-        for d, _dirs, files in os.walk(self.root):
+        for d, dirs, files in os.walk(self.root):
+            total += len(dirs) * self.vol.dir_bytes()
             for f in files:
                 total += self.blocks(os.path.getsize(os.path.join(d, f)))
         return total
 
     def free(self) -> int:
-        return max(0, self.capacity - self.used)
+        return self.vol.free()
 
 
 class _WriteFile:
-    """An unbuffered host file that reports every write() to its SimStorage first."""
+    """An unbuffered host file that reports every write() to its SimStorage first, and on
+    LittleFS keeps what it needs to fall back to its last sync."""
 
     def __init__(self, storage: "SimStorage", fs: Filesystem, real: str, mode: str):
         self._st = storage
         self._fs = fs
         self._text = "b" not in mode
+        self._lfs = fs.kind == LFS
+        self._undo: list = []  # LittleFS: (pos, old bytes) overwritten since the last sync
+        self._held = 0  # LittleFS: blocks of the old content of a file opened with "w"
+        old = os.path.getsize(real) if os.path.isfile(real) else None
+        if "w" in mode and old is not None:
+            if self._lfs:  # truncated only once synced
+                with open(real, "rb") as f:
+                    self._undo.append((0, f.read()))
+                self._held = fs.blocks(old)
+            else:
+                fs.vol.release(old)
         raw_mode = mode.replace("t", "").replace("b", "") + "b"
         self._f = open(real, raw_mode, buffering=0)
         self._size = os.fstat(self._f.fileno()).st_size
+        self._synced = self._size  # content size at the last sync
+        self._restore = old if self._held else self._size  # file size after a fallback
+        self._erred = False
 
     def write(self, data) -> int:
         if self._text and isinstance(data, str):
@@ -80,10 +119,12 @@ class _WriteFile:
         return self._st._write(self, data, pos)
 
     def _raw_write(self, data: bytes, pos: int) -> int:
-        new_size = max(self._size, pos + len(data))
-        fs = self._fs
-        fs.used += fs.blocks(new_size) - fs.blocks(self._size)
-        self._size = new_size
+        if self._lfs and pos < self._synced:
+            self._f.seek(pos)
+            self._undo.append((pos, os.pread(self._f.fileno(), min(len(data),
+                                                                     self._synced - pos), pos)))
+            self._f.seek(pos)
+        self._size = max(self._size, pos + len(data))
         n = self._f.write(data)
         return len(data) if n is None else n
 
@@ -104,8 +145,30 @@ class _WriteFile:
 
     def flush(self):
         self._st._check(self._fs)
+        if self._lfs:
+            self._sync()
+
+    def _sync(self):
+        self._fs.used -= self._held
+        self._held = 0
+        self._undo = []
+        self._synced = self._restore = self._size
+        self._erred = False
+
+    def _fall_back(self):
+        """LittleFS closing an erred file: back to the content of its last sync."""
+        fs = self._fs
+        fs.used -= fs.blocks(self._size) - fs.blocks(self._synced)
+        for pos, old in reversed(self._undo):
+            os.pwrite(self._f.fileno(), old, pos)
+        os.ftruncate(self._f.fileno(), self._restore)
 
     def close(self):
+        if not self._f.closed and self._lfs and not self._st.dead:
+            if self._erred:
+                self._fall_back()
+            else:
+                self._sync()
         self._f.close()
 
     def __enter__(self):
@@ -135,6 +198,7 @@ class SimStorage(Storage):
         self.on_cut = on_cut
         self.bytes_written = 0
         self.ops = 0
+        self.short_writes = 0  # ENOSPC after part of the data landed (FAT)
         self.dead = False
 
     # --- mapping ---------------------------------------------------------------------------
@@ -185,29 +249,36 @@ class SimStorage(Storage):
     def _write(self, f: _WriteFile, data: bytes, pos: int) -> int:
         fs = f._fs
         self._op(fs)
-        growth = fs.blocks(max(f._size, pos + len(data))) - fs.blocks(f._size)
-        if growth > fs.free():
-            raise OSError(ENOSPC, "no space left on %s" % fs.name)
+        landed, err = fs.vol.write(f._size, pos, len(data))
+        if fs.kind == LFS and err:
+            f._erred = True
+        elif landed == len(data):
+            f._erred = False
         budget = None
         if self.cut_after_bytes is not None:
             budget = self.cut_after_bytes - self.bytes_written
-        torn = budget is not None and len(data) > budget
+        torn = budget is not None and landed > budget
         if torn:
-            data = data[:budget]
-        n = f._raw_write(data, pos)
+            fs.used -= fs.blocks(max(f._size, pos + landed)) - fs.blocks(
+                max(f._size, pos + budget))
+            landed = budget
+        n = f._raw_write(data[:landed], pos) if landed else 0
         self.bytes_written += n
         fs.counters["writes"] += 1
         fs.counters["bytes"] += n
         if torn:
             raise self._cut()
+        if err:
+            fs.counters["enospc"] += 1
+            self.short_writes += n > 0
+            raise OSError(err, "no space left on %s (%d of %d bytes written)"
+                          % (fs.name, n, len(data)))
         return n
 
     # --- primitives ---------------------------------------------------------------------------
     def open(self, path: str, mode: str = "rb"):
         fs, real = self._fs_real(path)
         if any(c in mode for c in "wax+"):
-            if "w" in mode and os.path.exists(real):
-                fs.used -= fs.blocks(os.path.getsize(real))
             return _WriteFile(self, fs, real, mode)
         return open(real, mode)
 
@@ -242,6 +313,7 @@ class SimStorage(Storage):
         if os.path.exists(real):
             raise OSError(EEXIST, "exists", path)
         self._op(fs)
+        fs.vol.mkdir()
         os.mkdir(real)
         fs.counters["mkdirs"] += 1
 
@@ -251,6 +323,7 @@ class SimStorage(Storage):
             os.rmdir(real)
         self._op(fs)
         os.rmdir(real)
+        fs.vol.rmdir()
         fs.counters["removes"] += 1
 
     def listdir(self, path: str):
@@ -266,6 +339,10 @@ class SimStorage(Storage):
     def statvfs(self, path: str):
         fs, _real = self._fs_real(path)
         return fs.capacity, fs.free()
+
+    def block_size(self, path: str) -> int:
+        fs, _real = self._fs_real(path)
+        return fs.block_size
 
     # --- reports --------------------------------------------------------------------------------
     def stats(self) -> dict:

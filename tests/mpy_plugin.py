@@ -24,6 +24,8 @@ __all__ = ["pytest_collect_file", "pytest_collection_finish", "pytest_unconfigur
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PORTABLE = os.path.join(HERE, "portable")
+# host_sim's filesystem model is portable too: the full-disk test storage imports it
+EXTRA = {os.path.join(os.path.dirname(HERE), "host_sim", "fsmodel.py"): "/tests/fsmodel.py"}
 FILE_TIMEOUT = 300
 
 _lock = threading.Lock()
@@ -76,7 +78,8 @@ def _results_for(path):
                 _pool = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)))
             for p in [path] + [w for w in _wanted if w != path]:
                 if p not in _futures:
-                    _futures[p] = _pool.submit(wasm.run_tests, [p], timeout=FILE_TIMEOUT)
+                    _futures[p] = _pool.submit(wasm.run_tests, [p], extra_files=EXTRA,
+                                               timeout=FILE_TIMEOUT)
         fut = _futures[path]
     return fut.result()
 

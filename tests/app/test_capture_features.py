@@ -58,7 +58,7 @@ def test_time_lapse_images_go_to_the_timelapse_lane(sim, tmp_path):
     sides = [json.loads(f.with_suffix(".json").read_text()) for f in _jpegs(b)]
     assert len(sides) == 18 and all(s["trigger"] == "timelapse" and s["of"] == 1 for s in sides)
     lanes = sorted(p.name for p in Path(b.sd.root, "outbox").iterdir())
-    assert "3-media" in lanes and "3-events" in lanes  # priority 3: time-lapse
+    assert "q3-media" in lanes and "q3-events" in lanes  # priority 3: time-lapse
 
 
 def _fill_card(b, leave_free):

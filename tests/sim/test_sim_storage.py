@@ -71,18 +71,70 @@ def test_write_atomic_survives_a_cut_at_every_byte(tmp_path):
 def test_enospc_at_capacity_and_statvfs(tmp_path):
     sd = Filesystem("sd", str(tmp_path / "s"), 5 * 4096, kind="fat")
     st = SimStorage(tmp_path / "f", sd)
-    assert st.statvfs("/sd") == (5 * 4096, 5 * 4096)
+    assert st.statvfs("/sd") == (5 * 4096, 5 * 4096) and st.block_size("/sd") == 4096
     with st.open("/sd/a", "wb") as f:
         f.write(b"x" * 4096 * 4)
     assert st.free_bytes("/sd") == 4096
     with st.open("/sd/b", "wb") as f:
         f.write(b"y" * 10)        # takes the last block
         with pytest.raises(OSError) as e:
-            f.write(b"y" * 4096)
+            f.write(b"z" * 4096)
     assert e.value.errno == 28
     st.remove("/sd/a")
     assert st.free_bytes("/sd") == 4 * 4096
-    assert sd.counters["removes"] == 1 and sd.counters["writes"] == 2
+    assert sd.counters["removes"] == 1 and sd.counters["enospc"] == 1
+
+
+def test_fat_full_card_makes_a_short_write(tmp_path):
+    """vfs_fat_file.c: f_write fills the last cluster, finds no free one, returns fewer
+    bytes; MicroPython raises ENOSPC after writing them, and they stay in the file."""
+    sd = Filesystem("sd", str(tmp_path / "s"), 2 * 512, kind="fat", block_size=512)
+    st = SimStorage(tmp_path / "f", sd)
+    with st.open("/sd/a", "wb") as f:
+        f.write(b"a" * 700)       # two clusters, 324 bytes of slack in the second
+        with pytest.raises(OSError) as e:
+            f.write(b"b" * 400)
+    assert e.value.errno == 28
+    assert st.read("/sd/a") == b"a" * 700 + b"b" * 324
+    with st.open("/sd/a", "r+b") as f:  # bytes the file owns can always be rewritten
+        f.seek(10)
+        f.write(b"c" * 100)
+    assert st.read("/sd/a")[10:110] == b"c" * 100 and sd.free() == 0
+    with pytest.raises(OSError) as e:
+        st.mkdir("/sd/dir")       # f_mkdir: no cluster -> FR_DENIED -> EACCES
+    assert e.value.errno == 13
+
+
+def test_littlefs_full_flash_writes_nothing_and_keeps_the_last_sync(tmp_path):
+    """lfs2.c: a write that cannot allocate returns NOSPC and marks the file erred; closing
+    an erred file does not sync, so the file stays as it was at its last sync."""
+    flash = Filesystem("flash", str(tmp_path / "f"), 4 * 4096, kind="lfs")
+    st = SimStorage(flash, tmp_path / "s")
+    with st.open("/log", "wb") as f:
+        f.write(b"1" * 5000)      # two blocks
+    assert flash.free() == 2 * 4096
+    with st.open("/log", "ab") as f:
+        f.write(b"2" * 100)       # copies the part-filled block: one spare block needed
+        f.flush()
+        f.write(b"3" * 100)       # unsynced
+        with pytest.raises(OSError) as e:
+            f.write(b"4" * 9000)  # three more blocks: none of it lands
+    assert e.value.errno == 28
+    assert st.read("/log") == b"1" * 5000 + b"2" * 100  # "3"s were never synced
+    assert flash.used == 2 * 4096 and flash.counters["enospc"] == 1
+    with st.open("/log", "wb") as f:  # truncation lands only at a sync
+        f.write(b"5" * 10)
+        with pytest.raises(OSError):
+            f.write(b"6" * 4 * 4096)
+    assert st.read("/log") == b"1" * 5000 + b"2" * 100
+    st.makedirs("/d1")            # a directory is a metadata pair: two blocks
+    with pytest.raises(OSError) as e:
+        st.mkdir("/d2")
+    assert e.value.errno == 28 and flash.free() == 0
+    with st.open("/d1/x", "wb") as f:
+        with pytest.raises(OSError):
+            f.write(b"x")
+    assert st.read("/d1/x") == b""
 
 
 def test_fat_refuses_rename_onto_existing_file_littlefs_replaces(storage):

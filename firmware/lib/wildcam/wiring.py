@@ -11,6 +11,8 @@ import time
 from wildcam.core import board, clock
 from wildcam.core.version import VERSION
 
+FLASH_KEEP_FREE = 256 * 1024  # without an SD card the outbox leaves this much flash free
+
 
 def build_sync(app):
     """Outbox (on the SD card, else flash), WiFi link, destinations, sync engine."""
@@ -20,10 +22,18 @@ def build_sync(app):
 
     cfg = app.config
     app.has_sd = sdcard.mount(app.storage, app.log)
+    # keys carry the boot number; on flash the queue leaves room for logs, config, OTA
     app.outbox = Outbox(app.storage, "/sd/outbox" if app.has_sd else "/outbox",
                         max_bytes=cfg.get("sync.max_queue_mb") * 1024 * 1024, now=clock.now,
-                        key_prefix=app.device_id + "-").open()
+                        key_prefix=app.device_id + "-", boot=app.boot.boots,
+                        keep_free=0 if app.has_sd else FLASH_KEEP_FREE)
+    try:
+        app.outbox.open()  # reports storage trouble itself; anything else: run on
+    except Exception as e:  # noqa: BLE001 - a queue that opened in part still drains
+        app.log.error("outbox: open failed (%s); running with what was read", e)
     st = app.outbox.stats()
+    for problem in app.outbox.problems:
+        app.log.warning("outbox: %s", problem)
     if st["pending"] or st["corrupt"] or st["torn"]:
         app.log.info("outbox: %d pending (%d bytes), %d damaged records skipped",
                      st["pending"], st["pending_bytes"], st["corrupt"] + st["torn"])

@@ -104,6 +104,11 @@ class Storage:
         st = os.statvfs(self.real(path))
         return st[0] * st[2], st[0] * st[3]
 
+    def block_size(self, path):
+        """Allocation unit of the filesystem holding `path` (FAT cluster, LittleFS block):
+        a file's size on disk is a multiple of it."""
+        return os.statvfs(self.real(path))[0]
+
     # --- derived helpers ------------------------------------------------------------------
     def exists(self, path):
         try:

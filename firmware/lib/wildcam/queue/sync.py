@@ -243,10 +243,16 @@ class SyncEngine:
             d.failed += 1
             d.last_error = str(e)
             self.counters["failed"] += 1
+            stuck = False
             for i in items:
                 self.log.warning("%s refused %s for good: %s", d.name, i.key, e)
-                self.outbox.dead(i, "%s: %s" % (d.name, e))
-                self.counters["dead"] += 1
+                if self.outbox.dead(i, "%s: %s" % (d.name, e)):
+                    self.counters["dead"] += 1
+                else:  # no room for the dead letter: the item stays, try again later
+                    stuck = True
+            if stuck:
+                d.breaker.failure(time.ticks_ms(), 0)
+                return False
             return None
         except Exception as e:  # noqa: BLE001 - Retry, OSError, timeouts: all retry later
             after = e.after_ms if isinstance(e, Retry) else 0
