@@ -21,7 +21,7 @@ from wildcam.net.http import HTTP
 from .cloudsrv import AZ_CONTAINER
 from .cloudutil import It, run, storage
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host_tools"))
 from camtrap_check import check_package, rows  # noqa: E402
 
 pytestmark = pytest.mark.services

@@ -1,5 +1,5 @@
 """Checks of a Camtrap DP package against the official 1.0 profile and table schemas
-(tests/tools/data, see its README for where each file comes from), offline."""
+(tests/host_tools/data, see its README for where each file comes from), offline."""
 from __future__ import annotations
 
 import copy

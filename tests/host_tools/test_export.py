@@ -1,5 +1,5 @@
 """tools/export.py (tools/camtrap): Camtrap DP 1.0 packages checked against the OFFICIAL
-profile and table schemas (tests/tools/data, copies of what TDWG publishes) with jsonschema
+profile and table schemas (tests/host_tools/data, copies of what TDWG publishes) with jsonschema
 and frictionless, the profile rules tested on their own, the MegaDetector file checked with
 megadetector-utils' validator, and the package taken in by camtraptools (ingest + import).
 
@@ -206,7 +206,7 @@ def test_the_profile_and_table_schemas_carry_the_official_rules(src, capsys):
     assert broken(project=dict(good["project"], samplingDesign="random"))
     assert broken(created=None) and broken(project=None)
     # media table: the official filePath pattern and exifData of type any
-    schema = json.loads((ROOT / "tests/tools/data/camtrap-dp-1.0/media-table-schema.json")
+    schema = json.loads((ROOT / "tests/host_tools/data/camtrap-dp-1.0/media-table-schema.json")
                         .read_text())
     fields = {f["name"]: f for f in schema["fields"]}
     assert fields["filePath"]["constraints"]["pattern"] == r"^(?=^[^./~])(^((?!\.{2}).)*$).*$"
@@ -219,7 +219,7 @@ def test_the_profile_and_table_schemas_carry_the_official_rules(src, capsys):
     report = table_report(pkg)
     assert not report.valid and "constraint" in str(report.flatten(["type"]))
     (pkg / "media.csv").write_text(media)
-    deps = json.loads((ROOT / "tests/tools/data/camtrap-dp-1.0/deployments-table-schema.json")
+    deps = json.loads((ROOT / "tests/host_tools/data/camtrap-dp-1.0/deployments-table-schema.json")
                       .read_text())
     units = {f["name"]: f.get("unit") for f in deps["fields"]}
     assert units["cameraHeight"] == "m" and units["cameraHeading"] == "°"
