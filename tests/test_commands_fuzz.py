@@ -11,6 +11,7 @@ from wildcam.manage.commands import Commands
 from wildcam.core.storage import Storage
 
 KEY = "fuzz-key"
+NOW = 1780315200
 
 
 class Dir(Storage):
@@ -29,7 +30,7 @@ class Log:
 
 
 def _cmds():
-    c = Commands(Dir(), KEY, "cam-01", Log(), now=lambda: None)
+    c = Commands(Dir(), KEY, "cam-01", Log(), now=lambda: NOW, refusal_burst=10 ** 6)
     ran = []
     c.register("capture", lambda a: ran.append(a) or "ok")
     return c, ran
@@ -61,7 +62,7 @@ def test_host_signed_commands_verify_on_the_board_and_tampering_does_not(args, s
     import asyncio
 
     c, ran = _cmds()
-    msg = sign_command("capture", args, "cam-01", KEY, seq=seq, ts=0)
+    msg = sign_command("capture", args, "cam-01", KEY, seq=seq, ts=NOW)
     raw = json.dumps(msg).encode()
     reply = asyncio.run(c.handle(raw))
     if len(raw) > 2048:

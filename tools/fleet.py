@@ -33,7 +33,7 @@ from rich.table import Table
 
 from tools.flashing import provision
 from tools.ui import make_console
-from tools.wildcmd import sign_command
+from tools.wildcmd import sign_command, verify_reply
 
 
 class Fleet:
@@ -104,10 +104,14 @@ class Fleet:
         self.c.publish(f"{self.prefix}/{device}/cmd", json.dumps(msg), qos=1).wait_for_publish(10)
         return msg
 
-    def reply_to(self, device: str, msg: dict) -> dict | None:
+    def reply_to(self, device: str, msg: dict, key: str | None = None) -> dict | None:
+        """The device's reply to `msg`: signed by the device (with `key`) and naming the
+        command's id; anything else on the result topic is ignored."""
         for dev, r in self.results:
-            if dev == device and (r.get("id") == msg["nonce"] or
-                                  ("id" not in r and not r.get("ok", True))):
+            if r.get("local"):
+                continue
+            if dev == device and r.get("id") == msg["nonce"] and \
+                    (key is None or verify_reply(r, key, msg)):
                 return r
         return None
 
@@ -198,17 +202,19 @@ def connect(a) -> Fleet:
 
 def run_commands(fleet: Fleet, targets: list[str], cmd: str, args: dict, keys: str,
                  timeout: float) -> dict[str, dict | None]:
-    sent = {}
+    sent, secret = {}, {}
     for dev in targets:
         try:
-            sent[dev] = fleet.send(dev, cmd, args, provision.device_key(Path(keys), dev))
+            secret[dev] = provision.device_key(Path(keys), dev)
+            sent[dev] = fleet.send(dev, cmd, args, secret[dev])
         except KeyError as e:
             sent[dev] = None
             fleet.results.append((dev, {"ok": False, "error": str(e.args[0]), "local": True}))
-    fleet.wait(lambda: all(m is None or fleet.reply_to(d, m) for d, m in sent.items()), timeout)
+    fleet.wait(lambda: all(m is None or fleet.reply_to(d, m, secret[d])
+                           for d, m in sent.items()), timeout)
     out = {}
     for dev, m in sent.items():
-        out[dev] = (fleet.reply_to(dev, m) if m else
+        out[dev] = (fleet.reply_to(dev, m, secret[dev]) if m else
                     next(r for d, r in fleet.results if d == dev and r.get("local")))
     return out
 

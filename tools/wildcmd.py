@@ -7,7 +7,9 @@
 
 The signature is HMAC-SHA256 over the command's canonical JSON (sorted keys, compact,
 non-ASCII escaped) exactly as the firmware computes it (wildcam.manage.commands); `seq` is the
-current time in milliseconds, so it only grows.
+current time in milliseconds, so it only grows. Replies are signed by the device with a key
+derived from the same secret; `verify_reply` checks that signature, the device and the
+command's `id` (a broker user without the key cannot fake a result).
 """
 from __future__ import annotations
 
@@ -38,9 +40,31 @@ def sign_command(cmd: str, args: dict | None, device: str, key: str | bytes,
     return msg
 
 
+def reply_key(key: str | bytes) -> bytes:
+    """The device's reply-signing key, derived as wildcam.manage.commands.reply_key does."""
+    k = key.encode() if isinstance(key, str) else key
+    return hmac.new(k, b"wildcam reply v1", hashlib.sha256).digest()
+
+
+def verify_reply(reply: dict, key: str | bytes, msg: dict | None = None) -> bool:
+    """True when `reply` carries a valid device signature and, given the command `msg`
+    it answers, names that command's device and id (refusals of unreadable messages carry
+    no id: they match no command)."""
+    sig = reply.get("sig")
+    if not isinstance(sig, str):
+        return False
+    want = hmac.new(reply_key(key), canonical(reply), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(sig, want):
+        return False
+    if msg is not None:
+        return reply.get("id") == msg["nonce"] and reply.get("device") == msg["device"]
+    return True
+
+
 def send(msg: dict, broker: str, user: str | None, password: str | None, prefix: str,
-         timeout: float = 30.0) -> dict | None:
-    """Publish `msg` and wait for the device's reply (None on timeout)."""
+         timeout: float = 30.0, key: str | bytes | None = None) -> dict | None:
+    """Publish `msg` and wait for the device's signed reply to it (None on timeout).
+    With `key`, replies whose signature or id do not match are ignored."""
     import threading
 
     import paho.mqtt.client as paho
@@ -60,8 +84,15 @@ def send(msg: dict, broker: str, user: str | None, password: str | None, prefix:
         client.publish(topic, json.dumps(msg), qos=1)
 
     def on_message(client, userdata, m):
-        reply = json.loads(m.payload)
-        if reply.get("id") == msg["nonce"] or "id" not in reply:
+        try:
+            reply = json.loads(m.payload)
+        except ValueError:
+            return
+        if not isinstance(reply, dict):
+            return
+        if key is not None and not verify_reply(reply, key, msg):
+            return  # not from the device, or not about this command
+        if reply.get("id") == msg["nonce"]:
             got.update(reply)
             done.set()
 
@@ -96,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.action == "sign":
         print(json.dumps(msg))
         return 0
-    reply = send(msg, a.broker, a.user, a.password, a.prefix)
+    reply = send(msg, a.broker, a.user, a.password, a.prefix, key=key)
     print(json.dumps(reply, indent=1) if reply else "no reply (device offline?)")
     return 0 if reply and reply.get("ok") else 1
 

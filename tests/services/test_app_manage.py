@@ -7,7 +7,7 @@ import pytest
 
 from host_sim import Board, Simulation, WifiModel, scenes
 from host_sim.demo import log_tail, provision
-from tools.wildcmd import sign_command
+from tools.wildcmd import sign_command, verify_reply
 
 from .conftest import PASSWORD, USER
 
@@ -53,13 +53,23 @@ def _wait(sim, pred, real_s=15):
 
 
 def _online(sim, board, sub):
-    """Power the board on and wait until its retained `online` status reaches the broker."""
+    """Power the board on and wait until its retained `online` status reaches the broker
+    and its clock is set (NTP): until then it runs only read-only commands."""
     board.power_on()
     _wait(sim, lambda: any(t.endswith("/status") and p == b"online" for t, p, _ in sub.msgs))
+    _wait(sim, lambda: any("clock set" in line for line in log_tail(board, 50)))
 
 
-def _replies(sub):
-    return [json.loads(p) for t, p, _ in sub.msgs if t.endswith("/cmd/result")]
+def _replies(sub, key=KEY):
+    """Replies on the result topic, each checked for the device's signature, then shown
+    without it (and without the device and seq fields the signature covers)."""
+    out = []
+    for t, p, _ in sub.msgs:
+        if t.endswith("/cmd/result"):
+            r = json.loads(p)
+            assert verify_reply(r, key), r
+            out.append(dict((k, v) for k, v in r.items() if k not in ("sig", "device", "seq")))
+    return out
 
 
 def test_signed_commands_run_and_bad_ones_are_refused(tmp_path, subscriber, live_broker):

@@ -238,7 +238,7 @@ def build_commands(app):
 
     cfg = app.config
     cmds = Commands(app.storage, cfg.secret("cmd.hmac_key"), app.device_id,
-                    app.logs.get("cmd"), now=clock.now)
+                    app.logs.get("cmd"), now=clock.now, set_clock=clock.set_unix)
     app.manage = m = Management(cfg, app.storage, app.logs.get("manage"), app.logs,
                                 app.mqtt, cmds, app.device_id, VERSION)
     m.register_basics(app.capture, app.sync, app.health)

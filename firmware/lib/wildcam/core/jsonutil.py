@@ -7,6 +7,51 @@ here: keys sorted at every level, same bytes on every interpreter.
 
 import json
 
+_QUOTE = 0x22
+_BACKSLASH = 0x5C
+_OPEN = (0x5B, 0x7B)  # [ {
+_CLOSE = (0x5D, 0x7D)  # ] }
+_SEP = (0x2C, 0x3A)  # , :
+
+
+def check_shape(raw, max_depth, max_items):
+    """Raise ValueError unless the JSON text `raw` (bytes) nests at most `max_depth` deep
+    and has at most `max_items` containers and separators: run on untrusted bytes *before*
+    json.loads, so a hostile message cannot exhaust the stack (MicroPython's is small) or
+    the heap in the parser or in anything that walks the result. One pass, no allocation
+    beyond the slices `find` makes none of; strings are skipped with `find`."""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    depth = items = 0
+    i, n = 0, len(raw)
+    while i < n:
+        c = raw[i]
+        if c == _QUOTE:
+            j = i
+            while True:
+                j = raw.find(b'"', j + 1)
+                if j < 0:
+                    raise ValueError("unterminated string")
+                k = j - 1
+                while raw[k] == _BACKSLASH:
+                    k -= 1
+                if (j - 1 - k) % 2 == 0:  # an even run of backslashes: the quote ends it
+                    break
+            i = j + 1
+            continue
+        if c in _OPEN:
+            depth += 1
+            items += 1
+            if depth > max_depth:
+                raise ValueError("nested deeper than %d" % max_depth)
+        elif c in _CLOSE:
+            depth -= 1
+        elif c in _SEP:
+            items += 1
+        if items > max_items:
+            raise ValueError("more than %d items" % max_items)
+        i += 1
+
 
 def _ascii(text):
     """Escape non-ASCII characters as \\uXXXX, as CPython's json does by default (MicroPython

@@ -32,6 +32,7 @@ class Management:
         self.version = version
         self._reset = reset
         self._inbox = []
+        self._replies = []  # refusal replies waiting to be published
         self._wake = asyncio.Event()
         self.maintenance = False
         self.dropped = 0
@@ -39,11 +40,18 @@ class Management:
 
     # --- commands -------------------------------------------------------------------------
     def on_message(self, topic, msg):
-        """MQTT callback: queue the raw command (bounded) for the command task."""
-        if len(self._inbox) >= MAX_PENDING:
-            self.dropped += 1
-            return
-        self._inbox.append(bytes(msg))
+        """MQTT callback: a validly signed command for this device takes a slot in the
+        bounded inbox; anything else is refused here (its reply queued, rate-limited), so
+        junk never crowds signed commands out and never reaches the command task."""
+        raw = bytes(msg)
+        refusal = self.commands.screen(raw)
+        if refusal is None:
+            if len(self._inbox) >= MAX_PENDING:
+                self.dropped += 1
+                return
+            self._inbox.append(raw)
+        elif refusal and len(self._replies) < MAX_PENDING:
+            self._replies.append(refusal)
         self._wake.set()
 
     async def run(self, alive=None):
@@ -51,9 +59,13 @@ class Management:
         self.mqtt.subscribe(self.mqtt.topic("cmd"), self.on_message)
         while True:
             self._wake.clear()
+            while self._replies:
+                self._reply(self._replies.pop(0))
             while self._inbox:
                 raw = self._inbox.pop(0)
                 reply = await self.commands.handle(raw)
+                if reply is None:  # a muted refusal
+                    continue
                 self._reply(reply)
                 again = reply.get("cmd") in ("reboot", "config_set") or (
                     reply.get("cmd") == "ota" and (reply.get("result") or {}).get("reboot"))
@@ -88,7 +100,7 @@ class Management:
             return await updater.apply(args["url"], force=bool(args.get("force")))
 
         self.commands.register("ota", run, check=_check_ota)
-        self.commands.register("ota_status", lambda a: updater.status())
+        self.commands.register("ota_status", lambda a: updater.status(), unset_ok=True)
 
     def register_basics(self, capture, sync, health):
         c = self.commands
@@ -96,10 +108,10 @@ class Management:
             c.register("capture", lambda a: capture.trigger("remote") or "queued")
         c.register("sync", lambda a: sync.kick() or "started")
         c.register("reboot", lambda a: "restarting")
-        c.register("status", lambda a: health.snapshot())
+        c.register("status", lambda a: health.snapshot(), unset_ok=True)
         c.register("logs", lambda a: self.logs.read(a.get("page", 0), a.get("per_page", 20)),
-                   check=_check_page)
-        c.register("config_get", self._config_get, check=_check_keys)
+                   check=_check_page, unset_ok=True)
+        c.register("config_get", self._config_get, check=_check_keys, unset_ok=True)
         c.register("config_set", self._config_set, check=_check_changes)
         c.register("maintenance", self._maintenance,
                    check=lambda a: None if isinstance(a.get("on"), bool) else "on: true/false")
