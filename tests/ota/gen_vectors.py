@@ -57,6 +57,8 @@ def main():
         "FW": manifest("1.27.1", 5000, kind="firmware", min_version="0.0.0",
                        files={"micropython.bin": FW_IMAGE}),
     }
+    # signed, and nested 5,000 deep: must be refused before json.loads walks it
+    ms["DEEP"] = b'{"files":' + b"[" * 5000 + b"]" * 5000 + b',"kind":"app","version":"0.2.0"}'
     for name, raw in ms.items():
         out.append("M_%s = %r" % (name, raw))
         out.append("S_%s = %r" % (name, sign_bytes(k1, raw)))

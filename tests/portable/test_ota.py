@@ -154,6 +154,21 @@ def test_paths_must_stay_inside_the_slot():
     assert "leaves the slot" in str(e)
 
 
+def test_a_signed_manifest_nested_deep_is_refused_before_parsing():
+    """It raised RecursionError out of Updater.apply (a task crash) before."""
+    e = raises(OtaError, manifest.parse, V.M_DEEP, V.S_DEEP, V.KEYS)
+    assert "manifest refused: nested deeper than 3" in str(e)
+    st = PrefixStorage(tmpdir())
+    up = Updater(st, Log(), keys=V.KEYS, version="0.1.0",
+                 fetch=fetcher({BASE + "manifest.json": V.M_DEEP,
+                                BASE + "manifest.json.sig": V.S_DEEP}))
+    r = run(up.apply(BASE + "manifest.json"))
+    assert r["ok"] is False and "nested deeper" in r["error"]
+    deep_sig = b'{"alg":' + b"[" * 300 + b"]" * 300 + b"}"
+    assert "signature file refused" in str(raises(OtaError, manifest.parse, V.M_GOOD, deep_sig,
+                                                  V.KEYS))
+
+
 def test_manifest_structure_rules():
     def m(**kw):
         d = json.loads(V.M_GOOD)

@@ -109,12 +109,25 @@ def validate(m):
     return m
 
 
+def _shape(raw, depth, items, what):
+    """Bound nesting and size before parsing (a hostile file must not exhaust the stack)."""
+    from wildcam.core.jsonutil import check_shape
+
+    try:
+        check_shape(raw, depth, items)
+    except ValueError as e:
+        raise OtaError("%s refused: %s" % (what, e))
+
+
 def verify_signature(raw, sig_raw, keys):
     """Check the detached signature of the manifest bytes `raw`; returns the key id."""
     from wildcam.ota import rsa as ota_rsa
 
     if not keys:
         raise OtaError("this build trusts no OTA key (wildcam/ota/key.py is empty)")
+    if len(sig_raw) > 2048:
+        raise OtaError("signature file too large")
+    _shape(sig_raw, 1, 8, "signature file")
     try:
         s = json.loads(sig_raw)
         alg, kid, sig = s["alg"], s["key"], unhexlify(s["sig"])
@@ -135,6 +148,7 @@ def parse(raw, sig_raw, keys):
     if len(raw) > MAX_MANIFEST:
         raise OtaError("manifest too large")
     verify_signature(raw, sig_raw, keys)
+    _shape(raw, 3, 8 * MAX_FILES + 64, "manifest")  # even a signed one: bounded first
     try:
         m = json.loads(raw)
     except ValueError:

@@ -132,7 +132,7 @@ class Updater:
             return {"ok": True, "reboot": True, "version": m["version"]}
         except OtaError as e:
             return self._failed(str(e))
-        except (OSError, ValueError, MemoryError) as e:
+        except Exception as e:  # noqa: BLE001 - whatever a download provokes: a result
             return self._failed("%s %s" % (type(e).__name__, e))
         finally:
             self._buf = None
