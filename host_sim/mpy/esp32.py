@@ -1,5 +1,12 @@
-"""Simulated `esp32` module: Partition (OTA with rollback), NVS, ext0/ext1 wake, MCU
-temperature. State is per board and persists in the board folder."""
+"""Simulated `esp32` module: Partition (OTA with rollback), NVS, ext0/ext1 wake, the chip's
+temperature sensor, idf_heap_info. State is per board and persists in the board folder.
+
+Chip-aware (MicroPython ports/esp32/modesp32.c): `raw_temperature()` exists only on the
+classic ESP32 (the ESP32-CAM's chip; degrees Fahrenheit, uncalibrated, an int), and
+`mcu_temperature()` (degrees Celsius) only on the ESP32-S2/S3/C3. Both resolve per board
+through module __getattr__, so `hasattr(esp32, "mcu_temperature")` answers per chip.
+"""
+from host_sim.context import board_or_none as _board_or_none
 from host_sim.context import get_board as _board
 from host_sim.hw import esp32_state as _S
 
@@ -31,17 +38,42 @@ def wake_on_ulp(wake):
     pass
 
 
-def mcu_temperature():
-    return _board().mcu_temperature()
+def _mcu_temperature():
+    return int(round(_board().die_temperature_c()))
 
 
-def raw_temperature():
-    return int(_board().mcu_temperature() * 9 / 5 + 32)
+def _raw_temperature():
+    return int(_board().die_temperature_c() * 9 / 5 + 32)
+
+
+_BY_CHIP = {"raw_temperature": ("esp32",), "mcu_temperature": ("esp32s2", "esp32s3", "esp32c3")}
+_CHIP_NAMES = {"raw_temperature": _raw_temperature, "mcu_temperature": _mcu_temperature}
+
+
+def __getattr__(name):
+    chips = _BY_CHIP.get(name)
+    if chips is not None:
+        b = _board_or_none()
+        if b is not None and b.chip in chips:
+            return _CHIP_NAMES[name]
+        raise AttributeError("module 'esp32' has no attribute %r on %s" % (
+            name, b.chip if b is not None else "a board-less host"))
+    raise AttributeError("module 'esp32' has no attribute %r" % name)
+
+
+# internal DRAM regions of an ESP32 with MicroPython running (sizes as a board reports them)
+_DRAM_REGIONS = (7280, 16648, 94608, 15072, 113840)
 
 
 def idf_heap_info(capabilities):
+    """4-tuples (total, free, largest free block, minimum free) per IDF heap region: the
+    internal DRAM regions, plus the PSRAM region on a board that has PSRAM."""
     b = _board()
-    return [(b.heap_size, b.heap_free(), b.heap_free() // 2, b.heap_free() // 2)]
+    out = [(n, n * 3 // 4, n // 2, n // 2) for n in _DRAM_REGIONS]
+    if b.psram and capabilities & HEAP_DATA:
+        free = b.heap_free()
+        out.append((b.heap_size, free, free // 2, free // 2))
+    return out
 
 
 class Partition:

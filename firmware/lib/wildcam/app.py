@@ -37,6 +37,7 @@ class App:
         self.space = None
         self.has_sd = False
         self.mqtt = None
+        self.camera_problem = None
 
     def build(self):
         """Construct every service (no task runs yet)."""
@@ -61,14 +62,17 @@ class App:
             self.log.error("%d boots in a row crashed: safe mode (camera off, network, "
                            "commands and OTA on); fix it remotely or call "
                            "wildcam.leave_safe_mode()", self.boot.unstable - 1)
+        self.camera_problem = None if board.psram_bytes() else board.NO_PSRAM
+        if self.camera_problem:
+            self.log.error("%s", self.camera_problem)
         wiring.build_sync(self)
         wiring.build_ota(self)
-        if not self.safe_mode:
+        if not self.safe_mode and not self.camera_problem:
             wiring.build_capture(self)
         wiring.build_management(self)
         if self.safe_mode:
             return self
-        if cfg.get("power.mode") == "battery":
+        if cfg.get("power.mode") == "battery" and self.capture is not None:
             wiring.build_power(self)
         return self
 

@@ -109,9 +109,11 @@ def segment(when=None, make="WildCAM", model="ESP32-CAM", serial=None, descripti
 
 def write_jpeg(f, frame, app1, chunk=4096, update=None):
     """Write `frame` (a JPEG starting with FF D8) to open file `f` with `app1` right after
-    the SOI marker; returns bytes written. `update(part)` sees every byte written (hash)."""
+    the SOI marker; returns bytes written. `update(part)` sees every byte written (hash).
+    The marker is read with struct (unsigned, no copy): the maintained camera driver's
+    frames are memoryviews of SIGNED bytes, where mv[0] of a JPEG is -1, not 0xFF."""
     mv = memoryview(frame)
-    if len(mv) < 2 or mv[0] != 0xFF or mv[1] != 0xD8:
+    if len(mv) < 2 or struct.unpack_from(">H", mv, 0)[0] != 0xFFD8:
         raise ValueError("not a JPEG frame")
     parts = (mv[:2], app1)
     n = 0

@@ -81,6 +81,13 @@ def check(key, value):
                 parse_roi(value, 20, 15)
             except ValueError as e:
                 return "%s: %s" % (key, e)
+        if key == "camera.pins" and value:
+            from wildcam.core.presets import parse_pins
+
+            try:
+                parse_pins(value)
+            except ValueError as e:
+                return "%s: %s" % (key, e)
         if key in ("sync.windows", "power.active_hours"):
             from wildcam.core import windows
 
