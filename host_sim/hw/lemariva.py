@@ -90,6 +90,16 @@ def init(id, **kw):
     return True
 
 
+def _init_signature():
+    import inspect
+    P = inspect.Parameter
+    return inspect.Signature([P("id", P.POSITIONAL_ONLY)] +
+                             [P(n, P.KEYWORD_ONLY, default=None) for n in sorted(_KW)])
+
+
+init.__signature__ = _init_signature()  # the C table: id positional, the rest keyword-only
+
+
 def deinit():
     _state(get_board())["ready"] = False
     return True
@@ -132,7 +142,7 @@ def capture():
 
 
 def _setter(key):
-    def f(value):
+    def f(value, /):
         st = _state(get_board())
         if not st["ready"]:
             return False  # esp_camera_sensor_get() is NULL

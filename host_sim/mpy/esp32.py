@@ -20,21 +20,30 @@ def _gpio(pin):
     return pin.id if hasattr(pin, "id") else int(pin)
 
 
-def wake_on_ext0(pin, level):
+_KEEP = object()  # a wake_on_ext* argument left out keeps the current setting (modesp32.c)
+
+
+def wake_on_ext0(pin=_KEEP, level=_KEEP, /):
     b = _board()
+    old_pin, old_level = b.ext0 if b.ext0 is not None else (None, False)
+    pin = old_pin if pin is _KEEP else pin
+    level = old_level if level is _KEEP else level
     b.ext0 = None if pin is None else (_gpio(pin), bool(level))
 
 
-def wake_on_ext1(pins, level):
+def wake_on_ext1(pins=_KEEP, level=_KEEP, /):
     b = _board()
+    old_pins, old_level = b.ext1 if b.ext1 is not None else ((), False)
+    pins = old_pins if pins is _KEEP else pins
+    level = old_level if level is _KEEP else level
     b.ext1 = None if not pins else (tuple(_gpio(p) for p in pins), bool(level))
 
 
-def wake_on_touch(wake):
+def wake_on_touch(wake, /):
     pass
 
 
-def wake_on_ulp(wake):
+def wake_on_ulp(wake, /):
     pass
 
 
@@ -82,7 +91,7 @@ class Partition:
     TYPE_APP = _S.TYPE_APP
     TYPE_DATA = _S.TYPE_DATA
 
-    def __init__(self, id, block_size=4096):
+    def __init__(self, id, block_size=4096, /):
         self._board = _board()
         ota = self._board.ota
         if id == Partition.RUNNING:
@@ -93,7 +102,7 @@ class Partition:
         self.block_size = block_size
 
     @staticmethod
-    def find(type=TYPE_APP, subtype=0xFF, label=None):
+    def find(type=TYPE_APP, subtype=0xFF, /, label=None):
         b = _board()
         out = []
         for row in _S.TABLE:
@@ -116,7 +125,7 @@ class Partition:
                                     len(buf))
         buf[:] = data
 
-    def writeblocks(self, block_num, buf, offset=None):
+    def writeblocks(self, block_num, buf, offset=None, /):
         start = block_num * self.block_size
         if offset is None:
             nblocks = -(-len(buf) // self.block_size)
@@ -163,7 +172,7 @@ class Partition:
 
 
 class NVS:
-    def __init__(self, namespace):
+    def __init__(self, namespace, /):
         self._board = _board()
         self._ns = namespace
 
@@ -175,26 +184,26 @@ class NVS:
             raise OSError(-4354, "ESP_ERR_NVS_TYPE_MISMATCH")
         return v[1]
 
-    def set_i32(self, key, value):
+    def set_i32(self, key, value, /):
         value = int(value)
         if not -2**31 <= value < 2**31:
             raise OverflowError("value does not fit in i32")
         self._board.nvs.set(self._ns, key, "i32", value)
 
-    def get_i32(self, key):
+    def get_i32(self, key, /):
         return self._get(key, "i32")
 
-    def set_blob(self, key, value):
+    def set_blob(self, key, value, /):
         self._board.nvs.set(self._ns, key, "blob", bytes(value).hex())
 
-    def get_blob(self, key, buffer):
+    def get_blob(self, key, buffer, /):
         data = bytes.fromhex(self._get(key, "blob"))
         if len(buffer) < len(data):
             raise OSError(-4366, "ESP_ERR_NVS_INVALID_LENGTH")
         buffer[:len(data)] = data
         return len(data)
 
-    def erase_key(self, key):
+    def erase_key(self, key, /):
         if not self._board.nvs.erase(self._ns, key):
             raise OSError(-4354, "ESP_ERR_NVS_NOT_FOUND")
 

@@ -117,7 +117,7 @@ class Camera:
         fs = getattr(d.FrameSize, "R96X96" if size == "96X96" else size)
         if self._cam is None:
             try:
-                self._cam = self._construct(d, fmt, fs)
+                self._cam = self._construct(fmt, fs)
             except OSError as e:
                 raise CameraError(_explain(e))
         else:
@@ -125,8 +125,8 @@ class Camera:
             if not gray:
                 self._cam.quality = self.quality
 
-    def _construct(self, d, fmt, fs):
-        p = self.pins
+    def _construct(self, fmt, fs):
+        d, p = self._drv, self.pins
         return d.Camera(
             data_pins=list(p["data"]), pclk_pin=p["pclk"], vsync_pin=p["vsync"],
             href_pin=p["href"], sda_pin=p["sda"], scl_pin=p["scl"], xclk_pin=p["xclk"],
