@@ -39,21 +39,20 @@ NO_PSRAM = ("this board has no PSRAM (or the firmware image does not enable it):
 
 
 def psram_bytes():
-    """Size of the PSRAM this firmware can use, 0 when there is none. A SPIRAM image puts
-    PSRAM into the MicroPython heap or leaves it to the ESP-IDF heap (it depends on the
-    MicroPython version), so both are looked at: PSRAM is the only memory that makes a
-    region larger than PSRAM_MIN."""
-    import gc
-
-    best = gc.mem_free() + gc.mem_alloc()
-    if best < PSRAM_MIN:
-        best = 0
+    """Size of the PSRAM this firmware can use, 0 when there is none. PSRAM is the only
+    memory of an ESP32 that makes an ESP-IDF heap region larger than PSRAM_MIN; the regions
+    esp32.idf_heap_info() lists include the one holding the MicroPython heap, so this holds
+    whether a SPIRAM image gives PSRAM to the MicroPython heap or leaves it to ESP-IDF.
+    Without an esp32 module (other ports, tests) the MicroPython heap's size is the hint."""
     try:
         import esp32
+    except ImportError:
+        import gc
 
-        for region in esp32.idf_heap_info(esp32.HEAP_DATA):
-            if region[0] >= PSRAM_MIN and region[0] > best:
-                best = region[0]
-    except (ImportError, AttributeError):
-        pass
+        total = gc.mem_free() + gc.mem_alloc()
+        return total if total >= PSRAM_MIN else 0
+    best = 0
+    for region in esp32.idf_heap_info(esp32.HEAP_DATA):
+        if region[0] >= PSRAM_MIN and region[0] > best:
+            best = region[0]
     return best
