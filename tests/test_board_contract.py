@@ -100,6 +100,15 @@ def test_the_firmware_uses_only_board_names_the_stubs_have():
                  "network.WLAN.status()", "time.ticks_diff()", "asyncio.sleep_ms()",
                  "machine.Pin.IRQ_RISING"):
         assert must in seen, "the scan no longer sees %s" % must
+    missing, bad_calls = check_uses(uses, stubs)
+    assert not missing, "board names the stubs do not have:\n" + "\n".join(missing)
+    assert not bad_calls, "calls no stub signature accepts:\n" + "\n".join(bad_calls)
+    assert len(uses) > 150  # the firmware touches the board in many places
+
+
+def check_uses(uses, stubs):
+    """(names the stubs lack, calls no stub overload binds), as printable lines."""
+    from board_contract import binds
     missing, bad_calls = [], []
     for u in uses:
         if u.module in EXTRAS and u.path[0] not in _mp_extras(u.module):
@@ -112,12 +121,9 @@ def test_the_firmware_uses_only_board_names_the_stubs_have():
             continue
         sigs = e.sigs if isinstance(e, Func) else stubs.init_sigs(e) if isinstance(e, Klass) \
             else None
-        from board_contract import binds
         if sigs and not any(binds(s, *u.call) for s in sigs):
             bad_calls.append("%s  %s%s fits none of %s" % (u.where(), u.name(), u.call, sigs))
-    assert not missing, "board names the stubs do not have:\n" + "\n".join(missing)
-    assert not bad_calls, "calls no stub signature accepts:\n" + "\n".join(bad_calls)
-    assert len(uses) > 150  # the firmware touches the board in many places
+    return missing, bad_calls
 
 
 def _mp_extras(module):
@@ -243,3 +249,34 @@ def test_the_virtual_camera_shares_host_sims_figures():
     assert cam._DIMS == camera_model.FRAME_DIMS[:16]
     wiring = dict(images.AI_THINKER_WIRING, data_pins=list(images.AI_THINKER_WIRING["data_pins"]))
     assert cam._PINS == wiring
+
+
+def test_the_contract_catches_planted_mismatches():
+    """Each check fails on a planted mismatch: a name the stub lacks, a call no overload
+    accepts, a shim more forgiving than the stub, a shim name the stub lacks."""
+    stubs = _stubs()
+    src = ("import esp32\nimport machine\nimport time\n\n\nclass T:\n"
+           "    def start(self, cb):\n        self._pin = machine.Pin(13, machine.Pin.IN)\n"
+           "        self._pin.irq(handler=cb, priorty=1)\n        time.sleep_ms(ms=1)\n"
+           "        return esp32.mcu_temperature()\n")
+    missing, bad_calls = check_uses(scan("planted.py", src, MODULES + EXTRAS, stubs), stubs)
+    assert missing == ["planted.py:11  esp32.mcu_temperature()",
+                       "planted.py:11  esp32.mcu_temperature"], missing
+    assert [c.split(" fits")[0] for c in bad_calls] == [
+        "planted.py:9  machine.Pin.irq()(0, ['handler', 'priorty'], False, False)",
+        "planted.py:10  time.sleep_ms()(0, ['ms'], False, False)"], bad_calls
+
+    problems = []
+
+    def feed(self, *args):  # takes what WDT.feed() does not
+        pass
+
+    _check("host_sim", "machine.WDT.feed", feed, stubs.resolve("machine", ["WDT", "feed"]),
+           stubs, problems, method=True)
+    _check("host_sim", "machine.frobnicate", lambda: None, stubs.get("machine", "frobnicate"),
+           stubs, problems)
+    _check("host_sim", "machine.Pin.OUT", 2, stubs.resolve("machine", ["Pin", "OUT"]), stubs,
+           problems)
+    assert len(problems) == 3, problems
+    assert "takes *args" in problems[0] and "is not in the stub" in problems[1]
+    assert "machine.Pin.OUT = 2, the stub says 3" in problems[2]

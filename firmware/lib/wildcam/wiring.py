@@ -165,7 +165,8 @@ def build_ota(app):
 
         tls = tls_context(app.storage.real(cfg.get("ota.ca")))
     log = app.logs.get("ota")
-    opts = {"fetch": make_fetch(app.storage, tls)}
+    opts = {}  # the fetch function, then whatever tests/tools hand the updater
+    opts["fetch"] = make_fetch(app.storage, tls)
     opts.update(app.ota_options)
     app.updater = Updater(app.storage, log, **opts)
     app.updater.boot_check()

@@ -65,10 +65,6 @@ def _explain(e):
     return "camera did not start: %s" % (name or e)
 
 
-def _ok(frame):
-    return frame is not None and frame is not False and len(frame) > 0
-
-
 class Camera:
     def __init__(self, log, frame_size="VGA", quality=85, retries=3, driver=None, settle=0,
                  pins=None, wait_ms=FRAME_WAIT_MS):
@@ -174,11 +170,11 @@ class Camera:
             self.configure()
         for attempt in range(self.retries):
             frame = await self._grab()
-            while _ok(frame) and self._discard > 0:  # exposure still settling
+            while frame and self._discard > 0:  # exposure still settling
                 self._discard -= 1
                 self.discarded += 1
                 frame = await self._grab()
-            if _ok(frame):
+            if frame:  # not None (maintained), not False (legacy), not empty
                 self.captures += 1
                 return frame
             self.errors += 1
@@ -208,7 +204,7 @@ class Camera:
         d = self._drv
         last = self._last
         if last is not None and time.ticks_diff(time.ticks_ms(), last) > STALE_MS:
-            if _ok(d.capture()):  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
+            if d.capture():  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
                 self.discarded += 1  # the frame the driver took right after the last capture
         frame = d.capture()  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
         self._last = time.ticks_ms()

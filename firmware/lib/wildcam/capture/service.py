@@ -143,7 +143,7 @@ class CaptureService:
                            event_id, reason, getattr(self, "_last_reason", "?"))
             return []
         self.counters["events"] += 1
-        self.counters["last_event"] = clock.now()
+        self.counters["last_event"] = clock.now()  # pyright: ignore[reportArgumentType]  # a timestamp among the counts: pyright types the dict from its int literals
         flash = self._flash_wanted(ambient)
         meta = {"event": event_id, "trigger": reason, "ambient": ambient, "flash": flash,
                 "detection": detection or None}

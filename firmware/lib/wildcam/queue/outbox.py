@@ -282,7 +282,8 @@ class Outbox:
         return out
 
     def stats(self):
-        d = dict(self.counters)
+        d = {}  # the counters and mixed-type figures (not a dict of ints)
+        d.update(self.counters)
         d["pending"] = self.pending()
         d["pending_bytes"] = self.pending_bytes()
         d["flash_bytes_written"] = self.bytes_written
