@@ -78,15 +78,19 @@ class WLAN:
 ''',
     "/stub/camera.py": '''
 class Camera:
-    def __init__(self, *a, **k): pass
+    def __init__(self, **k): pass
     def capture(self): return None
+    def free_buffer(self): pass
+    def frame_available(self): return False
     def deinit(self): pass
 ''',
     "/stub/esp32.py": '''
 WAKEUP_ALL_LOW, WAKEUP_ANY_HIGH = 0, 1
+HEAP_DATA, HEAP_EXEC = 4, 1
 def wake_on_ext0(*a, **k): pass
 def wake_on_ext1(*a, **k): pass
-def mcu_temperature(): return 41
+def raw_temperature(): return 113
+def idf_heap_info(cap): return [(113840, 90000, 60000, 60000), (4194304, 4000000, 2000000, 2000000)]
 class NVS:
     def __init__(self, ns): self.d = {}
     def get_i32(self, k):

@@ -27,6 +27,7 @@ from .context import current_board, current_boot
 from .energy import EnergyModel
 from .errors import BoardHalted
 from .hw.battery import Battery
+from .hw import images
 from .hw.camera_model import CameraModel
 from .hw.esp32_state import NvsStore, OtaState
 from .hw.pins import IRQ_FALLING, IRQ_RISING, PinBank
@@ -40,7 +41,8 @@ from .storage import Filesystem
 class Board(LifeCycle):
     def __init__(self, name: str, workdir, *, sim: Optional[Simulation] = None, scene=None,
                  sd_capacity: int = 64 * 2**20, flash_capacity: int = 960 * 1024,
-                 sd_block: int = 4096, camera_driver: str = "cnadler86",
+                 sd_block: int = 4096, camera_driver: Optional[str] = None,
+                 image: Optional[str] = None, chip: str = "esp32",
                  camera: Optional[CameraModel] = None, wifi: Optional[WifiModel] = None,
                  battery: Optional[Battery] = None, psram: bool = True, pir_pin: int = 13,
                  flash_led_pin: int = 4, battery_pin: int = 14, ticks_offset_ms: int = 0,
@@ -69,7 +71,18 @@ class Board(LifeCycle):
         self.sta = StaState(self.wifi)
         self.battery = battery or Battery()
         self.energy = energy or EnergyModel()
-        self.camera = camera or CameraModel(camera_driver)
+        # which MicroPython image is flashed (and so which camera driver) and which chip
+        if image is None:
+            legacy = camera_driver == "lemariva" or (camera is not None and camera_driver is None
+                                                     and camera.driver == "lemariva")
+            image = "lemariva" if legacy else "ai_thinker"
+        self.image = images.image(image)
+        if camera_driver is not None and camera_driver != self.image.driver:
+            raise ValueError("camera_driver=%r does not match image %r (driver %s)"
+                             % (camera_driver, image, self.image.driver))
+        self.chip = images.check_chip(chip)
+        self.camera = camera or CameraModel(self.image.driver)
+        self.camera.driver = self.image.driver
         self.nvs = NvsStore(os.path.join(self.dir, "nvs.json"))
         self.ota = OtaState(os.path.join(self.dir, "partitions"))
         self.pir_pin, self.flash_led_pin, self.battery_pin = pir_pin, flash_led_pin, battery_pin
@@ -78,6 +91,7 @@ class Board(LifeCycle):
         self.crash_reboot_delay = crash_reboot_delay
         self.temperature_c = temperature_c
         self.cpu_freq = cpu_freq
+        self.psram = psram
         self.heap_size = 4_000_000 if psram else 110_000
         self.heap_used = 32_000
         self.unique_id = b"\x24\x6f\x28" + hashlib.sha256(name.encode()).digest()[:3]
@@ -135,7 +149,8 @@ class Board(LifeCycle):
                 "energy": self.energy.report(),
                 "led_on_s": round(self.led_on_seconds(), 3),
                 "camera": {"captures": self.camera.captures,
-                           "failed": self.camera.failed_captures}}
+                           "failed": self.camera.failed_captures},
+                "chip": self.chip, "image": self.image.name}
 
     # --- simulated resources ---------------------------------------------------------------
     def heap_alloc(self) -> int:
@@ -147,8 +162,9 @@ class Board(LifeCycle):
     def ir_on(self) -> bool:
         return self.pins.get(self.flash_led_pin).level() == 1
 
-    def mcu_temperature(self) -> int:
-        return int(round(self.temperature_c + (9 if self.state == "running" else 0)))
+    def die_temperature_c(self) -> float:
+        """The chip's own temperature: ambient plus self-heating while it runs."""
+        return self.temperature_c + (9 if self.state == "running" else 0)
 
     @contextlib.contextmanager
     def active(self):

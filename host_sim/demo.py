@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
@@ -55,12 +54,14 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     out.mkdir(parents=True)
     seconds = args.hours * 3600
     extra, secrets = _servers(args)
+    if args.driver == "lemariva":
+        args.image = "lemariva"
     t0 = time.monotonic()
     with Simulation(start=DEFAULT_EPOCH, io_grace=0.01 if (args.mqtt or args.s3) else 0.0) \
             as sim, consoles():
         fleet = Fleet(sim, out, args.boards, args.seed, args.hours, animals=args.animals,
                       wind=args.wind,
-                      burst=args.burst, driver=args.driver, extra=extra, secrets=secrets,
+                      burst=args.burst, image=args.image, extra=extra, secrets=secrets,
                       power_cuts=args.power_cuts, battery=args.battery,
                       ota_at=None if args.ota_at < 0 else args.ota_at)
         (out / "deployments.json").write_text(json.dumps(fleet.deployments, indent=1,
@@ -139,8 +140,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="hour at which a signed update 0.2.0 is published (-1: none)")
     ap.add_argument("--battery", action="store_true",
                     help="battery cameras: deep sleep, sync windows 06:00 and 18:00")
-    ap.add_argument("--driver", choices=("cnadler86", "lemariva"), default="cnadler86",
-                    help="camera driver the simulated firmware image has")
+    ap.add_argument("--image", choices=("ai_thinker", "generic", "lemariva"),
+                    default="ai_thinker",
+                    help="MicroPython image the boards run: cnadler86 camera driver built "
+                         "for the AI-Thinker (default) or generic (pins required), or the "
+                         "legacy lemariva driver (docs/FIDELITY.md)")
+    ap.add_argument("--driver", choices=("cnadler86", "lemariva"), default=None,
+                    help="older spelling: lemariva = --image lemariva")
     ap.add_argument("--mqtt", help="HOST:PORT of a real MQTT broker for events and health")
     ap.add_argument("--mqtt-user")
     ap.add_argument("--mqtt-password", default=os.environ.get("WILDCAM_MQTT_PASSWORD"))

@@ -93,7 +93,7 @@ def battery_board(sim, workdir, scene, name="cam-b", extra=None) -> Board:
 
 class Fleet:
     def __init__(self, sim, out: Path, boards: int, seed: int, hours: float, *, animals=12,
-                 wind=3, burst=3, driver="cnadler86", extra=None, secrets=None, power_cuts=1,
+                 wind=3, burst=3, image="ai_thinker", extra=None, secrets=None, power_cuts=1,
                  battery=False, ota_at=None):
         self.sim = sim
         self.out = out
@@ -116,7 +116,7 @@ class Fleet:
                              wind_periods=wind)
             outages = [(o * 3600.0 + i * 600, o * 3600.0 + i * 600 + 1800)
                        for o in (3, 11, 19) if o < hours]
-            b = Board(name, out, sim=sim, scene=scene, camera_driver=driver,
+            b = Board(name, out, sim=sim, scene=scene, image=image,
                       mounts={"cloud": self.cloud}, wifi=WifiModel(SSID, PASSWORD, outages=outages),
                       energy=EnergyModel(modified_board=battery))
             cfg = dict(extra or {})

@@ -30,12 +30,12 @@ _DEFAULT_HEAP = 4_000_000
 _DEFAULT_ALLOC = 40_000
 
 
-def ticks_add(ticks: int, delta: int) -> int:
+def ticks_add(ticks: int, delta: int, /) -> int:
     """(ticks + delta) on the 2**30 ring, like MicroPython."""
     return (ticks + delta) & TICKS_MAX
 
 
-def ticks_diff(ticks1: int, ticks2: int) -> int:
+def ticks_diff(ticks1: int, ticks2: int, /) -> int:
     """Signed distance ticks1 - ticks2 on the ring, in -2**29 .. 2**29-1."""
     return ((ticks1 - ticks2 + _HALF) & TICKS_MAX) - _HALF
 
@@ -80,11 +80,11 @@ def _block(seconds: float) -> None:
         time.sleep(seconds)
 
 
-def sleep_ms(ms) -> None:
+def sleep_ms(ms, /) -> None:
     _block(ms / 1000)
 
 
-def sleep_us(us) -> None:
+def sleep_us(us, /) -> None:
     _block(us / 1_000_000)
 
 
@@ -98,12 +98,12 @@ def mem_alloc() -> int:
     return b.heap_alloc() if b is not None else _DEFAULT_ALLOC
 
 
-async def sleep_ms_async(ms) -> None:
-    await asyncio.sleep(ms / 1000)
+async def sleep_ms_async(delay, /) -> None:
+    await asyncio.sleep(delay / 1000)
 
 
-async def wait_for_ms(aw, timeout_ms):
-    return await asyncio.wait_for(aw, None if timeout_ms is None else timeout_ms / 1000)
+async def wait_for_ms(aw, timeout):
+    return await asyncio.wait_for(aw, None if timeout is None else timeout / 1000)
 
 
 class ThreadSafeFlag:
@@ -132,9 +132,6 @@ class ThreadSafeFlag:
     def clear(self) -> None:
         self._flag = False
 
-    def is_set(self) -> bool:
-        return self._flag
-
     async def wait(self) -> None:
         if not self._flag:
             self._loop = asyncio.get_running_loop()
@@ -147,7 +144,7 @@ class ThreadSafeFlag:
         self._flag = False
 
 
-def print_exception(exc, file=None) -> None:
+def print_exception(exc, file=None, /) -> None:
     """MicroPython's sys.print_exception (traceback of `exc` to `file`, default stdout)."""
     if file is None:
         file = sys.stdout
@@ -215,16 +212,22 @@ def _add(module, name, value) -> None:
         setattr(module, name, value)
 
 
+# (module, name, value): what apply() adds; tests/test_board_contract.py holds each to the
+# micropython-esp32-stubs signature of that name
+EXTRAS = (
+    ("time", "ticks_ms", ticks_ms), ("time", "ticks_us", ticks_us),
+    ("time", "ticks_cpu", ticks_cpu), ("time", "ticks_add", ticks_add),
+    ("time", "ticks_diff", ticks_diff), ("time", "sleep_ms", sleep_ms),
+    ("time", "sleep_us", sleep_us), ("gc", "mem_free", mem_free),
+    ("gc", "mem_alloc", mem_alloc), ("asyncio", "sleep_ms", sleep_ms_async),
+    ("asyncio", "wait_for_ms", wait_for_ms), ("asyncio", "ThreadSafeFlag", ThreadSafeFlag),
+    ("sys", "print_exception", print_exception),
+)
+_MODULES = {"time": time, "gc": gc, "asyncio": asyncio, "sys": sys}
+
+
 def apply() -> None:
     """Add the extras; idempotent, never overwrites an existing attribute."""
-    for name, fn in (("ticks_ms", ticks_ms), ("ticks_us", ticks_us), ("ticks_cpu", ticks_cpu),
-                     ("ticks_add", ticks_add), ("ticks_diff", ticks_diff),
-                     ("sleep_ms", sleep_ms), ("sleep_us", sleep_us)):
-        _add(time, name, fn)
-    _add(gc, "mem_free", mem_free)
-    _add(gc, "mem_alloc", mem_alloc)
-    _add(asyncio, "sleep_ms", sleep_ms_async)
-    _add(asyncio, "wait_for_ms", wait_for_ms)
-    _add(asyncio, "ThreadSafeFlag", ThreadSafeFlag)
-    _add(sys, "print_exception", print_exception)
+    for mod, name, value in EXTRAS:
+        _add(_MODULES[mod], name, value)
     _socket_stream()

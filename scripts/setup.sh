@@ -22,6 +22,16 @@ if [ -f package.json ]; then
   fi
 fi
 
+# The official MicroPython stubs (pinned in pyproject.toml, extra "typecheck-stubs") into
+# .cache/typings for the board contract test and the pyright gate (not into the venv).
+stubs=$(.venv/bin/python -c 'import tomllib; print(" ".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["typecheck-stubs"]))')
+stubstamp=.cache/typings/.installed-$(echo "$stubs" | sha256sum | cut -c1-16)
+if [ ! -f "$stubstamp" ]; then
+  rm -rf .cache/typings
+  .venv/bin/python -m pip install -q --target .cache/typings $stubs
+  touch "$stubstamp"
+fi
+
 # micropython-lib dependencies (umqtt.simple ...) from PyPI into .cache/mpylib (not in the repo),
 # and the benchmark baselines (urequests, never deployed) into .cache/mpylib/baselines
 .venv/bin/python tools/mpylib.py fetch --baselines

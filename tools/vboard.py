@@ -9,9 +9,13 @@
         subprocess.run(["mpremote", "connect", vb.port, "exec", "print(1)"])
 
 The node side (tools/vboard.mjs) answers raw-paste with "R\\x00", maps errno numbers, and
-restarts the interpreter on a soft reset keeping the filesystem. See docs/HOST_TOOLS.md for
-what works (raw REPL, exec, run, fs cp/ls/cat/mkdir/rm/sha256sum, soft reset, reset) and
-what does not (raw-paste, mount, an ESP32's hardware modules).
+restarts the interpreter on a soft reset keeping the filesystem. The board modules come from
+tools/vboard_modules (machine, esp32, camera: an ESP32-CAM with the AI_THINKER camera image,
+4 MB PSRAM and an SD card at /sd; docs/FIDELITY.md), so `wildcam.status()`,
+`wildcam.config.show()` and `wildcam.test_capture()` work. The camera's JPEG frames are
+rendered here, once per board, from a host_sim scene at every frame size. See
+docs/HOST_TOOLS.md for what works (raw REPL, exec, run, fs cp/ls/cat/mkdir/rm/sha256sum,
+soft reset, reset) and what does not (raw-paste, mount).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ import pty
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import tty
 from pathlib import Path
@@ -29,16 +34,37 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "tools" / "vboard.mjs"
 
 
+def render_frames(folder: str, sizes: int = 16) -> None:
+    """<frame size index>.jpg for the virtual camera: a still host_sim scene (an animal in
+    front of the background) at every cnadler86 frame size up to UXGA, JPEG quality 85."""
+    import io
+
+    import host_sim
+    from host_sim import scenes
+    from host_sim.hw.camera_model import FRAME_DIMS
+    from PIL import Image
+
+    host_sim.install()
+    scene = scenes.animal(seed=2, start=0.0, speed=0.05, size=0.3)
+    for i, (w, h) in enumerate(FRAME_DIMS[:sizes]):
+        buf = io.BytesIO()
+        Image.frombytes("L", (w, h), scene.render(3.0, w, h, ir=False)).save(
+            buf, "JPEG", quality=85)
+        Path(folder, "%d.jpg" % i).write_bytes(buf.getvalue())
+
+
 class VirtualBoard:
     def __init__(self, run_main: bool = False, heapsize: int = 4 << 20,
                  load: list[str] | None = None):
         node = shutil.which("node")
         if node is None:
             raise RuntimeError("node is not on PATH (install Node.js 20; scripts/setup.sh)")
+        self._frames = tempfile.TemporaryDirectory(prefix="vboard-frames-")
+        render_frames(self._frames.name)
         self.master, self.slave = pty.openpty()
         tty.setraw(self.slave)
         self.port = os.ttyname(self.slave)
-        argv = [node, str(SCRIPT), "--heapsize", str(heapsize)]
+        argv = [node, str(SCRIPT), "--heapsize", str(heapsize), "--frames", self._frames.name]
         if run_main:
             argv.append("--run-main")
         for spec in load or []:
@@ -92,6 +118,7 @@ class VirtualBoard:
                 os.close(fd)
             except OSError:
                 pass
+        self._frames.cleanup()
 
     def __enter__(self):
         return self

@@ -1,5 +1,12 @@
-"""Simulated `esp32` module: Partition (OTA with rollback), NVS, ext0/ext1 wake, MCU
-temperature. State is per board and persists in the board folder."""
+"""Simulated `esp32` module: Partition (OTA with rollback), NVS, ext0/ext1 wake, the chip's
+temperature sensor, idf_heap_info. State is per board and persists in the board folder.
+
+Chip-aware (MicroPython ports/esp32/modesp32.c): `raw_temperature()` exists only on the
+classic ESP32 (the ESP32-CAM's chip; degrees Fahrenheit, uncalibrated, an int), and
+`mcu_temperature()` (degrees Celsius) only on the ESP32-S2/S3/C3. Both resolve per board
+through module __getattr__, so `hasattr(esp32, "mcu_temperature")` answers per chip.
+"""
+from host_sim.context import board_or_none as _board_or_none
 from host_sim.context import get_board as _board
 from host_sim.hw import esp32_state as _S
 
@@ -13,35 +20,69 @@ def _gpio(pin):
     return pin.id if hasattr(pin, "id") else int(pin)
 
 
-def wake_on_ext0(pin, level):
+_KEEP = object()  # a wake_on_ext* argument left out keeps the current setting (modesp32.c)
+
+
+def wake_on_ext0(pin=_KEEP, level=_KEEP, /):
     b = _board()
+    old_pin, old_level = b.ext0 if b.ext0 is not None else (None, False)
+    pin = old_pin if pin is _KEEP else pin
+    level = old_level if level is _KEEP else level
     b.ext0 = None if pin is None else (_gpio(pin), bool(level))
 
 
-def wake_on_ext1(pins, level):
+def wake_on_ext1(pins=_KEEP, level=_KEEP, /):
     b = _board()
+    old_pins, old_level = b.ext1 if b.ext1 is not None else ((), False)
+    pins = old_pins if pins is _KEEP else pins
+    level = old_level if level is _KEEP else level
     b.ext1 = None if not pins else (tuple(_gpio(p) for p in pins), bool(level))
 
 
-def wake_on_touch(wake):
+def wake_on_touch(wake, /):
     pass
 
 
-def wake_on_ulp(wake):
+def wake_on_ulp(wake, /):
     pass
 
 
-def mcu_temperature():
-    return _board().mcu_temperature()
+def _mcu_temperature():
+    return int(round(_board().die_temperature_c()))
 
 
-def raw_temperature():
-    return int(_board().mcu_temperature() * 9 / 5 + 32)
+def _raw_temperature():
+    return int(_board().die_temperature_c() * 9 / 5 + 32)
+
+
+_BY_CHIP = {"raw_temperature": ("esp32",), "mcu_temperature": ("esp32s2", "esp32s3", "esp32c3")}
+_CHIP_NAMES = {"raw_temperature": _raw_temperature, "mcu_temperature": _mcu_temperature}
+
+
+def __getattr__(name):
+    chips = _BY_CHIP.get(name)
+    if chips is not None:
+        b = _board_or_none()
+        if b is not None and b.chip in chips:
+            return _CHIP_NAMES[name]
+        raise AttributeError("module 'esp32' has no attribute %r on %s" % (
+            name, b.chip if b is not None else "a board-less host"))
+    raise AttributeError("module 'esp32' has no attribute %r" % name)
+
+
+# internal DRAM regions of an ESP32 with MicroPython running (sizes as a board reports them)
+_DRAM_REGIONS = (7280, 16648, 94608, 15072, 113840)
 
 
 def idf_heap_info(capabilities):
+    """4-tuples (total, free, largest free block, minimum free) per IDF heap region: the
+    internal DRAM regions, plus the PSRAM region on a board that has PSRAM."""
     b = _board()
-    return [(b.heap_size, b.heap_free(), b.heap_free() // 2, b.heap_free() // 2)]
+    out = [(n, n * 3 // 4, n // 2, n // 2) for n in _DRAM_REGIONS]
+    if b.psram and capabilities & HEAP_DATA:
+        free = b.heap_free()
+        out.append((b.heap_size, free, free // 2, free // 2))
+    return out
 
 
 class Partition:
@@ -50,7 +91,7 @@ class Partition:
     TYPE_APP = _S.TYPE_APP
     TYPE_DATA = _S.TYPE_DATA
 
-    def __init__(self, id, block_size=4096):
+    def __init__(self, id, block_size=4096, /):
         self._board = _board()
         ota = self._board.ota
         if id == Partition.RUNNING:
@@ -61,7 +102,7 @@ class Partition:
         self.block_size = block_size
 
     @staticmethod
-    def find(type=TYPE_APP, subtype=0xFF, label=None):
+    def find(type=TYPE_APP, subtype=0xFF, /, label=None):
         b = _board()
         out = []
         for row in _S.TABLE:
@@ -84,7 +125,7 @@ class Partition:
                                     len(buf))
         buf[:] = data
 
-    def writeblocks(self, block_num, buf, offset=None):
+    def writeblocks(self, block_num, buf, offset=None, /):
         start = block_num * self.block_size
         if offset is None:
             nblocks = -(-len(buf) // self.block_size)
@@ -131,7 +172,7 @@ class Partition:
 
 
 class NVS:
-    def __init__(self, namespace):
+    def __init__(self, namespace, /):
         self._board = _board()
         self._ns = namespace
 
@@ -143,26 +184,26 @@ class NVS:
             raise OSError(-4354, "ESP_ERR_NVS_TYPE_MISMATCH")
         return v[1]
 
-    def set_i32(self, key, value):
+    def set_i32(self, key, value, /):
         value = int(value)
         if not -2**31 <= value < 2**31:
             raise OverflowError("value does not fit in i32")
         self._board.nvs.set(self._ns, key, "i32", value)
 
-    def get_i32(self, key):
+    def get_i32(self, key, /):
         return self._get(key, "i32")
 
-    def set_blob(self, key, value):
+    def set_blob(self, key, value, /):
         self._board.nvs.set(self._ns, key, "blob", bytes(value).hex())
 
-    def get_blob(self, key, buffer):
+    def get_blob(self, key, buffer, /):
         data = bytes.fromhex(self._get(key, "blob"))
         if len(buffer) < len(data):
             raise OSError(-4366, "ESP_ERR_NVS_INVALID_LENGTH")
         buffer[:len(data)] = data
         return len(data)
 
-    def erase_key(self, key):
+    def erase_key(self, key, /):
         if not self._board.nvs.erase(self._ns, key):
             raise OSError(-4354, "ESP_ERR_NVS_NOT_FOUND")
 

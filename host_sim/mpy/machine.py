@@ -1,5 +1,9 @@
 """Simulated `machine` module (esp32 port API). Every call acts on the current board
-(host_sim.context.current_board); see docs/HOST_SIM.md."""
+(host_sim.context.current_board); see docs/HOST_SIM.md.
+
+Signatures follow the esp32 port's C bindings (ports/esp32/machine_*.c, extmod/machine_*.c),
+which take most arguments positionally only; tests/test_board_contract.py holds them to
+micropython-esp32-stubs and lists where the esp32 port and the (all-port) stubs differ."""
 from host_sim import constants as _C
 from host_sim.context import get_board as _board
 from host_sim.errors import DeepSleepRequest as _DeepSleep
@@ -35,13 +39,13 @@ class Pin:
     WAKE_HIGH = 5
     DRIVE_0, DRIVE_1, DRIVE_2, DRIVE_3 = 0, 1, 2, 3
 
-    def __init__(self, id, mode=-1, pull=-1, *, value=None, **kw):
+    def __init__(self, id, /, mode=-1, pull=-1, *, value=None, drive=None, hold=None):
         self._board = _board()
         self.id = int(id)
         self._st = self._board.pins.get(self.id)
-        self.init(mode, pull, value=value)
+        self.init(mode, pull, value=value, drive=drive, hold=hold)
 
-    def init(self, mode=-1, pull=-1, *, value=None, **kw):
+    def init(self, mode=-1, pull=-1, *, value=None, drive=None, hold=None):
         st = self._st
         if mode != -1 and mode is not None:
             st.mode = mode
@@ -51,11 +55,11 @@ class Pin:
             self.value(value)
         return None
 
-    def value(self, v=None):
+    def value(self, x=None, /):
         st = self._st
-        if v is None:
+        if x is None:
             return st.level()
-        st.out = 1 if v else 0
+        st.out = 1 if x else 0
         if st.mode in (_P.OUT, _P.OPEN_DRAIN):
             self._board.output_changed(self.id, st.level())
         return None
@@ -68,7 +72,8 @@ class Pin:
     def off(self):
         self.value(0)
 
-    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, *, wake=None, hard=False):
+    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, wake=None):
+        """As ports/esp32/machine_pin.c: handler, trigger, wake (no hard=, no priority=)."""
         st = self._st
         st.handler = handler
         st.trigger = trigger if handler is not None else 0
@@ -88,15 +93,15 @@ class ADC:
     _FULL_SCALE = (0.95, 1.25, 1.75, 2.45)  # volts per attenuation (ESP-IDF figures)
     _ADC2 = (0, 2, 4, 12, 13, 14, 15, 25, 26, 27)
 
-    def __init__(self, pin, *, atten=ATTN_0DB):
+    def __init__(self, id, /, *, atten=ATTN_0DB):
         self._board = _board()
-        self._gpio = pin.id if isinstance(pin, Pin) else int(pin)
+        self._gpio = id.id if isinstance(id, Pin) else int(id)
         self._atten = atten
 
-    def atten(self, atten):
+    def atten(self, atten, /):
         self._atten = atten
 
-    def width(self, bits):
+    def width(self, bits, /):
         pass
 
     def _volts(self):
@@ -121,7 +126,8 @@ class ADC:
 
 
 class PWM:
-    def __init__(self, dest, *, freq=5000, duty_u16=None, duty=None, duty_ns=None):
+    def __init__(self, dest, /, *, freq=5000, duty_u16=None, duty=None, duty_ns=None,
+                 invert=False):
         self._board = _board()
         self._gpio = dest.id if isinstance(dest, Pin) else int(dest)
         self._rec = self._board.pwm.setdefault(self._gpio, {"freq": freq, "duty_u16": 0})
@@ -131,21 +137,21 @@ class PWM:
         elif duty is not None:
             self.duty_u16(duty * 64)
 
-    def freq(self, f=None):
-        if f is None:
+    def freq(self, value=None, /):
+        if value is None:
             return self._rec["freq"]
-        self._rec["freq"] = f
+        self._rec["freq"] = value
 
-    def duty_u16(self, d=None):
-        if d is None:
+    def duty_u16(self, value=None, /):
+        if value is None:
             return self._rec["duty_u16"]
-        self._rec["duty_u16"] = int(d)
-        self._board.output_changed(self._gpio, 1 if d else 0)
+        self._rec["duty_u16"] = int(value)
+        self._board.output_changed(self._gpio, 1 if value else 0)
 
-    def duty(self, d=None):
-        if d is None:
+    def duty(self, value=None, /):
+        if value is None:
             return self._rec["duty_u16"] >> 6
-        self.duty_u16(int(d) << 6)
+        self.duty_u16(int(value) << 6)
 
     def deinit(self):
         self.duty_u16(0)
@@ -161,18 +167,23 @@ class WDT:
 
 
 class RTC:
-    def __init__(self, id=0):
+    """esp32 port (ports/esp32/machine_rtc.c): RTC() takes no arguments; datetime() and
+    init() take an 8-tuple (another length is a ValueError); memory() up to 2048 bytes."""
+
+    def __init__(self):
         self._board = _board()
 
-    def datetime(self, dt=None):
-        if dt is None:
+    def datetime(self, datetimetuple=None, /):
+        if datetimetuple is None:
             return self._board.rtc.datetime()
-        self._board.rtc.set_datetime(tuple(dt))
+        self.init(datetimetuple)
 
-    def init(self, dt):
-        self._board.rtc.set_datetime(tuple(dt))
+    def init(self, datetime, /):
+        if len(datetime) != 8:
+            raise ValueError("tuple/list has wrong length")
+        self._board.rtc.set_datetime(tuple(datetime))
 
-    def memory(self, data=None):
+    def memory(self, data=None, /):
         if data is None:
             return self._board.rtc.memory
         if len(data) > _RTC_MEM_MAX:
@@ -192,7 +203,7 @@ def unique_id():
     return _board().unique_id
 
 
-def freq(hz=None):
+def freq(hz=None, /):
     b = _board()
     if hz is None:
         return b.cpu_freq
@@ -213,13 +224,13 @@ def soft_reset():
     raise _Reset("machine.soft_reset()")
 
 
-def deepsleep(time_ms=0):
+def deepsleep(time_ms=0, /):
     b = _board()
     b.request_halt(_Halt("deepsleep", ms=int(time_ms) if time_ms else None))
     raise _DeepSleep("machine.deepsleep(%r)" % (time_ms,))
 
 
-def lightsleep(time_ms=0):
+def lightsleep(time_ms=0, /):
     """Blocks for time_ms of virtual time (the whole board pauses, as on hardware)."""
     import time
     _board()
@@ -235,9 +246,5 @@ def disable_irq():
     return 0
 
 
-def enable_irq(state=0):
+def enable_irq(state, /):
     pass
-
-
-def mem_backup(*a):
-    return ()

@@ -3,23 +3,23 @@ import asyncio as _asyncio
 import sys as _sys
 
 
-def const(expr):
+def const(expr, /):
     return expr
 
 
-def native(f):
+def native(f, /):
     return f
 
 
-def viper(f):
+def viper(f, /):
     return f
 
 
-def asm_xtensa(f):
+def asm_xtensa(f, /):
     return f
 
 
-def schedule(func, arg):
+def schedule(func, arg, /):
     """Run func(arg) soon, from the loop, as the same board's firmware."""
     from host_sim.context import board_or_none
     b = board_or_none()
@@ -30,14 +30,14 @@ def schedule(func, arg):
         loop.call_soon(func, arg)
 
 
-def mem_info(verbose=None):
+def mem_info(verbose=None, /):
     import gc
     alloc, free = gc.mem_alloc(), gc.mem_free()
     print("stack: 736 out of 15360\nGC: total: %d, used: %d, free: %d"
           % (alloc + free, alloc, free), file=_sys.stdout)
 
 
-def qstr_info(verbose=None):
+def qstr_info(verbose=None, /):
     print("qstr pool: n_pool=1, n_qstr=0, n_str_data_bytes=0, n_total_bytes=0")
 
 
@@ -48,14 +48,14 @@ def stack_use():
 _opt = 0
 
 
-def opt_level(level=None):
+def opt_level(level=None, /):
     global _opt
     if level is None:
         return _opt
     _opt = level
 
 
-def alloc_emergency_exception_buf(size):
+def alloc_emergency_exception_buf(size, /):
     pass
 
 

@@ -19,7 +19,7 @@ AUTH_WPA2_PSK = 3
 AUTH_WPA_WPA2_PSK = 4
 
 
-def hostname(name=None):
+def hostname(name=None, /):
     b = _board()
     if name is None:
         return getattr(b, "hostname", "wildcam-" + b.name)
@@ -31,7 +31,7 @@ class WLAN:
     IF_AP = AP_IF
     PM_NONE, PM_PERFORMANCE, PM_POWERSAVE = 0, 1, 2
 
-    def __init__(self, interface_id=STA_IF):
+    def __init__(self, interface_id=STA_IF, /):
         self._board = _board()
         self._if = interface_id
         self._ap_active = False
@@ -39,7 +39,7 @@ class WLAN:
     def _sta(self):
         return self._board.sta
 
-    def active(self, is_active=None):
+    def active(self, is_active=None, /):
         if self._if == AP_IF:
             if is_active is None:
                 return self._ap_active
@@ -54,7 +54,7 @@ class WLAN:
             sta.disconnect()
         return None
 
-    def connect(self, ssid=None, key=None, *, bssid=None):
+    def connect(self, ssid=None, key=None, /, *, bssid=None):
         sta = self._sta()
         if not sta.active:
             raise OSError("Wifi Not Started")
@@ -69,7 +69,7 @@ class WLAN:
             return False
         return self._sta().isconnected(self._board.now)
 
-    def status(self, param=None):
+    def status(self, param=None, /):
         b = self._board
         if param is None:
             return self._sta().status(b.now)
@@ -81,7 +81,7 @@ class WLAN:
             return []
         raise ValueError("unknown status param")
 
-    def ifconfig(self, config=None):
+    def ifconfig(self, config=None, /):
         if config is not None:
             self._board.static_ip = tuple(config)
             return None
@@ -99,13 +99,19 @@ class WLAN:
             return ip, mask
         return None
 
-    def config(self, *args, **kwargs):
+    def config(self, param=None, /, **kwargs):
+        """One positional name reads a setting; keywords set some; not both (as the esp32
+        port's network_wlan_config)."""
         b = self._board
+        if param is not None and kwargs:
+            raise TypeError("either pos or kw args are allowed")
         if kwargs:
             for k, v in kwargs.items():
                 setattr(b, "wlan_" + k, v)
             return None
-        name = args[0]
+        name = param
+        if name is None:
+            raise TypeError("can query only one param")
         if name == "mac":
             return b.unique_id
         if name in ("essid", "ssid"):

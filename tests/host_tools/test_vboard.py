@@ -90,6 +90,27 @@ def test_deploy_end_to_end_and_the_firmware_imports_from_the_copy(vb, tmp_path, 
                    "key": True, "kernel": "SwarKernel"}
     r = mpremote(vb.port, "exec", "import wildcam\nprint(wildcam.config.validate())")
     assert "config OK" in r.stdout and "True" in r.stdout
+    # the REPL helpers a new user types first, on the deployed firmware (issue 13)
+    r = mpremote(vb.port, "exec", "import wildcam\nwildcam.status()")
+    assert r.returncode == 0, r
+    out = r.stdout
+    assert "WildCAM %s  device wc-vb1" % flash.siteconfig.firmware_version() in out
+    assert "psram     4096 KB" in out and "config    OK" in out and "reset     soft" in out
+    assert "time      not set" in out  # the RTC starts at 2000-01-01 and no NTP ran
+    r = mpremote(vb.port, "exec", "import wildcam\nwildcam.config.show()")
+    assert r.returncode == 0, r
+    assert '* device.id                  "wc-vb1"' in r.stdout
+    assert "* cmd.hmac_key               (set)" in r.stdout  # a secret: never printed
+    assert '  camera.board               "ai-thinker"' in r.stdout
+    r = mpremote(vb.port, "exec", "import wildcam\nwildcam.test_capture()")
+    assert r.returncode == 0 and "driver cnadler86)" in r.stdout, r
+    jpg = tmp_path / "test.jpg"
+    r = mpremote(vb.port, "fs", "cp", ":/sd/test.jpg", str(jpg))
+    from PIL import Image
+    with Image.open(jpg) as im:  # the frame went to the card whole: a 640x480 JPEG (VGA)
+        assert (im.format, im.size) == ("JPEG", (640, 480))
+    assert "saved /sd/test.jpg (%d bytes" % jpg.stat().st_size in " ".join(out.split()) or \
+        jpg.stat().st_size > 5000
     # a second deploy finds everything in place
     assert flash.main(argv) == 0
     out = " ".join(capsys.readouterr().out.split())
@@ -140,8 +161,8 @@ def test_deploy_with_ampy_and_the_board_boots_it(tmp_path, capsys):
                        "key": True, "parts": [], "baseline": False,
                        "main": hashlib.sha256((flash.ROOT / "main.py").read_bytes()).hexdigest()}
         # a hard reset boots it: boot.py, then main.py hands the board to wildcam.app.main()
-        # from the copied .mpy files, which runs until it needs hardware this board lacks
-        # (machine.RTC for the clock); a broken copy would stop at an ImportError instead
+        # from the copied .mpy files, which runs until it needs what this board lacks
+        # (sockets); a broken copy would stop at an ImportError of our own modules instead
         with serial.Serial(vb.port, 115200, timeout=0.2) as s:
             s.write(b"\x03\x02")
             s.read(4096)
@@ -152,8 +173,33 @@ def test_deploy_with_ampy_and_the_board_boots_it(tmp_path, capsys):
                 if b"MicroPython v" in console.split(b"soft reboot")[-1]:
                     break
         text = console.decode(errors="replace").split("soft reboot")[-1]
+        # it gets as far as the network (this interpreter has no socket module)
         assert 'File "wildcam/app.py"' in text and "in main" in text, text
-        assert "ImportError" not in text and "SyntaxError" not in text, text
+        assert 'File "wildcam/wiring.py"' in text, text
+        assert "no module named 'wildcam" not in text and "SyntaxError" not in text, text
+
+
+def test_vboard_machine_keeps_rtc_and_reset_cause_and_its_watchdog_bites(vb):
+    r = mpremote(vb.port, "exec", "import machine\nr = machine.RTC()\n"
+                 "r.datetime((2026, 6, 1, 0, 12, 0, 0, 0))\nr.memory(b'kept')\n"
+                 "print(machine.reset_cause(), machine.unique_id())")
+    assert r.returncode == 0 and "5 b'$\\n\\xc4\\x00\\x00\\x01'" in r.stdout, r
+    r = mpremote(vb.port, "reset")
+    # `resume`: no soft reset when this session starts, so the cause is the hard reset's
+    r = mpremote(vb.port, "resume", "exec", "import machine\nprint(machine.reset_cause(), "
+                 "machine.RTC().datetime()[:3], machine.RTC().memory())")
+    assert "2 (2026, 6, 1) b'kept'" in r.stdout, r  # HARD_RESET; the RTC kept time and memory
+    r = mpremote(vb.port, "exec", "import machine\nmachine.WDT(timeout=300)")
+    assert r.returncode == 0, r
+    import time
+    time.sleep(1.5)  # not fed: the board resets
+    r = mpremote(vb.port, "resume", "exec", "import machine\nprint(machine.reset_cause())")
+    assert r.stdout.strip().endswith("3"), r  # WDT_RESET
+    r = mpremote(vb.port, "exec", "import camera, esp32\n"
+                 "c = camera.Camera(pixel_format=camera.PixelFormat.JPEG)\nv = c.capture()\n"
+                 "print(v[0], bytes(v[:2]), esp32.raw_temperature(), "
+                 "hasattr(esp32, 'mcu_temperature'))")
+    assert "-1 b'\\xff\\xd8' 113 False" in r.stdout, r  # signed view; a classic ESP32
 
 
 def test_vboard_command_prints_the_pty(tmp_path):

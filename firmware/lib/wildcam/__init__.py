@@ -37,7 +37,7 @@ def __getattr__(name):
 def status():
     """Print a short health summary of this camera."""
     from wildcam.core import clock
-    from wildcam.core.board import default_device_id, reset_cause_name
+    from wildcam.core.board import default_device_id, psram_bytes, reset_cause_name
     from wildcam.core.log import Log
     from wildcam.core.storage import Storage
     from wildcam.core.version import VERSION
@@ -50,6 +50,8 @@ def status():
     print("WildCAM %s  device %s" % (VERSION, cfg.get("device.id") or default_device_id()))
     print("time      %s" % (clock.iso(ts) if ts else "not set"))
     print("reset     %s" % reset_cause_name())
+    psram = psram_bytes()
+    print("psram     %s" % ("%d KB" % (psram // 1024) if psram else "none: the camera needs it"))
     for label, path in (("flash", "/"), ("sd card", "/sd")):
         try:
             total, free = st.statvfs(path)
@@ -81,17 +83,20 @@ def setup():
 
 def test_capture(path="/sd/test.jpg"):
     """Take one JPEG with the configured settings and save it; prints its size."""
+    import asyncio
+
     from wildcam.capture.cam import Camera
     from wildcam.core.log import Log
     from wildcam.core.storage import Storage
+    from wildcam.core import presets
 
     from wildcam.core import config
 
     cfg = config._cfg()
     cam = Camera(Log(console=True).get("cam"), frame_size=cfg.get("capture.frame_size"),
-                 quality=cfg.get("capture.jpeg_quality"))
+                 quality=cfg.get("capture.jpeg_quality"), pins=presets.from_config(cfg))
     try:
-        frame = cam.capture()
+        frame = asyncio.run(cam.capture())
         st = Storage()
         with st.open(path, "wb") as f:
             f.write(frame)

@@ -25,18 +25,38 @@ from wildcam.core.version import VERSION
 HOUSEKEEPING_MS = 10000
 STABLE_MS = 300000  # a boot that ran this long is no longer part of a crash loop
 
+# True only for the type checker (pyrightconfig.json "defineConstant"): the imports below
+# give App's parts their types; on a board this is False and nothing is imported.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from wildcam.capture.cam import Camera
+    from wildcam.capture.service import CaptureService
+    from wildcam.ota.guard import Guard
+    from wildcam.power import Policy, Sleeper
+    from wildcam.queue.outbox import Outbox
+    from wildcam.queue.sync import SyncEngine
+    from wildcam.core.rtcstate import RtcState
+
 
 class App:
     def __init__(self, storage=None, ota_options=None):
         self.storage = storage if storage is not None else Storage()
         # tests and tools may hand the updater its keys, fetch and partition
         self.ota_options = ota_options or {}
-        self.sup = None
-        self.capture = None
-        self.cam = None
+        self.sup = None  # type: Supervisor | None
+        # the parts wildcam.wiring builds (None until then, or when not configured)
+        self.outbox = None  # type: Outbox | None
+        self.sync = None  # type: SyncEngine | None
+        self.guard = None  # type: Guard | None
+        self.capture = None  # type: CaptureService | None
+        self.cam = None  # type: Camera | None
+        self.rtc = None  # type: RtcState | None
+        self.policy = None  # type: Policy | None
+        self.sleeper = None  # type: Sleeper | None
         self.space = None
         self.has_sd = False
         self.mqtt = None
+        self.camera_problem = None
 
     def build(self):
         """Construct every service (no task runs yet)."""
@@ -61,14 +81,17 @@ class App:
             self.log.error("%d boots in a row crashed: safe mode (camera off, network, "
                            "commands and OTA on); fix it remotely or call "
                            "wildcam.leave_safe_mode()", self.boot.unstable - 1)
+        self.camera_problem = None if board.psram_bytes() else board.NO_PSRAM
+        if self.camera_problem:
+            self.log.error("%s", self.camera_problem)
         wiring.build_sync(self)
         wiring.build_ota(self)
-        if not self.safe_mode:
+        if not self.safe_mode and not self.camera_problem:
             wiring.build_capture(self)
         wiring.build_management(self)
         if self.safe_mode:
             return self
-        if cfg.get("power.mode") == "battery":
+        if cfg.get("power.mode") == "battery" and self.capture is not None:
             wiring.build_power(self)
         return self
 

@@ -124,6 +124,7 @@ def build_mqtt(app):
 def build_capture(app):
     from wildcam.capture.cam import Camera
     from wildcam.capture.service import CaptureService
+    from wildcam.core import presets
     from wildcam.capture.sdspace import SdSpace
     from wildcam.capture.sensors import Sensors
 
@@ -135,7 +136,7 @@ def build_capture(app):
         if app.has_sd else None
     app.cam = Camera(app.logs.get("cam"), frame_size=cfg.get("capture.frame_size"),
                      quality=cfg.get("capture.jpeg_quality"),
-                     settle=cfg.get("capture.settle_frames"))
+                     settle=cfg.get("capture.settle_frames"), pins=presets.from_config(cfg))
     app.capture = CaptureService(cfg, app.storage, app.cam, app.logs.get("capture"),
                                  app.boot.boots, app.device_id, sensors=app.sensors,
                                  space=app.space, detector=build_detector(app),
@@ -174,7 +175,8 @@ def build_ota(app):
 
         tls = tls_context(app.storage.real(cfg.get("ota.ca")))
     log = app.logs.get("ota")
-    opts = {"fetch": make_fetch(app.storage, tls)}
+    opts = {}  # the fetch function, then whatever tests/tools hand the updater
+    opts["fetch"] = make_fetch(app.storage, tls)
     opts.update(app.ota_options)
     app.updater = Updater(app.storage, log, **opts)
     app.updater.boot_check()
@@ -215,6 +217,8 @@ def build_management(app):
     if app.capture is not None:
         sources["power"] = app.sensors.snapshot
         sources["capture"] = app.capture_summary
+    if app.camera_problem:
+        sources["camera"] = lambda: {"error": app.camera_problem}
     if app.link is not None:
         sources["net"] = app.link.stats
     app.health = Health(sources, app.logs.get("health"))

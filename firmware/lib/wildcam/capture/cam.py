@@ -1,21 +1,47 @@
 """One camera interface over both MicroPython ESP32 camera drivers.
 
-- maintained driver (cnadler86): `camera.Camera(...)`, `capture()` returns a memoryview into a
-  frame buffer that the NEXT capture overwrites, or None on failure;
-- legacy driver (lemariva): `camera.init(...)`, `camera.capture()` returns bytes or False.
+- maintained driver (cnadler86): `camera.Camera(...)`; `capture()` returns a memoryview of
+  SIGNED bytes (typecode 'b') into the driver's frame buffer, which the next capture hands
+  back to the driver, or None when no frame came;
+- legacy driver (lemariva): `camera.init(...)` (raises OSError when the sensor does not
+  start), `camera.capture()` returns a bytes copy or False.
 
-Guarantees: `capture()` returns a frame or raises `CameraError` after a bounded number of
-retries with a re-initialisation between them (counted in `errors` and `reinits`). The
-returned buffer is only valid until the next capture: callers write it out or copy it.
-Switching between GRAYSCALE (detection) and JPEG (storage) reconfigures the sensor; the
-adapter skips that when the mode is unchanged. JPEG quality is 10..100, higher is better
-(the maintained driver's scale); the legacy driver's 10..63 (lower is better) is mapped.
+Guarantees:
+- `await capture()` returns a frame or raises `CameraError` after a bounded number of
+  retries with a re-initialisation between them (counted in `errors` and `reinits`).
+  With the maintained driver the wait is asynchronous: the previous buffer goes back
+  (`free_buffer()`) and the task sleeps FRAME_POLL_MS at a time until `frame_available()`,
+  as the driver repository's acamera.py does, so the loop keeps running while the sensor
+  exposes and transfers the frame; a frame that is not there within `wait_ms` counts as a
+  failure. The legacy driver can only block in `capture()`; it also refills its buffer
+  right after a capture (grab mode WHEN_EMPTY), so after a pause the first frame is old and
+  is dropped (counted in `discarded`).
+- The returned buffer is valid until the next capture. Its bytes may be signed: pass it
+  through `unsigned()` wherever bytes are read as numbers (indexing, sum, comparisons);
+  file writes, hashing, bytes() and struct are unaffected by the sign.
+- Every camera pin of the board preset (wildcam.core.presets) is passed to the driver
+  explicitly (a generic MicroPython image requires them), and frame buffers are in PSRAM on
+  both drivers (the legacy driver's DRAM default cannot hold a JPEG above CIF).
+- Names of the legacy driver are not in the maintained driver's stub that type checks this
+  file: the lines using them say "lemariva API" (its API: tests/stubs/lemariva/camera.pyi).
+- Switching between GRAYSCALE (detection) and JPEG (storage) reconfigures the sensor (a
+  blocking driver call of tens of ms); the adapter skips that when the mode is unchanged.
+  JPEG quality is 10..100, higher is better (the maintained driver's scale); the legacy
+  driver's 10..63 (lower is better) is mapped.
 """
+
+import asyncio
+import time
+
+from wildcam.core import presets
 
 FRAME_SIZES = {
     "96X96": (96, 96), "QQVGA": (160, 120), "QVGA": (320, 240), "VGA": (640, 480),
     "SVGA": (800, 600), "XGA": (1024, 768), "HD": (1280, 720), "UXGA": (1600, 1200),
 }
+FRAME_POLL_MS = 10   # how often a waiting task looks for the frame
+FRAME_WAIT_MS = 2000  # the slowest OV2640 mode gives 2 frames/s; beyond this a frame is lost
+STALE_MS = 250       # legacy driver: after this pause the buffered frame is old
 
 
 def legacy_quality(q):
@@ -28,8 +54,20 @@ class CameraError(Exception):
     pass
 
 
+def _explain(e):
+    """The driver's OSError in words a person can act on."""
+    a = e.args
+    name = a[1] if len(a) > 1 else a[0] if a else ""
+    if name == "ESP_ERR_NOT_FOUND":
+        return "camera sensor not found: check the ribbon cable and camera.board/camera.pins"
+    if name == "ESP_FAIL":
+        return "camera could not start (ESP_FAIL: no memory for frame buffers; PSRAM?)"
+    return "camera did not start: %s" % (name or e)
+
+
 class Camera:
-    def __init__(self, log, frame_size="VGA", quality=85, retries=3, driver=None, settle=0):
+    def __init__(self, log, frame_size="VGA", quality=85, retries=3, driver=None, settle=0,
+                 pins=None, wait_ms=FRAME_WAIT_MS):
         if driver is None:
             import camera as driver
         self._drv = driver
@@ -37,15 +75,20 @@ class Camera:
         self._log = log
         self._cam = None
         self._mode = None  # (gray, frame_size) currently configured
+        self.pins = pins if pins is not None else presets.camera_pins()
         self.frame_size = frame_size
         self.quality = quality
         self.retries = retries
         self.settle = settle  # frames dropped after a (re)configuration while exposure settles
+        self.wait_ms = wait_ms
         self._discard = 0
+        self._ubuf = None  # unsigned copy of small frames (see unsigned())
+        self._last = None  # ticks of the last legacy capture
         self.captures = 0
         self.errors = 0
         self.reinits = 0
         self.discarded = 0
+        self.timeouts = 0
 
     @property
     def driver_name(self):
@@ -62,31 +105,51 @@ class Camera:
             self._configure_legacy(*mode)
         self._mode = mode
         self._discard = self.settle
+        self._last = None
 
     def _configure_maintained(self, gray, size):
         d = self._drv
         fmt = d.PixelFormat.GRAYSCALE if gray else d.PixelFormat.JPEG
         fs = getattr(d.FrameSize, "R96X96" if size == "96X96" else size)
         if self._cam is None:
-            self._cam = d.Camera(pixel_format=fmt, frame_size=fs, jpeg_quality=self.quality,
-                                 fb_count=1, grab_mode=d.GrabMode.LATEST)
+            try:
+                self._cam = self._construct(fmt, fs)
+            except OSError as e:
+                raise CameraError(_explain(e))
         else:
             self._cam.reconfigure(pixel_format=fmt, frame_size=fs)
             if not gray:
-                self._cam.set_quality(self.quality)
+                self._cam.quality = self.quality
+
+    def _construct(self, fmt, fs):
+        d, p = self._drv, self.pins
+        return d.Camera(
+            data_pins=list(p["data"]), pclk_pin=p["pclk"], vsync_pin=p["vsync"],
+            href_pin=p["href"], sda_pin=p["sda"], scl_pin=p["scl"], xclk_pin=p["xclk"],
+            xclk_freq=p["xclk_hz"], powerdown_pin=p["pwdn"], reset_pin=p["reset"],
+            pixel_format=fmt, frame_size=fs, jpeg_quality=self.quality, fb_count=1,
+            grab_mode=d.GrabMode.LATEST)
 
     def _configure_legacy(self, gray, size):
         d = self._drv
+        p = self.pins
+        kw = {"d%d" % i: p["data"][i] for i in range(8)}
+        for ours, theirs in (("vsync", "vsync"), ("href", "href"), ("pclk", "pclk"),
+                             ("pwdn", "pwdn"), ("reset", "reset"), ("xclk", "xclk"),
+                             ("sda", "siod"), ("scl", "sioc")):
+            kw[theirs] = p[ours]
+        kw["framesize"] = getattr(d, "FRAME_" + size)
+        kw["quality"] = legacy_quality(self.quality)
+        kw["format"] = d.GRAYSCALE if gray else d.JPEG  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
+        kw["xclk_freq"], kw["fb_location"] = d.XCLK_10MHz, d.PSRAM  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
         try:
-            d.deinit()
+            d.deinit()  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
         except Exception:  # noqa: BLE001 - not initialised yet
             pass
-        ok = d.init(0, format=d.GRAYSCALE if gray else d.JPEG,
-                    framesize=getattr(d, "FRAME_" + size))
-        if ok is False:
-            raise CameraError("camera init failed")
-        if not gray and hasattr(d, "quality"):
-            d.quality(legacy_quality(self.quality))
+        try:
+            d.init(0, **kw)  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
+        except OSError as e:
+            raise CameraError(_explain(e))
 
     def _reinit(self):
         self.reinits += 1
@@ -101,17 +164,17 @@ class Camera:
         if mode:
             self.configure(*mode)
 
-    def capture(self):
+    async def capture(self):
         """One frame (memoryview or bytes, valid until the next capture)."""
         if self._mode is None:
             self.configure()
         for attempt in range(self.retries):
-            frame = self._grab()
-            while frame and self._discard > 0:  # exposure still settling after a reconfigure
+            frame = await self._grab()
+            while frame and self._discard > 0:  # exposure still settling
                 self._discard -= 1
                 self.discarded += 1
-                frame = self._grab()
-            if frame:
+                frame = await self._grab()
+            if frame:  # not None (maintained), not False (legacy), not empty
                 self.captures += 1
                 return frame
             self.errors += 1
@@ -122,8 +185,44 @@ class Camera:
                 self._log.warning("camera reinit failed: %s", e)
         raise CameraError("no frame after %d attempts" % self.retries)
 
-    def _grab(self):
-        return self._cam.capture() if self.maintained else self._drv.capture()
+    async def _grab(self):
+        if not self.maintained:
+            return self._grab_legacy()
+        cam = self._cam
+        if cam is None:
+            return None
+        cam.free_buffer()  # the last frame goes back: the sensor starts the next one
+        t0 = time.ticks_ms()
+        while not cam.frame_available():
+            if time.ticks_diff(time.ticks_ms(), t0) > self.wait_ms:
+                self.timeouts += 1
+                return None
+            await asyncio.sleep_ms(FRAME_POLL_MS)
+        return cam.capture()
+
+    def _grab_legacy(self):
+        d = self._drv
+        last = self._last
+        if last is not None and time.ticks_diff(time.ticks_ms(), last) > STALE_MS:
+            if d.capture():  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
+                self.discarded += 1  # the frame the driver took right after the last capture
+        frame = d.capture()  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
+        self._last = time.ticks_ms()
+        return frame
+
+    def unsigned(self, frame):
+        """`frame` as unsigned bytes (0..255 when indexed or summed). The maintained driver's
+        view is signed and MicroPython's memoryview has no cast(), so its bytes are copied
+        (one memcpy, no per-byte Python work) into a buffer kept for the next call; use it
+        for the small grayscale frames, never for a JPEG. Valid until the next call."""
+        if not self.maintained:
+            return frame
+        n = len(frame)
+        buf = self._ubuf
+        if buf is None or len(buf) < n:
+            buf = self._ubuf = bytearray(n)
+        buf[:n] = frame
+        return memoryview(buf)[:n]
 
     def deinit(self):
         try:
@@ -131,7 +230,7 @@ class Camera:
                 if self._cam is not None:
                     self._cam.deinit()
             else:
-                self._drv.deinit()
+                self._drv.deinit()  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
         finally:
             self._cam = None
             self._mode = None

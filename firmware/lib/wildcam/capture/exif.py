@@ -85,14 +85,14 @@ def segment(when=None, make="WildCAM", model="ESP32-CAM", serial=None, descripti
     """APP1 Exif segment bytes (marker included). `when` is local "YYYY:MM:DD HH:MM:SS" or
     None when the clock is unset (then no date tags: better none than a wrong one);
     `offset_min` is the local time's UTC offset, written as OffsetTime* with the dates."""
-    ifd0 = [(0x010F, ASCII, make), (0x0110, ASCII, model)]
+    ifd0 = [(0x010F, ASCII, make), (0x0110, ASCII, model)]  # type: list
     if software:
         ifd0.append((0x0131, ASCII, software))
     if description:
         ifd0.append((0x010E, ASCII, description))
     if when:
         ifd0.append((0x0132, ASCII, when))
-    exif = [(0x9000, 7, b"0232")]  # ExifVersion (UNDEFINED)
+    exif = [(0x9000, 7, b"0232")]  # type: list  # ExifVersion (UNDEFINED), then ASCII tags
     if when:
         exif.append((0x9003, ASCII, when))  # DateTimeOriginal
         exif.append((0x9004, ASCII, when))  # DateTimeDigitized
@@ -123,9 +123,11 @@ def segment(when=None, make="WildCAM", model="ESP32-CAM", serial=None, descripti
 
 def write_jpeg(f, frame, app1, chunk=4096, update=None):
     """Write `frame` (a JPEG starting with FF D8) to open file `f` with `app1` right after
-    the SOI marker; returns bytes written. `update(part)` sees every byte written (hash)."""
+    the SOI marker; returns bytes written. `update(part)` sees every byte written (hash).
+    The marker is read with struct (unsigned, no copy): the maintained camera driver's
+    frames are memoryviews of SIGNED bytes, where mv[0] of a JPEG is -1, not 0xFF."""
     mv = memoryview(frame)
-    if len(mv) < 2 or mv[0] != 0xFF or mv[1] != 0xD8:
+    if len(mv) < 2 or struct.unpack_from(">H", mv, 0)[0] != 0xFFD8:
         raise ValueError("not a JPEG frame")
     parts = (mv[:2], app1)
     n = 0

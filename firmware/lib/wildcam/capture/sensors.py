@@ -4,6 +4,12 @@ The battery is read through a resistor divider on an ADC pin (`pins.battery_adc`
 `power.battery_divider`). ESP32 ADC2 pins cannot be read while WiFi is on (the driver
 raises OSError): readings are cached, so read at boot, before the radio starts, and the
 last good value is reported afterwards.
+
+Temperature is the chip's own sensor (the die, warmer than the air). The ESP32-S2/S3/C3
+have `esp32.mcu_temperature()` (degrees Celsius). The classic ESP32 of the ESP32-CAM has only
+`esp32.raw_temperature()`: an uncalibrated reading in degrees Fahrenheit, converted here as
+(F - 32) / 1.8 and reported with `temp_approx: true`; 128 is what it reads when the sensor
+gives nothing (ESPHome's internal_temperature treats it so), reported as None.
 """
 
 # Li-ion single cell: open-circuit volts -> percent (rough, piecewise linear)
@@ -45,15 +51,34 @@ class Sensors:
             self.errors += 1
         return self.battery_v
 
-    def temperature_c(self):
-        """The chip's temperature in °C, or None when the port cannot say."""
+    def temperature(self):
+        """(°C rounded to 0.1 or None, approximate?) from the chip's sensor."""
         try:
             import esp32
+        except ImportError:
+            return None, False
+        try:
+            read = getattr(esp32, "mcu_temperature", None)
+            if read is not None:  # ESP32-S2/S3/C3: calibrated, Celsius
+                return round(read(), 1), False
+            raw = getattr(esp32, "raw_temperature", None)
+            if raw is None:
+                return None, False
+            f = raw()  # classic ESP32: uncalibrated Fahrenheit
+            if f == 128:
+                return None, False
+            return round((f - 32) / 1.8, 1), True
+        except OSError:
+            return None, False
 
-            return esp32.mcu_temperature()
-        except (ImportError, AttributeError, OSError):
-            return None
+    def temperature_c(self):
+        """The chip's temperature in °C, or None when the port cannot say."""
+        return self.temperature()[0]
 
     def snapshot(self):
-        return {"battery_v": self.battery_v, "battery_pct": percent(self.battery_v),
-                "temp_c": self.temperature_c()}
+        t, approx = self.temperature()
+        out = {"battery_v": self.battery_v, "battery_pct": percent(self.battery_v),
+               "temp_c": t}
+        if approx:
+            out["temp_approx"] = True
+        return out

@@ -38,6 +38,11 @@ THUMB_SIZE = "QQVGA"
 IMAGE_ESTIMATE = 100000  # bytes to keep free per image of a burst (VGA JPEG + sidecar)
 
 
+def level(frame):
+    """Mean grey level 0..255 of an unsigned grayscale frame."""
+    return sum(frame) // len(frame)
+
+
 class CaptureService:
     def __init__(self, config, storage, cam, log, boot_no, device_id, sensors=None,
                  space=None, detector=None, on_image=None, on_event=None):
@@ -148,7 +153,7 @@ class CaptureService:
                            event_id, reason, getattr(self, "_last_reason", "?"))
             return []
         self.counters["events"] += 1
-        self.counters["last_event"] = clock.now()
+        self.counters["last_event"] = clock.now()  # pyright: ignore[reportArgumentType]  # a timestamp among the counts: pyright types the dict from its int literals
         flash = self._flash_wanted(ambient)
         meta = {"event": event_id, "trigger": reason, "ambient": ambient, "flash": flash,
                 "detection": detection or None}
@@ -156,7 +161,7 @@ class CaptureService:
             meta.update(self._sensors.snapshot())
         paths = await self._burst(n, meta, flash)
         if self.on_thumb is not None and paths:
-            self._thumb(meta)
+            await self._thumb(meta)
         if self._on_event:
             ev = dict(meta)
             ev["images"] = len(paths)
@@ -168,19 +173,19 @@ class CaptureService:
         """(ambient mean 0..255 or None, detection dict / False / None) from small grayscale
         frames: one for the light, or up to `detect.frames` at `detect.fps` until the
         detector confirms motion (False: it never did). Without a verdict (camera trouble)
-        the event goes ahead: better a false trigger than a lost animal."""
+        the event goes ahead: better a false trigger than a lost animal. Frames are read as
+        unsigned bytes (`cam.unsigned`): the maintained driver's are signed."""
         want_light = self._cfg.get("capture.flash") == "auto"
         det = self._detector if reason in ("pir", "pir-wake", "motion") else None
         if not (want_light or det):
             return None, None
         try:
+            cam = self._cam
             if det is None:
-                self._cam.configure(gray=True, frame_size=LOOK_SIZE)
-                frame = self._cam.capture()
-                return sum(frame) // len(frame), None
-            self._cam.configure(gray=True, frame_size=self._cfg.get("detect.frame"))
-            first = self._cam.capture()
-            ambient = sum(first) // len(first)
+                cam.configure(gray=True, frame_size=LOOK_SIZE)
+                return level(cam.unsigned(await cam.capture())), None
+            cam.configure(gray=True, frame_size=self._cfg.get("detect.frame"))
+            ambient = level(cam.unsigned(await cam.capture()))
             lit = self._flash_wanted(ambient)
             if lit:  # at night the detector needs the LED (IR on IR boards) to see anything
                 self._set_led(True)
@@ -188,7 +193,7 @@ class CaptureService:
             gap = 1000 // self._cfg.get("detect.fps")
             r = None
             for i in range(self._cfg.get("detect.frames")):
-                r = det.update(self._cam.capture())
+                r = det.update(cam.unsigned(await cam.capture()))
                 self._det_ms = time.ticks_ms()
                 if r.motion:
                     verdict = r.as_dict()
@@ -205,11 +210,11 @@ class CaptureService:
             self._log.warning("grayscale look failed: %s", e)
             return None, None
 
-    def _thumb(self, meta):
+    async def _thumb(self, meta):
         """A QQVGA JPEG (a few KB) of the scene for dashboards; never fatal."""
         try:
             self._cam.configure(gray=False, frame_size=THUMB_SIZE)
-            self.on_thumb(bytes(self._cam.capture()), meta)
+            self.on_thumb(bytes(await self._cam.capture()), meta)
         except Exception as e:  # noqa: BLE001 - a missing thumbnail is not an error worth more
             self._log.info("thumbnail skipped: %s", e)
 
@@ -249,7 +254,7 @@ class CaptureService:
                 m = dict(meta)
                 m["seq"], m["of"] = i + 1, n
                 try:
-                    frame = self._cam.capture()
+                    frame = await self._cam.capture()
                     if meta.get("detection") and self._det_ms is not None:
                         m["det_ms"] = time.ticks_diff(time.ticks_ms(), self._det_ms)
                     path, size, digest = self.save(frame, m)

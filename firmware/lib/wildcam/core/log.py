@@ -142,8 +142,8 @@ class Log:
         import io
 
         s = io.StringIO()
-        sys.print_exception(e, s)
-        self.write(ERROR, name, msg + "\n" + s.getvalue().rstrip(), args)
+        sys.print_exception(e, s)  # pyright: ignore[reportArgumentType]  # stub gap: MicroPython print_exception takes an io.StringIO
+        self.write(ERROR, name, msg + "\n" + s.getvalue().rstrip(), args)  # pyright: ignore[reportAttributeAccessIssue]  # stub gap: io.StringIO.getvalue
 
     def flush(self):
         """Append buffered lines to the ring. Returns bytes written."""

@@ -41,6 +41,9 @@ SCHEMA = (
     ("capture.jpeg_quality", "i", 85, (10, 100), 0),  # higher is better (driver scales differ)
     ("capture.flash", "s", "auto", ("auto", "on", "off"), E),
     ("capture.dark_level", "i", 40, (0, 255), 0),  # mean gray below this = night: LED on
+    # the camera board (wildcam.core.presets): pins passed to the driver explicitly
+    ("camera.board", "s", "ai-thinker", ("ai-thinker",), E),
+    ("camera.pins", "s", "", (0, 160), 0),  # overrides: "pwdn=-1,data=5/18/19/21/36/39/34/35"
     # on-device motion detection (confirms PIR triggers; see docs/DETECTION.md)
     ("detect.enabled", "b", True, None, 0),
     ("detect.frame", "s", "QQVGA", ("96X96", "QQVGA"), E),

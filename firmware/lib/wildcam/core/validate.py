@@ -4,6 +4,9 @@ person understands: `wifi.ssid: required`, `sync.max_queue_mb: must be 1..1024, 
 
 Secret values never appear in a message.
 """
+# pyright: reportOperatorIssue=false, reportGeneralTypeIssues=false, reportCallIssue=false, reportArgumentType=false
+# (schema rows are heterogeneous tuples: pyright types `rule` as the union of every row's, and
+# check() branches on the row's type letter, which it cannot follow. No board API here.)
 
 from wildcam.core import schema
 
@@ -79,6 +82,13 @@ def check(key, value):
 
             try:
                 parse_roi(value, 20, 15)
+            except ValueError as e:
+                return "%s: %s" % (key, e)
+        if key == "camera.pins" and value:
+            from wildcam.core.presets import parse_pins
+
+            try:
+                parse_pins(value)
             except ValueError as e:
                 return "%s: %s" % (key, e)
         if key in ("sync.windows", "power.active_hours"):

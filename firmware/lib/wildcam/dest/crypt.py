@@ -46,12 +46,14 @@ OCTET = "application/octet-stream"
 
 def parse_key(text):
     """32 key bytes from the secret's text: 64 hex digits or base64 of 32 bytes."""
-    if isinstance(text, (bytes, bytearray)) and len(text) == 32:
-        return bytes(text)
-    text = (text or "").strip()
     try:
+        if isinstance(text, (bytes, bytearray)):
+            if len(text) == 32:
+                return bytes(text)
+            text = bytes(text).decode()  # hex or base64 given as bytes
+        text = (text or "").strip()
         key = unhexlify(text) if len(text) == 64 else a2b_base64(text.encode())
-    except ValueError:
+    except ValueError:  # UnicodeError is one too
         key = b""
     if len(key) != 32:
         raise ValueError("crypt.key must be 32 bytes as 64 hex digits or base64")

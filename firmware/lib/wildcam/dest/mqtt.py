@@ -56,12 +56,12 @@ def compress(data, wbits=10):
     try:
         d = deflate.DeflateIO(buf, deflate.ZLIB, wbits)
         try:
-            d.write(data)
+            d.write(data)  # pyright: ignore[reportAttributeAccessIssue]  # stub gap: deflate.DeflateIO.write
         finally:
             d.close()
     except (AttributeError, OSError, ValueError):  # no compressor in this build
         return None
-    return buf.getvalue()
+    return buf.getvalue()  # pyright: ignore[reportAttributeAccessIssue]  # stub gap: io.BytesIO.getvalue
 
 
 def encode_batch(items, allow_compress=True):

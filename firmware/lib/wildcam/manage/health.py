@@ -91,8 +91,9 @@ class Health:
         q = snap.get("queue", {})
         p = snap.get("power", {})
         n = snap.get("net", {})
-        return "up %ss heap %s free, battery %s V, %s C, rssi %s, queue %s, restarts %s" % (
-            s.get("up_s"), s.get("heap_free"), p.get("battery_v"), p.get("temp_c"),
+        return "up %ss heap %s free, battery %s V, %s%s C, rssi %s, queue %s, restarts %s" % (
+            s.get("up_s"), s.get("heap_free"), p.get("battery_v"),
+            "~" if p.get("temp_approx") else "", p.get("temp_c"),
             n.get("rssi"), q.get("pending"), snap.get("tasks", {}).get("restarts"))
 
     async def heartbeat(self, interval_s, queue, publish=None, alive=None, due=None):

@@ -233,7 +233,7 @@ class HTTP:
             return
         sent = 0
         last = time.ticks_ms()
-        for chunk in body():
+        for chunk in body():  # pyright: ignore[reportGeneralTypeIssues]  # callable() narrows the unannotated body to returning object
             c.write(chunk)
             sent += len(chunk)
             now = time.ticks_ms()

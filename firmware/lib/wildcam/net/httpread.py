@@ -107,7 +107,7 @@ class ResponseReader:
         else:
             kept, truncated = self._read_to_close(c)
             keep = False
-        body = bytes(memoryview(self._body_buf)[:kept]) if kept else b""
+        body = bytes(memoryview(self._body_buf)[:kept]) if kept else b""  # pyright: ignore[reportArgumentType]  # the buffer exists once anything was read (kept > 0)
         return Response(status, reason, headers, body, truncated, version), keep
 
     @property

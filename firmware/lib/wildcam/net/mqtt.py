@@ -130,8 +130,8 @@ class MQTT:
         c.set_last_will(_b(self.status_topic), b"offline", True, 1)
         c.set_callback(self._on_msg)
         socks = _Sockets(self.timeout_s, self.tls, self.timeout_s * 2000)
-        saved = simple.socket
-        simple.socket = socks
+        saved = simple.socket  # pyright: ignore[reportAttributeAccessIssue]  # stub gap: umqtt.simple imports socket at module level
+        simple.socket = socks  # pyright: ignore[reportAttributeAccessIssue]  # stub gap: as above
         try:
             c.connect(self.clean_session)
         except simple.MQTTException as e:
@@ -147,7 +147,7 @@ class MQTT:
             self._note(msg)
             raise Retry(msg)
         finally:
-            simple.socket = saved
+            simple.socket = saved  # pyright: ignore[reportAttributeAccessIssue]  # stub gap: as above
         self.client = c
         self.stream = socks.stream
         try:
@@ -304,7 +304,8 @@ class MQTT:
             await asyncio.sleep_ms(wait)
 
     def stats(self):
-        out = dict(self.counters)
+        out = {}
+        out.update(self.counters)
         out["connected"] = self.connected
         out["last_error"] = self.last_error
         return out

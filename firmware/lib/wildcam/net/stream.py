@@ -51,10 +51,10 @@ def tls_context(ca_path=None, cert_path=None, key_path=None, verify=True):
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.load_verify_locations(cafile=ca_path)
         if hasattr(ctx, "check_hostname"):
-            ctx.check_hostname = True
+            ctx.check_hostname = True  # pyright: ignore[reportAttributeAccessIssue]  # CPython's ssl (host_sim) only; hasattr-guarded
     else:
         if hasattr(ctx, "check_hostname"):
-            ctx.check_hostname = False
+            ctx.check_hostname = False  # pyright: ignore[reportAttributeAccessIssue]  # CPython's ssl (host_sim) only; hasattr-guarded
         ctx.verify_mode = ssl.CERT_NONE
     if cert_path:
         if not key_path:

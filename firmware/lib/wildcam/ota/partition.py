@@ -28,7 +28,7 @@ def running(up):
         return up._partition
     import esp32
 
-    return esp32.Partition(esp32.Partition.RUNNING)
+    return esp32.Partition(esp32.Partition.RUNNING)  # pyright: ignore[reportArgumentType]  # stub gap: Partition(id) typed str; RUNNING is an int
 
 
 def running_label(up):
@@ -38,7 +38,7 @@ def running_label(up):
     try:
         import esp32
 
-        return esp32.Partition(esp32.Partition.RUNNING).info()[4]
+        return esp32.Partition(esp32.Partition.RUNNING).info()[4]  # pyright: ignore[reportArgumentType]  # stub gap: as above
     except (ImportError, AttributeError, OSError):
         return None
 

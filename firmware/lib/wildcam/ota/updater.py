@@ -50,7 +50,8 @@ class Updater:
         self.tries_max = tries_max
         self._partition = partition  # esp32.Partition-like RUNNING partition (tests)
         self._buf = None
-        self.progress = {"state": "idle"}
+        self.progress = {}  # state, then figures of other types
+        self.progress["state"] = "idle"
         self.flash_written = 0  # bytes written to the filesystem and partitions (wear)
 
     # --- state ---------------------------------------------------------------------------------
@@ -82,7 +83,8 @@ class Updater:
         return out
 
     def _set(self, state, **kw):
-        self.progress = {"state": state}
+        self.progress = {}
+        self.progress["state"] = state
         for k in kw:
             self.progress[k] = kw[k]
 

@@ -86,7 +86,7 @@ class Lane:
                     continue
                 first = n if first is None or n < first else first
                 last = n if last is None or n > last else last
-        if first is None:
+        if first is None or last is None:
             self.st.remove_quiet(self.journal.path)  # a torn creation: start again
             return
         self.salt = self.journal.salt

@@ -39,7 +39,7 @@ class LegacyLane:
         self.bytes = 0
         self.head = None
         self.damage_mark = (-1, -1)
-        self.broken = None
+        self.broken = None  # type: str | None  # why this lane cannot be read this boot
         self.tail_open = False
 
     def seg_path(self, n):

@@ -168,10 +168,11 @@ class Outbox:
         n = len(body) + records.OVERHEAD
         cost = self.cost(d, n)
         fs_need = n + records.SEG_HDR + (0 if lane.salt is not None else _journal.SIZE)
+        got = None
         for attempt in (0, 1):
             self._make_room(lane.prio, cost, fs_need)
             try:
-                seg, pos, end, ordinal, cum = lane.append(body, cost)
+                got = lane.append(body, cost)
                 break
             except OSError as e:
                 if not _no_space(e):
@@ -181,6 +182,7 @@ class Outbox:
                     self.counters["rejected"] += 1
                     raise QueueFull("no space on the filesystem (%s)" % e)
         self.counters["enqueued"] += 1
+        seg, pos, end, ordinal, cum = got  # pyright: ignore[reportGeneralTypeIssues]  # not None
         return Item(lane, seg, pos, end, d, ordinal, cum)
 
     @staticmethod
@@ -352,7 +354,8 @@ class Outbox:
         return out
 
     def stats(self):
-        d = dict(self.counters)
+        d = {}  # the counters and mixed-type figures (not a dict of ints)
+        d.update(self.counters)
         d["pending"] = self.pending()
         d["pending_bytes"] = self.pending_bytes()
         d["flash_bytes_written"] = self.bytes_written

@@ -297,7 +297,8 @@ class SyncEngine:
     def stats(self):
         c = self.counters
         attempts = c["delivered"] + c["failed"]
-        out = dict(c)
+        out = {}  # counters plus figures of other types
+        out.update(c)
         out["success_rate"] = round(c["delivered"] / attempts, 4) if attempts else None
         out["latency_p50_s"] = self.latency(50)
         out["latency_p95_s"] = self.latency(95)
