@@ -47,11 +47,17 @@ class Simulation:
         """True UTC wall time (Unix seconds)."""
         return self.clock.wall()
 
-    def pace(self, speed: Optional[float]) -> None:
+    def pace(self, speed: Optional[float], lead: float = 0.0) -> None:
         """From now on the world clock follows real time x `speed` (virtual seconds per real
-        second; None: jump freely, the default). Servers started with
-        `host_sim.servers.on_clock(sim)` then keep the same time as the boards."""
-        self.loop._selector.pace(speed)
+        second; None: jump freely, the default), the present virtual time falling `lead`
+        real seconds from now (`wait_anchor()` sleeps until then). Servers started with
+        `clock=sim` (host_sim.servers) keep the same time as the boards."""
+        self.loop._selector.pace(speed, lead)
+
+    def wait_anchor(self) -> float:
+        """Sleep until the paced clock reaches the present virtual time (see `pace`);
+        returns how many real seconds too late that already was."""
+        return self.loop._selector.wait_anchor()
 
     @property
     def speed(self) -> Optional[float]:

@@ -60,17 +60,28 @@ class VirtualSelector(selectors.BaseSelector):
         self._anchor = (0.0, 0.0)  # (real monotonic, virtual now) when pacing began
         self.lag_max = 0.0
 
-    def pace(self, speed: float | None) -> None:
-        """Tie the world clock to real time at `speed` (None or 0: jump freely again)."""
+    def pace(self, speed: float | None, lead: float = 0.0) -> None:
+        """Tie the world clock to real time at `speed` (None or 0: jump freely again), the
+        present virtual time falling on real time `lead` seconds from now (servers can be
+        started on the clock meanwhile; `wait_anchor()` then waits for that moment)."""
         self.speed = float(speed) if speed else None
-        self._anchor = (time.monotonic(), self.clock.now)
+        self._anchor = (time.monotonic() + lead, self.clock.now)
+        self.lag_max = 0.0
+
+    def wait_anchor(self) -> float:
+        """Sleep until the anchor of `pace(lead=...)`; returns how late it is already (real
+        seconds, 0 when on time)."""
+        left = self._anchor[0] - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+        return max(0.0, -left)
 
     def paced_now(self) -> float:
         """The virtual time real time says it is (pacing on), else the world clock."""
         if self.speed is None:
             return self.clock.now
         real0, v0 = self._anchor
-        return v0 + (time.monotonic() - real0) * self.speed
+        return v0 + (time.monotonic() - real0) * self.speed  # before the anchor: below v0
 
     # delegation -------------------------------------------------------------------------
     def register(self, fileobj, events, data=None):

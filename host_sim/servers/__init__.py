@@ -97,11 +97,19 @@ class Server:
         return (self.port,)
 
     def start(self, timeout: float = 30):
+        return self.launch().wait(timeout)
+
+    def launch(self):
+        """Start the process (on the clock, when given) without waiting for it."""
         env = self._env()
         if self.clock is not None and self.clock.speed:
             env.update(clock_env(self.clock.paced_wall(), self.clock.speed))
         self.proc = subprocess.Popen(self._cmd(), cwd=ROOT, env=env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return self
+
+    def wait(self, timeout: float = 30):
+        """Wait until every port of the launched process listens."""
         for port in self._ports():
             wait_port(self.proc, port, timeout, self.what)
         self.starts += 1
