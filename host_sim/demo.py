@@ -55,7 +55,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     seconds = args.hours * 3600
     epoch = _start_epoch(args.start)
     t0 = time.monotonic()
-    with Simulation(start=epoch) as sim, consoles(), live.servers(sim, out):
+    with Simulation(start=epoch, io_grace=live.io_grace) as sim, consoles(), \
+            live.servers(sim, out):
         live.prepare(sim)
         extra, secrets = live.board_config()
         fleet = Fleet(sim, out, args.boards, args.seed, args.hours, animals=args.animals,

@@ -81,6 +81,14 @@ class RealServers:
         a.mqtt_user = self.broker.user
         a.mqtt_password = a.mqtt_password or self.mqtt_password
 
+    def owner_spec(self, spec: dict) -> dict:
+        """`spec` with the servers' own credentials (the count is the owner's view)."""
+        out = {k: dict(v) for k, v in spec.items()}
+        out["s3"].update(key=self.key, secret=self.secret)
+        out["azure"].update(key=self.az_key, sas=None)
+        out["mqtt"].update(user=self.broker.user, password=self.mqtt_password)
+        return out
+
     def describe(self) -> str:
         return ("mosquitto 127.0.0.1:%d, s3rver %s (bucket %s), Azurite %s (container %s)"
                 % (self.broker.port, self.s3.endpoint, BUCKET, self.azure.endpoint, CONTAINER))
