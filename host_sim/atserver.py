@@ -14,7 +14,9 @@
   is touched.
 - `tally(...)`: per camera `images`, `delivered` (present at every configured object
   store with the card's sha256), `queued` (not delivered, still in the outbox), `dead`
-  (not delivered, in the dead-letter ring), `lost` (taken and now nowhere: the rest),
+  (not delivered, in the dead-letter ring), `partial` (the camera is done with it, and it
+  is at some stores but not all: `missing` names the stores and keys), `lost` (taken and
+  now nowhere: the rest),
   `duplicates` (an image stored twice at a store, or an event received twice) and
   `bad_sha256`, plus events seen on MQTT.
 """
@@ -214,19 +216,23 @@ def undelivered(board) -> int:
 
 
 # --- the count -------------------------------------------------------------------------------
-def tally(boards, stores: list[str], found: dict, watch: MqttWatch | None) -> dict:
-    """The `server` section of summary.json (see the module notes)."""
+def tally(boards, stores: list[str], found: dict, watch: MqttWatch | None,
+          offsets: dict | None = None) -> dict:
+    """The `server` section of summary.json (see the module notes); `offsets`: each store's
+    clock minus the cameras', taken off its Last-Modified stamps for the latency."""
+    offsets = offsets or {}
     by_key: dict[str, dict[str, list]] = {s: {} for s in stores}
     for s in stores:
         for o in found.get(s, {}).get("objects", []):
             by_key[s].setdefault(o.get("key") or "?" + o["name"], []).append(o)
-    cams, total = {}, {k: 0 for k in ("images", "delivered", "queued", "dead", "lost",
-                                      "duplicates", "bad_sha256")}
+    cams, total = {}, {k: 0 for k in ("images", "delivered", "partial", "queued", "dead",
+                                      "lost", "duplicates", "bad_sha256")}
+    missing: dict[str, list] = {}
     latencies: dict[str, list] = {s: [] for s in stores}
     for b in boards:
         c = card(b)
-        row = {"images": len(c["images"]), "delivered": 0, "queued": 0, "dead": 0, "lost": 0,
-               "duplicates": 0, "bad_sha256": 0, "by_store": {}}
+        row = {"images": len(c["images"]), "delivered": 0, "partial": 0, "queued": 0, "dead": 0,
+               "lost": 0, "duplicates": 0, "bad_sha256": 0, "by_store": {}}
         for s in stores:
             mine = {k: v for k, v in by_key[s].items() if k.startswith(b.name + "-")}
             good = {k for k, objs in mine.items() if k in c["images"] and any(
@@ -237,16 +243,23 @@ def tally(boards, stores: list[str], found: dict, watch: MqttWatch | None) -> di
                                      k not in good)
             for k in good:
                 o = mine[k][0]
-                lat = (o["modified"] - o["created"]) if o.get("created") else None
+                lat = (o["modified"] - offsets.get(s, 0) - o["created"]) \
+                    if o.get("created") else None
                 if lat is not None and 0 <= lat < PLAUSIBLE_LATENCY_S:
                     latencies[s].append(lat)
         for k in c["images"]:
-            if stores and all(k in _good(by_key[s], k, c) for s in stores):
+            at = [s for s in stores if k in _good(by_key[s], k, c)]
+            if stores and len(at) == len(stores):
                 row["delivered"] += 1
             elif k in c["queued"]:
                 row["queued"] += 1
             elif k in c["dead"]:
                 row["dead"] += 1
+            elif at:  # somewhere, not everywhere, and the camera is done with it
+                row["partial"] += 1
+                for s in stores:
+                    if s not in at:
+                        missing.setdefault(s, []).append(k)
             else:
                 row["lost"] += 1
         if watch is not None:
@@ -259,7 +272,7 @@ def tally(boards, stores: list[str], found: dict, watch: MqttWatch | None) -> di
         cams[b.name] = row
         for k in total:
             total[k] += row[k]
-    return {"stores": stores, "cameras": cams, "total": total,
+    return {"stores": stores, "cameras": cams, "total": total, "missing": missing,
             "latency_s": {s: _pcts(v) for s, v in latencies.items()},
             "errors": {s: found[s]["error"] for s in stores if found.get(s, {}).get("error")}}
 

@@ -110,6 +110,7 @@ class Dests:
         self.spec: dict = {}
         self.fallback_local = args.fallback_local
         self.problems: list[str] = []
+        self.offsets: dict[str, float] = {}  # each store's clock minus the cameras' (check)
         self._s3(args)
         self._azure(args)
         self._mqtt(args)
@@ -257,6 +258,7 @@ class Dests:
                     "own servers that way, with libfaketime), or run in real time against a "
                     "server on a real clock with --start now --speed 1."
                     % (name, _iso(server), _iso(sim.paced_wall()), off, sim.speed or 0))
+            self.offsets[name] = off
             notes.append("%s: server clock %+.0f s from the cameras'" % (name, off))
         return notes
 

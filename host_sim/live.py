@@ -37,6 +37,9 @@ class Live:
         if args.real and any(getattr(args, f) for f in _DEST_FLAGS):
             raise DestError("--real starts its own servers: leave out --s3/--azure/--mqtt/"
                             "--influx (or leave out --real to use yours)")
+        if not self.on and (args.hass or args.fallback_local or args.mqtt_user):
+            Dests(args)  # raises: each of these needs a destination
+            raise DestError("--fallback-local needs --s3 or --azure (or --real)")
         self.dests = Dests(args) if self.on and not args.real else None
         if args.chaos and not args.real:
             raise DestError("--chaos needs --real (it kills the servers it started)")
@@ -151,7 +154,8 @@ class Live:
         if self.real is not None:  # count as the owner of the servers, whatever the cameras got
             spec = self.real.owner_spec(spec)
         found = atserver.listing(spec, clock=sim)
-        out = atserver.tally(fleet.boards, self.dests.stores, found, self.watch)
+        out = atserver.tally(fleet.boards, self.dests.stores, found, self.watch,
+                             self.dests.offsets)
         out["skew_refused"] = {"total": sum(self.skew.values()), "by_camera": self.skew}
         out["refused_credentials"] = self.refused
         out["speed"] = sim.speed
@@ -170,14 +174,15 @@ class Live:
         stores = srv["stores"]
         t = Table(title="counted at the servers (%s%s)" % (
             " + ".join(stores) or "no object store", " + mqtt" if self.watch else ""))
-        cols = ["camera", "images", "delivered", "queued", "dead", "lost", "dup", "bad sha256"]
+        cols = ["camera", "images", "delivered", "partial", "queued", "dead", "lost", "dup",
+                "bad sha256"]
         cols += stores + (["events seen/taken"] if self.watch else [])
         for c in cols:
             t.add_column(c, justify="left" if c == "camera" else "right")
         for name, r in srv["cameras"].items():
             ev = r.get("events")
-            t.add_row(name, *(str(r[k]) for k in ("images", "delivered", "queued", "dead",
-                                                   "lost", "duplicates", "bad_sha256")),
+            t.add_row(name, *(str(r[k]) for k in ("images", "delivered", "partial", "queued",
+                                                   "dead", "lost", "duplicates", "bad_sha256")),
                       *(str(r["by_store"][s]) for s in stores),
                       *(["%d/%d" % (ev["seen_on_mqtt"], ev["taken"])] if ev else []))
         console.print(t)
@@ -191,6 +196,15 @@ class Live:
                       markup=False, highlight=False)
         for s, e in srv["errors"].items():
             console.print("[red]%s: could not list: %s" % (s, e))
+        for s, keys in srv["missing"].items():
+            why = ""
+            if s == "azure" and any(c["server"] == "azure" for c in srv.get("chaos", [])):
+                why = (" (Azurite keeps its blob index in memory and saves it every 5 s: a "
+                       "kill -9 loses what it acknowledged in its last 5 s)")
+            console.print("%s is missing %d image(s) the cameras had delivered and no longer "
+                          "queue%s; they are at %s" % (
+                              s, len(keys), why, ", ".join(x for x in srv["stores"] if x != s)),
+                          markup=False, highlight=False)
         for c in srv.get("chaos", []):
             console.print("chaos: %s %s at %s" % (c["action"], c["server"],
                                                    time.strftime("%H:%M", time.gmtime(c["t"]))),

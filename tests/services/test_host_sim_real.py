@@ -80,6 +80,7 @@ def test_secrets_from_the_environment_and_the_config_the_cameras_get(monkeypatch
     assert d.config["mqtt.port"] == 11 and d.config["hass.discovery"] is True
     assert not d.fallback_local
     # production account URLs carry the account in the host name
+    monkeypatch.delenv("WILDCAM_AZURE_SAS")
     d = Dests(_args("--azure", "https://myacct.blob.core.windows.net", "--azure-key", "k"))
     assert d.spec["azure"]["account"] == "myacct"
     with pytest.raises(DestError, match="not both"):
@@ -135,10 +136,12 @@ def test_wrong_secret_stops_the_run_with_the_servers_words_and_keeps_the_images(
     assert srv["total"]["lost"] == 0
 
 
-def test_real_chaos_every_image_at_both_stores_every_event_on_mqtt(tmp_path, capsys):
+def test_real_chaos_loses_nothing_and_every_event_reaches_mqtt(tmp_path, capsys):
     """--real --chaos: s3rver, Azurite and mosquitto are each killed (SIGKILL) and restarted
-    mid-run; afterwards every image is in the bucket and the container with the card's
-    sha256, every event was seen on MQTT, nothing is lost or duplicated."""
+    mid-run. Nothing is lost: every image is in the bucket with the card's sha256, every
+    event was seen on MQTT, nothing is duplicated. Azurite may forget blobs it acknowledged
+    in its last 5 s before the kill (its index is saved every 5 s): those are counted as
+    `partial`, named under `missing`, and are still in S3."""
     _need_real()
     out = tmp_path / "out"
     code = main(["--real", "--chaos", "--boards", "2", "--hours", "2.5", "--animals", "48",
@@ -148,18 +151,20 @@ def test_real_chaos_every_image_at_both_stores_every_event_on_mqtt(tmp_path, cap
     assert code == 0, text
     s = _summary(out)
     srv = s["server"]
-    assert [c["action"] for c in srv["chaos"]] == ["kill", "start"] * 3 or \
-        sorted(c["action"] for c in srv["chaos"]) == ["kill"] * 3 + ["start"] * 3
+    assert sorted((c["server"], c["action"]) for c in srv["chaos"]) == [
+        (n, a) for n in ("azure", "mqtt", "s3") for a in ("kill", "start")]
     tot = srv["total"]
-    assert tot["images"] >= 6 and tot["delivered"] == tot["images"], srv
+    assert tot["images"] >= 6 and tot["delivered"] + tot["partial"] == tot["images"], srv
     assert tot["lost"] == tot["queued"] == tot["dead"] == tot["duplicates"] == 0
-    assert tot["bad_sha256"] == 0
+    assert tot["bad_sha256"] == 0 and set(srv["missing"]) <= {"azure"}
+    assert len(srv["missing"].get("azure", [])) == tot["partial"]
     for name, cam in srv["cameras"].items():
-        assert cam["by_store"] == {"s3": cam["images"], "azure": cam["images"]}
+        assert cam["by_store"]["s3"] == cam["images"]
+        assert cam["by_store"]["azure"] == cam["images"] - cam["partial"]
         assert cam["events"]["seen_on_mqtt"] == cam["events"]["taken"], (name, cam)
     assert srv["skew_refused"]["total"] <= 2
     # the table the user reads shows the servers' figures
-    assert "counted at the servers" in text and "0 lost" in text
+    assert "counted at the servers" in text and " 0 lost" in text
     for b in s["boards"]:
         assert b["delivered"] == srv["cameras"][b["name"]]["delivered"]
 
