@@ -119,19 +119,22 @@ class MqttWatch:
     """Every message under `<prefix>/#` for the run: (device, subtopic, payload dict)."""
 
     def __init__(self, host, port, user=None, password=None, prefix="wildcam",
-                 client_id="host_sim-count"):
+                 client_id=None):
         import paho.mqtt.client as paho
 
         self.prefix = prefix
         self.msgs: list[tuple[str, str, dict]] = []
+        self.discovery: dict[str, dict] = {}  # Home Assistant config topics (retained)
         self.lock = threading.Lock()
         self.subscribed = threading.Event()
+        client_id = client_id or "host_sim-count-%d" % os.getpid()  # one session per run
         self.c = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id=client_id,
                              clean_session=False)
         if user:
             self.c.username_pw_set(user, password)
         self.c.reconnect_delay_set(0.05, 0.5)
-        self.c.on_connect = lambda c, *a: c.subscribe(prefix + "/#", qos=1)
+        self.c.on_connect = lambda c, *a: c.subscribe([(prefix + "/#", 1),
+                                                       ("homeassistant/#", 1)])
         self.c.on_subscribe = lambda *a: self.subscribed.set()
         self.c.on_message = self._on_message
         self.c.connect(host, port, keepalive=30)
@@ -140,9 +143,16 @@ class MqttWatch:
             raise RuntimeError("could not subscribe to %s/# on %s:%d" % (prefix, host, port))
 
     def _on_message(self, c, userdata, m):
-        if m.retain:
-            return  # status / discovery, not deliveries
         parts = m.topic.split("/")
+        if parts[0] == "homeassistant" and parts[-1] == "config":
+            try:
+                with self.lock:
+                    self.discovery[m.topic] = json.loads(m.payload)
+            except ValueError:
+                pass
+            return
+        if m.retain:
+            return  # status, state, thumbnails: not deliveries
         if len(parts) < 3:
             return
         device, sub = parts[-2], parts[-1]
@@ -157,6 +167,12 @@ class MqttWatch:
             for d in data if isinstance(data, list) else [data]:
                 if isinstance(d, dict):
                     self.msgs.append((device, sub, d))
+
+    def entities(self, device: str) -> int:
+        """Home Assistant entities announced for `device`."""
+        with self.lock:
+            return sum(1 for d in self.discovery.values()
+                       if device in (d.get("device") or {}).get("identifiers", []))
 
     def keys(self, device: str) -> list[str]:
         with self.lock:
@@ -268,6 +284,7 @@ def tally(boards, stores: list[str], found: dict, watch: MqttWatch | None,
             row["events"] = {"taken": len(c["events"]), "seen_on_mqtt": len(c["events"] & seen),
                              "queued": len(c["queued_events"]),
                              "messages": len(keys)}
+            row["hass_entities"] = watch.entities(b.name)
             row["duplicates"] += len([k for k in keys if k]) - len({k for k in keys if k})
         cams[b.name] = row
         for k in total:

@@ -24,6 +24,7 @@ from .dests import DEFAULT_SPEED, DestError, Dests
 from .serial import new_lines
 
 _DEST_FLAGS = ("s3", "azure", "mqtt", "influx")
+_REAL_OWN = ("s3", "azure", "mqtt")  # what --real starts itself
 SETUP_LEAD_S = 10.0  # real seconds to start the servers and subscribe before 00:00
 REFUSED = ("refused the credentials", "bad user name or password", "not authorised")
 SKEW = ("RequestTimeTooSkewed", "request time off by")
@@ -34,9 +35,9 @@ class Live:
         self.args = args
         self.console = console
         self.on = bool(args.real or any(getattr(args, f) for f in _DEST_FLAGS))
-        if args.real and any(getattr(args, f) for f in _DEST_FLAGS):
-            raise DestError("--real starts its own servers: leave out --s3/--azure/--mqtt/"
-                            "--influx (or leave out --real to use yours)")
+        if args.real and any(getattr(args, f) for f in _REAL_OWN):
+            raise DestError("--real starts its own servers: leave out --s3/--azure/--mqtt "
+                            "(or leave out --real to use yours; --influx may be added)")
         if not self.on and (args.hass or args.fallback_local or args.mqtt_user):
             Dests(args)  # raises: each of these needs a destination
             raise DestError("--fallback-local needs --s3 or --azure (or --real)")
@@ -157,6 +158,8 @@ class Live:
         out = atserver.tally(fleet.boards, self.dests.stores, found, self.watch,
                              self.dests.offsets)
         out["skew_refused"] = {"total": sum(self.skew.values()), "by_camera": self.skew}
+        if self.args.hass and self.watch is not None:
+            out["hass_entities"] = {b.name: self.watch.entities(b.name) for b in fleet.boards}
         out["refused_credentials"] = self.refused
         out["speed"] = sim.speed
         out["clock_lag_max_s"] = round(sim.lag_max, 1)
@@ -194,6 +197,9 @@ class Live:
                                                  srv["skew_refused"]["total"],
                                                  srv["clock_lag_max_s"], srv["speed"] or 0),
                       markup=False, highlight=False)
+        if "hass_entities" in srv:
+            console.print("Home Assistant discovery: %s entities announced" % ", ".join(
+                "%s %d" % kv for kv in srv["hass_entities"].items()), markup=False)
         for s, e in srv["errors"].items():
             console.print("[red]%s: could not list: %s" % (s, e))
         for s, keys in srv["missing"].items():

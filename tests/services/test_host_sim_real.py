@@ -203,3 +203,24 @@ def test_the_count_checks_each_object_against_the_card(tmp_path):
     cam = tally([b], ["s3"], found, None)["cameras"]["cam-x"]
     assert cam["images"] == 4 and cam["delivered"] == 1 and cam["duplicates"] == 1
     assert cam["bad_sha256"] == 1 and cam["queued"] == 1 and cam["lost"] == 2  # b and c
+
+
+def test_real_with_influx_metrics_and_home_assistant_discovery(tmp_path, capsys, live_influx):
+    """--real plus --influx (a server of our own) and --hass: heartbeats land in InfluxDB,
+    and every camera announces its Home Assistant entities on the broker."""
+    from .influxsrv import ADMIN, ADMIN_PW
+
+    _need_real()
+    live_influx.query('CREATE DATABASE "sim_real"')
+    out = tmp_path / "out"
+    code = main(["--real", "--hass", "--influx", live_influx.url, "--influx-db", "sim_real",
+                 "--influx-user", ADMIN, "--influx-password", ADMIN_PW, "--boards", "1",
+                 "--hours", "1", "--speed", "600", "--ota-at", "-1", "--power-cuts", "0",
+                 "--out", str(out), "--log-lines", "0", "--no-report"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    srv = _summary(out)["server"]
+    assert srv["hass_entities"] == {"cam-01": 7}
+    assert "Home Assistant discovery: cam-01 7 entities" in text
+    res = live_influx.query('SELECT * FROM "wildcam_health"', db="sim_real")
+    assert res["results"][0]["series"][0]["values"]  # heartbeats arrived
