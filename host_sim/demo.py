@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -26,39 +25,42 @@ from . import install
 
 install()
 from .constants import DEFAULT_EPOCH  # noqa: E402
+from .dests import DestError, add_flags  # noqa: E402
 from .facts import log_tail, summarise  # noqa: E402,F401 - log_tail re-exported for tests
 from .fleet import Fleet, provision  # noqa: E402,F401 - provision re-exported for tests
 from .serial import consoles  # noqa: E402
 from .simulation import Simulation  # noqa: E402
 
 
-def _servers(args) -> tuple[dict, dict]:
-    """Config/secrets overrides for real servers given on the command line."""
-    extra, secrets = {}, {}
-    if args.mqtt:
-        host, _, port = args.mqtt.partition(":")
-        extra.update({"mqtt.host": host, "mqtt.port": int(port or 1883)})
-        if args.mqtt_user:
-            extra["mqtt.user"] = args.mqtt_user
-            secrets["mqtt.password"] = args.mqtt_password or ""
-    if args.s3:
-        extra.update({"cloud.dests": "s3", "s3.endpoint": args.s3, "s3.bucket": args.s3_bucket})
-        secrets.update({"s3.access_key": args.s3_key or "", "s3.secret_key": args.s3_secret or ""})
-    return extra, secrets
+def _start_epoch(spec: str | None) -> float:
+    if not spec:
+        return float(DEFAULT_EPOCH)
+    if spec == "now":
+        return float(int(time.time()))
+    import datetime as dt
+
+    d = dt.datetime.fromisoformat(spec.replace("Z", "+00:00"))
+    return (d if d.tzinfo else d.replace(tzinfo=dt.timezone.utc)).timestamp()
 
 
 def run(args: argparse.Namespace, console: Console) -> dict:
+    """The main job; with destinations it runs against real servers (host_sim/live.py)."""
+    from .live import Live
+
     out = Path(args.out)
+    live = Live(args, console)  # validates the destination flags (DestError) first
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     seconds = args.hours * 3600
-    extra, secrets = _servers(args)
+    epoch = _start_epoch(args.start)
     if args.driver == "lemariva":
         args.image = "lemariva"
     t0 = time.monotonic()
-    with Simulation(start=DEFAULT_EPOCH, io_grace=0.01 if (args.mqtt or args.s3) else 0.0) \
-            as sim, consoles():
+    with Simulation(start=epoch, io_grace=live.io_grace) as sim, consoles(), \
+            live.servers(sim, out):
+        live.prepare(sim)
+        extra, secrets = live.board_config()
         fleet = Fleet(sim, out, args.boards, args.seed, args.hours, animals=args.animals,
                       wind=args.wind,
                       burst=args.burst, image=args.image, extra=extra, secrets=secrets,
@@ -66,19 +68,29 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                       ota_at=None if args.ota_at < 0 else args.ota_at)
         (out / "deployments.json").write_text(json.dumps(fleet.deployments, indent=1,
                                                          sort_keys=True) + "\n")
+        live.begin(sim)
         fleet.start()
         with Progress(TextColumn("[bold]simulating"), BarColumn(),
                       TextColumn("{task.fields[clock]}"), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
             task = progress.add_task("sim", total=seconds, clock="")
-            while sim.clock.now < seconds:
-                fleet.step(min(seconds, sim.clock.now + 600))
+            while sim.clock.now < seconds and not live.stopped:
+                fleet.step(live.next_mark(sim.clock.now, min(seconds, sim.clock.now + 600)))
+                live.after_step(fleet, sim.clock.now)
                 progress.update(task, completed=sim.clock.now,
                                 clock=time.strftime("%H:%M", time.gmtime(sim.wall())))
-            fleet.drain()
-        boards = [summarise(b, fleet, DEFAULT_EPOCH) for b in fleet.boards]
-    report = {"boards": boards, "simulated_hours": args.hours, "start_epoch": DEFAULT_EPOCH,
+            if not live.stopped:
+                fleet.drain(waiting=live.waiting)
+        boards = [summarise(b, fleet, epoch) for b in fleet.boards]
+        server = live.count(fleet, sim)
+    report = {"boards": boards, "simulated_hours": args.hours, "start_epoch": epoch,
               "wall_seconds": round(time.monotonic() - t0, 2), "out": str(out)}
+    if server is not None:
+        report["server"] = server
+        for b in boards:  # what the user sees is what the servers hold
+            row = server["cameras"][b["name"]]
+            b["delivered"], b["lost"], b["duplicates"] = (row["delivered"], row["lost"],
+                                                          row["duplicates"])
     for b in report["boards"]:
         b["images"], b["image_count"] = b.pop("images_list"), b["images"]
     (out / "summary.json").write_text(json.dumps(report, indent=1))
@@ -91,6 +103,8 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         if write_report is not None:
             html = write_report(report, out)
     show(report, fleet.boards, console, args.log_lines, html)
+    live.show(report, console)
+    report["exit_code"] = live.exit_code(report)
     return report
 
 
@@ -147,17 +161,15 @@ def main(argv: list[str] | None = None) -> int:
                          "legacy lemariva driver (docs/FIDELITY.md)")
     ap.add_argument("--driver", choices=("cnadler86", "lemariva"), default=None,
                     help="older spelling: lemariva = --image lemariva")
-    ap.add_argument("--mqtt", help="HOST:PORT of a real MQTT broker for events and health")
-    ap.add_argument("--mqtt-user")
-    ap.add_argument("--mqtt-password", default=os.environ.get("WILDCAM_MQTT_PASSWORD"))
-    ap.add_argument("--s3", help="endpoint URL of a real S3 server for the images")
-    ap.add_argument("--s3-bucket", default="wildcam")
-    ap.add_argument("--s3-key", default=os.environ.get("WILDCAM_S3_KEY"))
-    ap.add_argument("--s3-secret", default=os.environ.get("WILDCAM_S3_SECRET"))
     ap.add_argument("--out", default="sim-out", help="where board files go")
     ap.add_argument("--no-report", dest="report", action="store_false",
                     help="skip report.html")
     ap.add_argument("--log-lines", type=int, default=8, help="log lines to show (0: none)")
+    add_flags(ap)
     args = ap.parse_args(argv)
-    run(args, make_console())
-    return 0
+    console = make_console()
+    try:
+        return run(args, console)["exit_code"]
+    except DestError as e:
+        console.print("[bold red]error:[/] " + str(e), markup=True, highlight=False)
+        return 2

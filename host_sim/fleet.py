@@ -156,12 +156,15 @@ class Fleet:
             self.battery[b.name].append((round(self.sim.clock.now, 1),
                                          round(b.battery.voltage(), 3)))
 
-    def drain(self, max_s: float = 3 * 3600, step: float = 300) -> None:
-        """After the day, let queued items go out (no more faults) before counting."""
+    def drain(self, max_s: float = 3 * 3600, step: float = 300, waiting=None) -> None:
+        """After the day, let queued items go out (no more faults) before counting, while
+        `waiting(board)` (default: images the local sink has not received) is true for
+        any board."""
+        waiting = waiting or pending
         for b in self.boards:
             b.wifi._outages = []
         end = self.sim.clock.now + max_s
-        while self.sim.clock.now < end and any(pending(b) for b in self.boards):
+        while self.sim.clock.now < end and any(waiting(b) for b in self.boards):
             self.sim.run_for(step)
 
 

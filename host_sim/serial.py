@@ -27,9 +27,11 @@ class _Router:
         if buf is None:
             buf = b.serial = collections.deque(maxlen=2000)
             b.serial_partial = ""
+            b.serial_count = 0
         text = b.serial_partial + text
         *lines, b.serial_partial = text.split("\n")
         buf.extend(lines)
+        b.serial_count += len(lines)  # lines ever written (a reader tracks its position)
         return len(text)
 
     def flush(self) -> None:
@@ -52,3 +54,12 @@ def consoles():
 
 def lines(board) -> list:
     return list(getattr(board, "serial", ()))
+
+
+def new_lines(board, seen: int) -> tuple[list, int]:
+    """(lines written since `seen` lines, the new count); lines pushed out of the kept
+    buffer in between are skipped."""
+    total = getattr(board, "serial_count", 0)
+    fresh = total - seen
+    buf = getattr(board, "serial", ())
+    return (list(buf)[-fresh:] if fresh > 0 else []), total

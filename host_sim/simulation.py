@@ -29,9 +29,12 @@ class Simulation:
     leaving a `with` block) cancels whatever still runs and closes the loop.
     """
 
-    def __init__(self, start: StartTime = None, *, io_grace: float = 0.0) -> None:
+    def __init__(self, start: StartTime = None, *, io_grace: float = 0.0,
+                 speed: Optional[float] = None) -> None:
         self.clock = WorldClock(to_epoch(start))
         self.loop = VirtualLoop(self.clock, io_grace=io_grace)
+        if speed:
+            self.pace(speed)
         self.loop.sim = self
         self.boards: list = []
 
@@ -43,6 +46,32 @@ class Simulation:
     def wall(self) -> float:
         """True UTC wall time (Unix seconds)."""
         return self.clock.wall()
+
+    def pace(self, speed: Optional[float], lead: float = 0.0) -> None:
+        """From now on the world clock follows real time x `speed` (virtual seconds per real
+        second; None: jump freely, the default), the present virtual time falling `lead`
+        real seconds from now (`wait_anchor()` sleeps until then). Servers started with
+        `clock=sim` (host_sim.servers) keep the same time as the boards."""
+        self.loop._selector.pace(speed, lead)
+
+    def wait_anchor(self) -> float:
+        """Sleep until the paced clock reaches the present virtual time (see `pace`);
+        returns how many real seconds too late that already was."""
+        return self.loop._selector.wait_anchor()
+
+    @property
+    def speed(self) -> Optional[float]:
+        return self.loop._selector.speed
+
+    def paced_wall(self) -> float:
+        """UTC time real time says it is on the simulation's clock (pacing on), else
+        `wall()`: what a server started on this clock reads now."""
+        return self.clock.epoch + self.loop._selector.paced_now()
+
+    @property
+    def lag_max(self) -> float:
+        """Worst lag of the world clock behind paced real time (virtual seconds)."""
+        return self.loop._selector.lag_max
 
     @staticmethod
     def current() -> Optional["Simulation"]:

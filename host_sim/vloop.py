@@ -8,6 +8,13 @@ Guarantees:
 - Optional `io_grace`: while real sockets (besides the loop's self-pipe) are registered, wait
   up to that many real seconds for them before jumping time, so a real server's reply is not
   overtaken by a virtual timeout. 0 (default) means pure virtual time.
+- Optional pacing (`pace(speed)`): the world clock then never runs ahead of
+  `speed` x the real time since pacing began, so processes whose clocks run at that rate
+  (servers under libfaketime, see host_sim/servers.py) agree with the boards. An idle jump
+  becomes a real wait of (jump / speed) seconds, during which real sockets still wake the
+  loop (and move the clock to the paced time). When the host falls behind (CPU work does
+  not move virtual time), due timers run at once until it has caught up; `lag_max` records
+  the worst lag in virtual seconds.
 - A task factory files every task under the board of the context it was created in, so a
   board can cancel all of its own tasks on reset.
 """
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import selectors
+import time
 
 from .constants import DEFAULT_EPOCH
 from .context import current_board
@@ -48,6 +56,32 @@ class VirtualSelector(selectors.BaseSelector):
         self.io_grace = io_grace
         self.idle_wait = idle_wait
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.speed: float | None = None  # virtual seconds per real second (None: unpaced)
+        self._anchor = (0.0, 0.0)  # (real monotonic, virtual now) when pacing began
+        self.lag_max = 0.0
+
+    def pace(self, speed: float | None, lead: float = 0.0) -> None:
+        """Tie the world clock to real time at `speed` (None or 0: jump freely again), the
+        present virtual time falling on real time `lead` seconds from now (servers can be
+        started on the clock meanwhile; `wait_anchor()` then waits for that moment)."""
+        self.speed = float(speed) if speed else None
+        self._anchor = (time.monotonic() + lead, self.clock.now)
+        self.lag_max = 0.0
+
+    def wait_anchor(self) -> float:
+        """Sleep until the anchor of `pace(lead=...)`; returns how late it is already (real
+        seconds, 0 when on time)."""
+        left = self._anchor[0] - time.monotonic()
+        if left > 0:
+            time.sleep(left)
+        return max(0.0, -left)
+
+    def paced_now(self) -> float:
+        """The virtual time real time says it is (pacing on), else the world clock."""
+        if self.speed is None:
+            return self.clock.now
+        real0, v0 = self._anchor
+        return v0 + (time.monotonic() - real0) * self.speed  # before the anchor: below v0
 
     # delegation -------------------------------------------------------------------------
     def register(self, fileobj, events, data=None):
@@ -73,6 +107,8 @@ class VirtualSelector(selectors.BaseSelector):
         return len(self._real.get_map()) > 1  # the loop's self-pipe is always there
 
     def select(self, timeout=None):
+        if self.speed is not None:
+            return self._select_paced(timeout)
         ready = self._real.select(0)
         if ready or timeout == 0:
             return ready
@@ -82,13 +118,40 @@ class VirtualSelector(selectors.BaseSelector):
             ready = self._real.select(min(timeout, self.io_grace))
             if ready:
                 return ready
+        self.clock.advance_to(self._target(timeout))
+        return []
+
+    def _target(self, timeout: float) -> float:
         target = self.clock.now + timeout
         sched = getattr(self.loop, "_scheduled", None)
         if sched:  # land exactly on the timer, not a float hair before it
             when = sched[0]._when
             if target < when <= target + 1e-6:
                 target = when
-        self.clock.advance_to(target)
+        return target
+
+    def _select_paced(self, timeout):
+        """Virtual time that follows real time x speed (see the module notes)."""
+        clock = self.clock
+        if timeout is None:  # no timer at all: time still flows
+            ready = self._real.select(self.idle_wait)
+            clock.advance_to(self.paced_now())
+            return ready
+        target = self._target(timeout)
+        ready = self._real.select(0)
+        paced = self.paced_now()
+        lag = paced - clock.now
+        if lag > self.lag_max:
+            self.lag_max = lag
+        if ready or timeout == 0:
+            clock.advance_to(min(paced, target))
+            return ready
+        if paced < target:  # ahead of real time: wait for it (or for a socket)
+            ready = self._real.select((target - paced) / self.speed)
+            if ready:
+                clock.advance_to(min(self.paced_now(), target))
+                return ready
+        clock.advance_to(target)
         return []
 
 

@@ -45,6 +45,16 @@ if ! command -v mosquitto >/dev/null 2>&1 && [ ! -x /usr/sbin/mosquitto ]; then
   fi
 fi
 
+# libfaketime (Debian's faketime) puts the servers of `python -m host_sim --real` on the
+# simulation's clock; skipped when present.
+if ! [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] && ! command -v faketime >/dev/null 2>&1; then
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null
+  else
+    echo "setup: faketime missing (apt-get install faketime); host_sim --real and its tests will skip" >&2
+  fi
+fi
+
 # A real InfluxDB 1.x for tests/services/test_cloud_influx.py (Debian's influxdb; the test
 # starts its own influxd on free loopback ports, the packaged service is never used).
 if ! command -v influxd >/dev/null 2>&1 && [ ! -x /usr/bin/influxd ]; then

@@ -10,7 +10,7 @@ from portable_support import raises, run
 from wildcam.dest import objstore as cloud, sigv4
 from wildcam.dest.azure import block_id, block_list_parts, string_to_sign
 from wildcam.dest.gcs import signed_url
-from wildcam.core.errors import Permanent, Retry
+from wildcam.core.errors import Permanent, Refused, Retry
 from wildcam.core.hmac256 import hmac_sha256_hex
 from wildcam.net.http import HTTP
 from wildcam.net.httpmsg import check, error_text, parse_head, retry_after_ms, xml_text
@@ -194,7 +194,14 @@ def test_parse_head_and_errors():
     r = R()
     r.body = body
     assert error_text(r) == "SignatureDoesNotMatch: bad sig"
-    assert "SignatureDoesNotMatch" in str(raises(Permanent, check, r, "PUT k"))
+    e = raises(Refused, check, r, "PUT k")  # credentials: the item stays queued
+    assert "SignatureDoesNotMatch" in str(e) and isinstance(e, Retry) and e.after_ms == 600000
+    r.body = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+    assert "Request has expired" in str(raises(Permanent, check, r, "PUT k"))
+    r.body, r.headers = b"", {"x-ms-error-code": "AuthenticationFailed"}
+    assert isinstance(raises(Refused, check, r, "PUT k"), Retry)
+    r.status, r.headers = 401, {}
+    raises(Refused, check, r, "PUT k")
     r.status = 429
     r.headers = {"retry-after": "3"}
     assert raises(Retry, check, r, "PUT k").after_ms == 3000

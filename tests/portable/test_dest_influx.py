@@ -8,7 +8,7 @@ from portable_support import raises, run
 from wildcam.dest.influx import (InfluxDest, auth_header, encode, escape_key,
                                  escape_measurement, field_value, flatten, item_line, line,
                                  quote_str, write_url)
-from wildcam.core.errors import Permanent, Retry
+from wildcam.core.errors import Permanent, Refused, Retry
 from wildcam.net.http import HTTP
 
 T = 1780000000
@@ -137,7 +137,7 @@ def test_dest_posts_lines_with_auth_and_maps_outcomes():
     assert "400" in str(e) and "unable to parse" in str(e)
     e = raises(Retry, run, d.send(It("e", data={"x": 1})))
     assert e.after_ms == 7000 and "503" in str(e)
-    e = raises(Permanent, run, d.send(It("f", data={"x": 1})))
+    e = raises(Refused, run, d.send(It("f", data={"x": 1})))  # kept, retried later
     assert "401" in str(e) and "token is invalid" in str(e)
     # an item with nothing writable is Permanent before any request
     e = raises(Permanent, run, d.send(It(None, data={"n": None})))

@@ -1,11 +1,12 @@
 """The sync engine over a real outbox and fake destinations (portable)."""
 
 import asyncio
+import time
 
 from portable_support import PrefixStorage, run, tmpdir
 
 from wildcam.dest.local import LocalDir
-from wildcam.core.errors import Permanent, Retry
+from wildcam.core.errors import Permanent, Refused, Retry
 from wildcam.dest.media import sha256_file
 from wildcam.queue.outbox import Outbox
 from wildcam.core.retry import Breaker
@@ -37,7 +38,9 @@ class Fake:
         if outcome == "later":
             raise Retry("429", after_ms=60000)
         if outcome == "perm":
-            raise Permanent("403 SignatureDoesNotMatch")
+            raise Permanent("400 InvalidArgument")
+        if outcome == "refused":
+            raise Refused("403 SignatureDoesNotMatch")
         if outcome == "oserror":
             raise OSError(110)
         self.got.append(item.key)
@@ -102,8 +105,25 @@ def test_permanent_failure_dead_letters_with_the_servers_words():
     box.put("detection", key="good")
     run(eng.drain())
     assert dest.got == ["good"]
-    assert box.dead_letters()[0]["r"] == "a: 403 SignatureDoesNotMatch"
+    assert box.dead_letters()[0]["r"] == "a: 400 InvalidArgument"
     assert eng.stats()["dead"] == 1
+
+
+def test_refused_credentials_keep_every_item_queued_and_hold_off():
+    """A wrong secret is the destination's fault, not the items': nothing is dead-lettered,
+    the breaker waits REFUSED_RETRY_MS, and the queue goes out once the secret works."""
+    dest = Fake("a", ["refused", "refused"])
+    box, eng = _engine([dest])
+    box.put("detection", key="one")
+    box.put("detection", key="two")
+    run(eng.drain())
+    s = eng.stats()
+    assert box.pending() == 2 and s["dead"] == 0 and not box.dead_letters()
+    assert "SignatureDoesNotMatch" in s["destinations"]["a"]["last_error"]
+    assert eng.dests["a"].breaker.wait_ms(time.ticks_ms()) > 590000  # one try per 10 min
+    eng.dests["a"].breaker.retry_at = 0  # the secret was fixed; the backoff is over
+    dest.script = []
+    assert run(eng.drain()) == 2 and dest.got == ["one", "two"] and box.pending() == 0
 
 
 def test_failover_to_the_next_destination():

@@ -5,16 +5,12 @@ micropython-lib modules (umqtt.simple) come from `.cache/mpylib/lib`: `host_sim.
 it is missing (`tools/mpylib.py fetch`, as scripts/setup.sh does) and skip if that fails.
 
 `broker` (session scope) runs Debian's mosquitto on free loopback ports with a generated
-config: a password file, `allow_anonymous false`, a plain listener, a TLS listener (CA and
-server certificate made by openssl here) and a mutual-TLS listener (`require_certificate
-true`, client certificate signed by the same CA). It can be killed and restarted on the same
-ports. Tests skip when mosquitto or openssl is missing.
+config (host_sim/servers/mqtt.py `Broker`): a password file, `allow_anonymous false`, a plain
+listener, a TLS listener (CA and server certificate made by openssl) and a mutual-TLS
+listener. It can be killed and restarted on the same ports. Tests skip when mosquitto or
+openssl is missing.
 """
 import os
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -33,8 +29,7 @@ try:
 except BaseException as e:  # noqa: BLE001 - no network and no cache: skip, say why
     UMQTT_ERROR = "umqtt.simple unavailable (run tools/mpylib.py fetch): %s" % e
 
-USER = "cam"
-PASSWORD = "s3cret-pw"
+from host_sim.servers.mqtt import PASSWORD, USER, Broker  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -43,102 +38,7 @@ def _need_umqtt():
         pytest.skip(UMQTT_ERROR)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _which(name):
-    return shutil.which(name) or next(
-        (p for p in ("/usr/sbin/" + name, "/usr/bin/" + name) if os.path.exists(p)), None)
-
-
-from .pki import _run, make_pki  # noqa: E402
-
-
-class Broker:
-    def __init__(self, workdir):
-        self.dir = workdir
-        self.user = USER
-        self.password = PASSWORD
-        self.exe = _which("mosquitto")
-        self.pki = make_pki(workdir)
-        self.port = free_port()
-        self.tls_port = free_port()
-        self.mtls_port = free_port()
-        self.passwd = os.path.join(workdir, "passwd")
-        _run(_which("mosquitto_passwd"), "-b", "-c", self.passwd, USER, PASSWORD)
-        self.conf = os.path.join(workdir, "mosquitto.conf")
-        self.logfile = os.path.join(workdir, "mosquitto.log")
-        tls = "cafile %s\ncertfile %s\nkeyfile %s\n" % (
-            self.pki["ca.crt"], self.pki["server.crt"], self.pki["server.key"])
-        lines = [
-            "per_listener_settings true",
-            "persistence false",
-            "log_dest file %s" % self.logfile,
-            "log_type all",
-            "",
-            "listener %d 127.0.0.1" % self.port,
-            "allow_anonymous false",
-            "password_file %s" % self.passwd,
-            "",
-            "listener %d 127.0.0.1" % self.tls_port,
-            "allow_anonymous false",
-            "password_file %s" % self.passwd,
-            tls,
-            "listener %d 127.0.0.1" % self.mtls_port,
-            "allow_anonymous false",
-            "require_certificate true",
-            "use_identity_as_username true",
-            tls,
-        ]
-        if os.geteuid() == 0:
-            lines.insert(0, "user root")  # no privilege drop: it can read our files
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        self.proc = None
-
-    def start(self, timeout=10):
-        self.proc = subprocess.Popen([self.exe, "-c", self.conf], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE)
-        end = time.monotonic() + timeout
-        for port in (self.port, self.tls_port, self.mtls_port):
-            while True:
-                if self.proc.poll() is not None:
-                    raise RuntimeError("mosquitto exited: %s" % self.proc.stderr.read().decode())
-                try:
-                    socket.create_connection(("127.0.0.1", port), 0.2).close()
-                    break
-                except OSError:
-                    if time.monotonic() > end:
-                        raise RuntimeError("mosquitto did not listen on %d" % port)
-                    time.sleep(0.02)
-
-    def kill(self):
-        """SIGKILL: no goodbye to anyone (a crash or power loss of the broker host)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(5)
-        self.proc = None
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
-
-    def ensure(self):
-        if self.proc is None or self.proc.poll() is not None:
-            self.start()
-
-    def log(self):
-        with open(self.logfile, errors="replace") as f:
-            return f.read()
+from host_sim.servers import free_port, which as _which  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from wildcam.dest.azure import AzureDest, service_sas
-from wildcam.core.errors import Permanent
+from wildcam.core.errors import Refused
 from wildcam.net.http import HTTP
 
 from .cloudsrv import AZ_CONTAINER
@@ -88,12 +88,12 @@ def test_event_json_blob(live_azurite, tmp_path):
     assert b'"ev-1"' in blob(live_azurite, "wc-t1/events/ev-1.json").download_blob().readall()
 
 
-def test_wrong_key_is_permanent(live_azurite, tmp_path):
+def test_wrong_key_is_refused(live_azurite, tmp_path):
     import base64
 
     root = str(tmp_path)
     d = shared(live_azurite, account_key=base64.b64encode(b"x" * 64).decode())
-    e = pytest.raises(Permanent, run, d.send(media_item(root, "A-4", 1000), storage(root)))
+    e = pytest.raises(Refused, run, d.send(media_item(root, "A-4", 1000), storage(root)))
     assert "403" in str(e.value) and "failed to authenticate" in str(e.value)
 
 
@@ -119,22 +119,22 @@ def test_sas_from_our_signer_accepted_and_blocks(live_azurite, tmp_path):
         read_real(root, item.media)
 
 
-def test_tampered_sas_is_permanent(live_azurite, tmp_path):
+def test_tampered_sas_is_refused(live_azurite, tmp_path):
     root = str(tmp_path)
     sas = sdk_sas(live_azurite)
     i = sas.index("sig=") + 4
     bad = sas[:i] + ("A" if sas[i] != "A" else "B") + sas[i + 1:]
     d = AzureDest(HTTP(timeout_s=5), live_azurite.endpoint, AZ_CONTAINER, sas=bad)
-    e = pytest.raises(Permanent, run, d.send(media_item(root, "S-3", 1000), storage(root)))
+    e = pytest.raises(Refused, run, d.send(media_item(root, "S-3", 1000), storage(root)))
     assert "403" in str(e.value)
 
 
-def test_expired_sas_is_permanent(live_azurite, tmp_path):
+def test_expired_sas_is_refused(live_azurite, tmp_path):
     root = str(tmp_path)
     sas = service_sas(live_azurite.account, live_azurite.key, AZ_CONTAINER, permissions="cw",
                       expiry=time.time() - 60)
     d = AzureDest(HTTP(timeout_s=5), live_azurite.endpoint, AZ_CONTAINER, sas=sas)
-    e = pytest.raises(Permanent, run, d.send(media_item(root, "S-4", 1000), storage(root)))
+    e = pytest.raises(Refused, run, d.send(media_item(root, "S-4", 1000), storage(root)))
     assert "403" in str(e.value)
 
 
@@ -142,5 +142,5 @@ def test_read_only_sas_cannot_write(live_azurite, tmp_path):
     root = str(tmp_path)
     d = AzureDest(HTTP(timeout_s=5), live_azurite.endpoint, AZ_CONTAINER,
                   sas=sdk_sas(live_azurite, permission="r"))
-    e = pytest.raises(Permanent, run, d.send(media_item(root, "S-5", 1000), storage(root)))
+    e = pytest.raises(Refused, run, d.send(media_item(root, "S-5", 1000), storage(root)))
     assert "403" in str(e.value)

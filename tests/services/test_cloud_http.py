@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from wildcam.dest.http import HttpDest
-from wildcam.core.errors import Permanent, Retry
+from wildcam.core.errors import Permanent, Refused, Retry
 from wildcam.net.http import HTTP
 
 from .cloudutil import It, media_item, read_real, run, storage
@@ -75,11 +75,11 @@ def test_post_event_json(web, tmp_path):
     assert not any(k.startswith("X-Meta-") for k in headers)
 
 
-def test_wrong_token_permanent_and_503_retry_after(web, tmp_path):
+def test_wrong_token_refused_and_503_retry_after(web, tmp_path):
     root = str(tmp_path)
     item = media_item(root, "H-2", 1000)
     bad = HttpDest(HTTP(timeout_s=5), web.url + "/up/{name}", token="nope")
-    e = pytest.raises(Permanent, run, bad.send(item, storage(root)))
+    e = pytest.raises(Refused, run, bad.send(item, storage(root)))
     assert "401" in str(e.value) and "token rejected" in str(e.value)
     web.plan.append(503)
     good = HttpDest(HTTP(timeout_s=5), web.url + "/up/{name}", token="tok")

@@ -2,8 +2,8 @@
 points written with the v1 `/write` endpoint (Basic auth) and read back with `/query`:
 field types (ints, floats, bools, strings with quotes), escaped tags, nested fields with
 dots, second timestamps, one request for a batch, the sync engine batching health items on
-a slow link; wrong password, missing database, bad lines and type conflicts -> Permanent
-with InfluxDB's words; server down -> Retry.
+a slow link; wrong password -> Refused (kept and retried later); missing database, bad lines
+and type conflicts -> Permanent with InfluxDB's words; server down -> Retry.
 
 InfluxDB 1.6 has no `/api/v2/write` (1.8 added it): the v2 form (URL, `Token` header) is
 covered by tests/portable/test_dest_influx.py over an in-memory stream.
@@ -13,7 +13,7 @@ import time
 import pytest
 
 from wildcam.dest.influx import InfluxDest
-from wildcam.core.errors import Permanent, Retry
+from wildcam.core.errors import Permanent, Refused, Retry
 from wildcam.net.http import HTTP
 from wildcam.queue.outbox import Outbox
 from wildcam.queue.sync import Route, SyncEngine
@@ -101,10 +101,10 @@ def test_health_and_event_points_read_back(live_influx, db, tmp_path):
     assert len(live_influx.points(db, "SELECT * FROM wildcam_health")) == 2
 
 
-def test_wrong_password_missing_db_bad_lines_are_permanent(live_influx, db, tmp_path):
+def test_wrong_password_refused_missing_db_bad_lines_permanent(live_influx, db, tmp_path):
     st = storage(str(tmp_path))
     item = It("hb", kind="health", data=HEALTH, created=T)
-    e = pytest.raises(Permanent, run_, dest(live_influx, db, password="nope").send(item, st))
+    e = pytest.raises(Refused, run_, dest(live_influx, db, password="nope").send(item, st))
     assert "401" in str(e.value) and "authorization failed" in str(e.value)
     e = pytest.raises(Permanent, run_, dest(live_influx, "nosuchdb", user=ADMIN,
                                             password=ADMIN_PW).send(item, st))

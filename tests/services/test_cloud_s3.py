@@ -1,7 +1,8 @@
 """S3 destination against a real S3 server (npm @20minutes/s3rver, SigV4 verified).
 
-Objects and metadata are read back with boto3. Wrong secret, tampered signature and expired
-presigned URLs must dead-letter (Permanent), never retry forever; a wrong board clock gives
+Objects and metadata are read back with boto3. A wrong secret, unknown key or tampered
+signature is Refused (the item stays queued; the destination waits 10 minutes); an expired
+presigned URL must dead-letter (Permanent), never retry forever; a wrong board clock gives
 a clear RequestTimeTooSkewed message and the next attempt succeeds with the server's time.
 """
 import time
@@ -9,7 +10,7 @@ import time
 import pytest
 
 from wildcam.dest.s3 import PresignService, S3Dest, presigned_put_url
-from wildcam.core.errors import Permanent, Retry
+from wildcam.core.errors import Permanent, Refused, Retry
 from wildcam.net.http import HTTP
 
 from .cloudutil import It, media_item, read_real, run, storage
@@ -67,21 +68,23 @@ def test_unsigned_payload_and_keepalive_reuse(live_s3, tmp_path):
     assert http.counters["connects"] == 1 and http.counters["reused"] == 2
 
 
-def test_wrong_secret_is_permanent_with_server_words(live_s3, tmp_path):
+def test_wrong_secret_is_refused_with_server_words(live_s3, tmp_path):
+    """Refused (a Retry: the item stays queued, the destination waits), never dead-lettered."""
     root = str(tmp_path)
     d = dest(live_s3, secret_key="not-the-secret")
-    e = pytest.raises(Permanent, run, d.send(media_item(root, "W-1", 1000), storage(root)))
+    e = pytest.raises(Refused, run, d.send(media_item(root, "W-1", 1000), storage(root)))
     assert "SignatureDoesNotMatch" in str(e.value) and "403" in str(e.value)
+    assert e.value.after_ms == 600000
 
 
-def test_unknown_access_key_is_permanent(live_s3, tmp_path):
+def test_unknown_access_key_is_refused(live_s3, tmp_path):
     root = str(tmp_path)
     d = dest(live_s3, access_key="AKIANOBODY")
-    e = pytest.raises(Permanent, run, d.send(media_item(root, "W-2", 1000), storage(root)))
+    e = pytest.raises(Refused, run, d.send(media_item(root, "W-2", 1000), storage(root)))
     assert "InvalidAccessKeyId" in str(e.value)
 
 
-def test_tampered_signature_is_permanent(live_s3, tmp_path):
+def test_tampered_signature_is_refused(live_s3, tmp_path):
     root = str(tmp_path)
     d = dest(live_s3)
     real = d._signed
@@ -93,7 +96,7 @@ def test_tampered_signature_is_permanent(live_s3, tmp_path):
         return url, hdrs
 
     d._signed = tampered
-    e = pytest.raises(Permanent, run, d.send(media_item(root, "T-1", 2000), storage(root)))
+    e = pytest.raises(Refused, run, d.send(media_item(root, "T-1", 2000), storage(root)))
     assert "SignatureDoesNotMatch" in str(e.value)
 
 
@@ -194,7 +197,7 @@ def test_presign_service_over_http(live_s3, tmp_path):
         assert s3.head_object(Bucket="traps", Key=d.object_key(item))["ContentLength"] == 12_345
         bad = S3Dest(http, live_s3.endpoint, "traps",
                      presigner=PresignService(http, svc, "wrong"))
-        pytest.raises(Permanent, run, bad.send(item, storage(root)))
+        pytest.raises(Refused, run, bad.send(item, storage(root)))
     finally:
         srv.shutdown()
 

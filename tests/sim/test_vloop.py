@@ -85,3 +85,62 @@ def test_wall_time_starts_at_the_configured_epoch():
     with Simulation(start=dt.datetime(2027, 3, 4, 5, 6, 7)) as sim:
         sim.run_for(60)
         assert sim.wall() == dt.datetime(2027, 3, 4, 5, 7, 7, tzinfo=dt.timezone.utc).timestamp()
+
+
+def test_paced_clock_never_runs_ahead_of_real_time():
+    """pace(speed): every wake-up happens at or before speed x the real time since the
+    anchor (the clock may lag, never lead), and timers still land exactly."""
+    from host_sim.simulation import Simulation as Sim
+
+    with Sim() as sim:
+        sim.pace(20000.0)
+        sel = sim.loop._selector
+        seen = []
+
+        async def ticker():
+            for _ in range(20):
+                await asyncio.sleep(30)
+                seen.append((asyncio.get_running_loop().time(), sel.paced_now()))
+
+        sim.run(ticker())
+        assert [round(t) for t, _ in seen] == list(range(30, 601, 30))
+        assert all(t <= paced + 1e-6 for t, paced in seen)
+
+
+def test_paced_clock_wakes_for_a_real_socket_and_keeps_its_timers():
+    """A reply on a real socket wakes the loop long before a far timer, and the clock moves
+    to the paced time, not to the timer."""
+    import socket
+    import threading
+
+    from host_sim.simulation import Simulation as Sim
+
+    a, b = socket.socketpair()
+    try:
+        with Sim() as sim:
+            sim.pace(10000.0)
+
+            async def reader():
+                loop = asyncio.get_running_loop()
+                data = await asyncio.wait_for(loop.sock_recv(a, 10), timeout=10**7)
+                return data, loop.time()
+
+            a.setblocking(False)
+            threading.Timer(0.01, b.send, (b"hi",)).start()
+            data, t = sim.run(reader())
+            assert data == b"hi" and 0 < t < 10**7
+            assert t <= sim.loop._selector.paced_now() + 1e-6
+    finally:
+        a.close()
+        b.close()
+
+
+def test_pace_with_a_lead_starts_the_clock_later():
+    from host_sim.simulation import Simulation as Sim
+
+    with Sim() as sim:
+        sim.pace(100.0, lead=0.05)
+        assert sim.paced_wall() < sim.wall()  # the anchor lies ahead: servers start earlier
+        sim.wait_anchor()
+        assert sim.paced_wall() >= sim.wall()
+        assert sim.speed == 100.0 and sim.lag_max == 0.0

@@ -17,7 +17,8 @@ Put Block + Put Block List for large files.
   RAM stays flat whatever the size.
 - Metadata: x-ms-meta-* from the item and its sidecar (wildcam.dest.objstore.metadata, sorted).
 - Outcomes: 2xx done; 408/429/5xx/network -> Retry; 403 AuthenticationFailed (wrong key,
-  tampered or expired SAS), 400... -> Permanent with Azure's Code and Message. A 403 whose
+  tampered or expired SAS) or AuthorizationPermissionMismatch -> Refused (the item stays
+  queued); 400... -> Permanent with Azure's Code and Message. A 403 whose
   message says the request time is off (`x-ms-date` skew) adopts the server's Date and
   raises Retry instead.
 - `sealer` (wildcam.dest.crypt.Sealer): client-side AES-256-CTR; the blob is IV + ciphertext

@@ -15,7 +15,8 @@
   (size + 16), no X-Content-SHA256 (it would need a pass over the file first); the
   plaintext sha256 goes as `<meta_prefix>sha256` (see wildcam.dest.crypt).
 - Outcomes: 2xx done; 408/429/5xx and network trouble -> Retry (Retry-After honoured);
-  other 4xx (401 wrong token, 413 too large ...) -> Permanent with the server's words.
+  401 (wrong token) -> Refused (the item stays queued); other 4xx (413 too large ...) ->
+  Permanent with the server's words.
 """
 
 from wildcam.dest import objstore as cloud

@@ -25,8 +25,9 @@
 - `send_batch(items, storage)`: many lines in one request (the sync engine batches small
   items on a slow link).
 - Outcomes: 2xx (204) done; 408/429/5xx and network trouble -> Retry (Retry-After
-  honoured); other 4xx (400 bad line protocol / field type conflict, 401 auth, 404 database
-  not found) -> Permanent with the server's error text.
+  honoured); 401/403 (wrong password or token) -> Refused (kept, retried later); other 4xx
+  (400 bad line protocol / field type conflict, 404 database not found) -> Permanent with
+  the server's error text.
 
 Type caveat: InfluxDB fixes a field's type on the first write in a shard; a field that is
 an int in one line and a float in another is refused (400 field type conflict). With
@@ -37,7 +38,7 @@ either way.
 import binascii
 
 from wildcam.core.errors import Permanent
-from wildcam.net.httpmsg import check
+from wildcam.net.httpmsg import check, refused
 from wildcam.net.url import quote
 
 HEALTH = "wildcam_health"
@@ -219,7 +220,7 @@ class InfluxDest:
         r = await self.http.request("POST", self.url, h, data)
         if r.status >= 300:
             err = r.header("x-influxdb-error")
-            if err and r.status < 500 and r.status not in (408, 429):
+            if err and r.status < 500 and r.status not in (408, 429) and not refused(r):
                 raise Permanent("%s write (%d lines): HTTP %d %s" % (
                     self.name, len(items), r.status, err[:200]))
         check(r, "%s write (%d lines)" % (self.name, len(items)))

@@ -25,8 +25,9 @@
 - `has(item)`: HEAD the object (signed mode); True when it exists with the same sha256
   metadata: a repeat after a power cut is skipped.
 - Outcomes (wildcam.net.http.check): 2xx done; 408/429/5xx and network trouble -> Retry
-  (Retry-After honoured); 400/403/404... -> Permanent with S3's Code and Message (wrong
-  secret: SignatureDoesNotMatch; expired presigned URL: "Request has expired").
+  (Retry-After honoured); refused credentials (SignatureDoesNotMatch, InvalidAccessKeyId)
+  -> Refused: the item stays queued, the destination waits 10 min; 400/403/404... ->
+  Permanent with S3's Code and Message (expired presigned URL: "Request has expired").
   RequestTimeTooSkewed is different: the board clock is wrong, not the item. The
   destination adopts the server's time (ServerTime in the error, else its Date header) and
   raises Retry saying by how much the clock was off; the next attempt signs with the

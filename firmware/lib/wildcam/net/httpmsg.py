@@ -1,12 +1,13 @@
 """HTTP responses: the parsed head, the kept start of the body, and what they mean.
 
 `check` maps a response to the sync engine's outcome (2xx returned, 408/429/5xx
-`errors.Retry` honouring Retry-After, anything else `errors.Permanent`), always quoting the
+`errors.Retry` honouring Retry-After, refused credentials `errors.Refused` (a Retry: the
+item stays queued), anything else `errors.Permanent`), always quoting the
 server's own words (S3/GCS/Azure XML Code and Message, Azure's x-ms-error-code, or the
 start of the body) so a person can act on a refusal.
 """
 
-from wildcam.core.errors import Permanent, Retry
+from wildcam.core.errors import Permanent, Refused, Retry
 
 
 def parse_head(data):
@@ -83,15 +84,35 @@ class Response:
         return "<Response %d %s>" % (self.status, self.reason)
 
 
+# 403 codes that mean "your credentials", not "this item" (S3/GCS, Azure)
+AUTH_CODES = ("SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken", "InvalidToken",
+              "TokenRefreshRequired", "AuthenticationFailed", "InvalidAuthenticationInfo",
+              "AuthorizationFailure", "AuthorizationPermissionMismatch")
+
+
+def refused(resp):
+    """True when the server refused the credentials (401, or a 403 with an AUTH_CODES
+    code): the destination's configuration is wrong, not the item."""
+    if resp.status == 401:
+        return True
+    if resp.status != 403:
+        return False
+    code = xml_text(resp.body, "Code") or resp.headers.get("x-ms-error-code")
+    return code in AUTH_CODES
+
+
 def check(resp, what, permanent_codes=None):
     """Map a Response to the sync engine's outcome: return it when 2xx; raise Retry for
-    408/429/5xx (with Retry-After) and Permanent otherwise, with the server's words."""
+    408/429/5xx (with Retry-After), Refused for refused credentials and Permanent
+    otherwise, with the server's words."""
     if 200 <= resp.status < 300:
         return resp
     detail = error_text(resp)
     msg = "%s: HTTP %d %s" % (what, resp.status, detail)
     if resp.status in (408, 429) or resp.status >= 500:
         raise Retry(msg, retry_after_ms(resp.headers, 0))
+    if refused(resp):
+        raise Refused(msg)
     raise Permanent(msg)
 
 

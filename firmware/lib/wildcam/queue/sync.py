@@ -22,7 +22,7 @@ delivery latency percentiles from a bounded reservoir.
 import asyncio
 import time
 
-from wildcam.core.errors import Permanent, Retry
+from wildcam.core.errors import Permanent, Refused, Retry
 from wildcam.core.retry import STATE_NAMES, Breaker, TokenBucket
 
 IDLE_MS = 30000
@@ -261,7 +261,12 @@ class SyncEngine:
             d.breaker.failure(time.ticks_ms(), after)
             self.counters["failed"] += 1
             self.counters["retried"] += 1
-            self.log.info("%s: %s will be retried (%s)", d.name, items[0].key, d.last_error)
+            if isinstance(e, Refused):  # the secret is wrong: say so loudly, keep the items
+                self.log.error("%s refused the credentials (%s stays queued, next try in %d s):"
+                               " %s", d.name, items[0].key, after // 1000, e)
+            else:
+                self.log.info("%s: %s will be retried (%s)", d.name, items[0].key,
+                              d.last_error)
             return False
         ms = time.ticks_diff(time.ticks_ms(), t0)
         d.breaker.success()
