@@ -123,36 +123,69 @@ def micropython_cost(data: bytes) -> dict:
     return out
 
 
-def quality() -> dict:
-    res = evalset.evaluate(evalset.generate(range(SEEDS)),
-                           lambda w, h: MotionDetector(w, h, kernel="python"),
-                           width=W, height=H)
-    print("\ndetect: %d seeds per scene type, %dx%d, PIR window %d frames at %g fps"
-          % (SEEDS, W, H, evalset.DEFAULTS["frames"], evalset.DEFAULTS["fps"]))
-    print("  %-18s %-8s %4s %9s %9s %9s %8s" % ("scene type", "group", "n", "recall",
-                                                 "precision", "false-trg", "IoU"))
+HELDOUT = 1000      # held-out seeds start here: never used while tuning
+
+
+def make_detector(w: int, h: int):
+    return MotionDetector(w, h, kernel="python")
+
+
+def _table(title: str, res: dict) -> None:
     fmt = lambda v: "-" if v is None else "%.3f" % v  # noqa: E731
+    print("\n" + title)
+    print("  %-14s %-8s %4s %7s %9s %9s %6s  %s" % ("scene type", "group", "n", "recall",
+                                                   "precision", "false-trg", "IoU", "reasons (misses)"))
+    for kind, c in res["types"].items():
+        miss: dict = {}
+        for r in res["rows"]:
+            if r["kind"] == kind and not (r["fired"] and r["fired"]["hit"]) and (r["positive"] or r["fired"]):
+                top = max(r["reasons"], key=r["reasons"].get) if r["reasons"] else "fired"
+                top = "fired" if r["fired"] else top
+                miss[top] = miss.get(top, 0) + 1
+        print("  %-14s %-8s %4d %7s %9s %9s %6s  %s" % (
+            kind, evalset.TYPES[kind][0], c["n"], fmt(c["recall"]), fmt(c["precision"]),
+            fmt(c["false_trigger_rate"]), fmt(c["mean_iou"]),
+            " ".join("%s:%d" % kv for kv in sorted(miss.items()))))
+    for name, c in list(res["groups"].items()) + [("size<12%", res["sizes"]["small"]),
+                                                   ("size>=12%", res["sizes"]["large"])]:
+        print("  %-14s %-8s %4d %7s %9s %9s %6s" % (
+            "[" + name + "]", "", c["n"], fmt(c["recall"]), fmt(c["precision"]),
+            fmt(c["false_trigger_rate"]), fmt(c["mean_iou"])))
+
+
+def flat(res: dict, prefix: str = "") -> dict:
+    """The flat keys of bench/results/detect.json for one seed set."""
     out = {}
     for kind, c in res["types"].items():
-        print("  %-18s %-8s %4d %9s %9s %9s %8s" % (
-            kind, evalset.TYPES[kind][0], c["n"], fmt(c["recall"]), fmt(c["precision"]),
-            fmt(c["false_trigger_rate"]), fmt(c["mean_iou"])))
         if c["recall"] is not None:
-            out["recall_" + kind] = c["recall"]
+            out[prefix + "recall_" + kind] = c["recall"]
         if c["false_trigger_rate"] is not None:
-            out["false_trigger_rate_" + kind] = c["false_trigger_rate"]
-    for g, c in res["groups"].items():
-        print("  %-18s %-8s %4d %9s %9s %9s %8s" % (
-            "[" + g + "]", "", c["n"], fmt(c["recall"]), fmt(c["precision"]),
-            fmt(c["false_trigger_rate"]), fmt(c["mean_iou"])))
-    ov = res["overall"]
-    print("  %-18s %-8s %4d %9s %9s" % ("[overall]", "", ov["n"], fmt(ov["recall"]),
-                                        fmt(ov["precision"])))
-    out.update({"recall": res["groups"]["animal"]["recall"],
-                "precision": ov["precision"],
-                "false_trigger_rate": res["groups"]["false"]["false_trigger_rate"],
-                "false_trigger_rate_negative": res["groups"]["negative"]["false_trigger_rate"],
-                "mean_iou": res["groups"]["animal"]["mean_iou"], "seeds": SEEDS})
+            out[prefix + "false_trigger_rate_" + kind] = c["false_trigger_rate"]
+    g = res["groups"]
+    out.update({prefix + "recall": g["animal"]["recall"],
+                prefix + "recall_large": res["sizes"]["large"]["recall"],
+                prefix + "recall_small": res["sizes"]["small"]["recall"],
+                prefix + "n_large": res["sizes"]["large"]["positives"],
+                prefix + "n_small": res["sizes"]["small"]["positives"],
+                prefix + "precision": res["overall"]["precision"],
+                prefix + "false_trigger_rate": g["false"]["false_trigger_rate"],
+                prefix + "false_trigger_rate_negative": g["negative"]["false_trigger_rate"],
+                prefix + "mean_iou": g["animal"]["mean_iou"]})
+    return out
+
+
+def quality(make=make_detector, seeds: int = SEEDS) -> dict:
+    """Bench seeds 0..seeds-1 and held-out seeds HELDOUT.. (same count), every scene type."""
+    out = {"seeds": seeds}
+    for title, first, prefix in (("bench seeds", 0, ""), ("held-out seeds", HELDOUT, "heldout_")):
+        t = time.perf_counter()
+        res = evalset.evaluate(evalset.generate(range(first, first + seeds)), make,
+                               width=W, height=H)
+        _table("detect, %s %d-%d: %dx%d, reference wake then a PIR window of %d frames "
+               "at %g fps (%.0f s)" % (title, first, first + seeds - 1, W, H,
+                                       evalset.DEFAULTS["frames"], evalset.DEFAULTS["fps"],
+                                       time.perf_counter() - t), res)
+        out.update(flat(res, prefix))
     return out
 
 
