@@ -1,0 +1,136 @@
+"""The detector's light model: how bright each block should be, given the reference.
+
+Light that changes between the reference and now (the sun moved, the exposure changed, a
+cloud, a sun burst through the canopy) multiplies the view, and not uniformly. The model:
+1. a global gain: the median ratio of block sums to the reference's (a histogram, robust to
+   anything covering less than half of the view);
+2. regional gains: the view is cut into `RX` x `RY` regions; each takes the median ratio
+   of its blocks that look like light rather than an object (within a factor
+   `1 +- BAND/64` of the global gain, and not part of last frame's blobs), or the global gain
+   when too few do; each block's expected gain is the bilinear interpolation of the
+   region gains at its centre, so a smooth light field (drift, a shadow's soft edge, the IR
+   lamp's falloff) is followed across the frame while an animal (a compact, strong change)
+   is not absorbed;
+3. the structure test (in detect.py): within a block, a light change scales its four fine
+   cells alike, an object replaces their pattern; a textured block whose change is
+   explained by its own gain is light, not motion.
+All state is preallocated; `Gains.update` allocates nothing.
+"""
+from array import array
+
+from micropython import const
+
+RX = const(5)
+RY = const(3)
+BAND = const(24)       # a block within global gain x (1 +- 24/64) may vote for its region
+_HIST = const(256)
+
+
+class Gains:
+    """Per-block expected gain x64 (`self.block`), recomputed each frame by `update`."""
+
+    def __init__(self, bw, bh, roi):
+        self.bw, self.bh = bw, bh
+        nb = bw * bh
+        self.block = array("H", [64] * nb)
+        self.ratio = array("H", bytes(2 * nb))
+        self.hist = array("H", bytes(2 * _HIST))
+        self._hzero = array("H", bytes(2 * _HIST))
+        self.region = array("H", [64] * (RX * RY))
+        # region of every block, and the blocks of every region (flat, with offsets)
+        self.reg_of = bytearray(nb)
+        counts = [0] * (RX * RY)
+        for b in range(nb):
+            r = (b % bw) * RX // bw + ((b // bw) * RY // bh) * RX
+            self.reg_of[b] = r
+            counts[r] += 1
+        self.cap = max(counts)
+        self.vals = array("H", bytes(2 * self.cap * RX * RY))
+        self.cnt = bytearray(RX * RY)
+        self._czero = bytes(RX * RY)
+        # bilinear weights between region centres: 4 regions and 2 weights (x256) per block
+        self.w_r = array("H", bytes(2 * 4 * nb))
+        self.w_x = array("H", bytes(2 * nb))
+        self.w_y = array("H", bytes(2 * nb))
+        for b in range(nb):
+            fx = ((b % bw) + 0.5) * RX / bw - 0.5
+            fy = ((b // bw) + 0.5) * RY / bh - 0.5
+            x0 = min(max(int(fx // 1), 0), RX - 1)
+            y0 = min(max(int(fy // 1), 0), RY - 1)
+            x1, y1 = min(x0 + 1, RX - 1), min(y0 + 1, RY - 1)
+            ax = min(max(fx - x0, 0.0), 1.0)
+            ay = min(max(fy - y0, 0.0), 1.0)
+            self.w_r[4 * b:4 * b + 4] = array("H", (y0 * RX + x0, y0 * RX + x1,
+                                                    y1 * RX + x0, y1 * RX + x1))
+            self.w_x[b] = int(ax * 256)
+            self.w_y[b] = int(ay * 256)
+        self.set_roi(roi)
+        self.g = 64
+
+    def set_roi(self, roi):
+        self.roi = roi
+        self.n_roi = len(roi)
+
+    def global_gain(self, csum, rsum):
+        """Median ratio (x64) of csum (block sums of 4 fine cells) to rsum (the same sums
+        x16 of the reference), over the ROI; also fills self.ratio."""
+        gh, ratio = self.hist, self.ratio
+        gh[:] = self._hzero
+        for b in self.roi:
+            rs = rsum[b]
+            r = ((csum[b] << 10) + (rs >> 1)) // (rs + 1)
+            r = r if r < 65535 else 65535
+            ratio[b] = r
+            gh[r if r < 255 else 255] += 1
+        half = self.n_roi >> 1
+        c = 0
+        g = 0
+        while g < 255:
+            c += gh[g]
+            if c > half:
+                break
+            g += 1
+        self.g = g
+        return g
+
+    def update(self, exclude):
+        """Regional gains from self.ratio (global_gain first), skipping blocks where
+        `exclude[b]` is set (last frame's blobs); then every block's expected gain."""
+        g = self.g
+        lo = g - ((g * BAND) >> 6)
+        hi = g + ((g * BAND) >> 6)
+        ratio, reg_of, vals, region = self.ratio, self.reg_of, self.vals, self.region
+        cnt, cap = self.cnt, self.cap
+        cnt[:] = self._czero
+        for b in self.roi:
+            if exclude[b]:
+                continue
+            v = ratio[b]
+            if v < lo or v > hi:
+                continue
+            r = reg_of[b]
+            base = r * cap
+            n = cnt[r]
+            j = base + n
+            while j > base and vals[j - 1] > v:     # insertion into the sorted bucket
+                vals[j] = vals[j - 1]
+                j -= 1
+            vals[j] = v
+            cnt[r] = n + 1
+        for r in range(RX * RY):
+            n = cnt[r]
+            region[r] = vals[r * cap + (n >> 1)] if n >= 3 else g
+        roi = self.roi
+        blk, wr, wx, wy = self.block, self.w_r, self.w_x, self.w_y
+        for b in roi:
+            o = 4 * b
+            ax, ay = wx[b], wy[b]
+            top = region[wr[o]] * (256 - ax) + region[wr[o + 1]] * ax
+            bot = region[wr[o + 2]] * (256 - ax) + region[wr[o + 3]] * ax
+            blk[b] = (top * (256 - ay) + bot * ay + 32768) >> 16
+
+    def flat(self, g):
+        """Every block at gain g (no reference to compare regions with)."""
+        blk = self.block
+        for b in self.roi:
+            blk[b] = g

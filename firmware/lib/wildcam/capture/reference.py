@@ -1,0 +1,120 @@
+"""The reference background: the view as it was before the animal came, kept across deep
+sleep in RTC memory (see docs/DETECTION.md, "Reference background across wakes").
+
+It holds, for every fine cell (block/2 pixels square: 4x4 at the default 8) its mean grey
+level x16, and for every block its mean absolute deviation x16 (sensor noise, swaying
+leaves, flicker seen while it was learnt). It is learnt only from frames in which nothing
+moves: a quiet wake, a time-lapse frame, the end of a rejected event (`learn`), and in a
+trigger window only where nothing has changed (so an animal never writes it).
+
+`to_bytes()` packs it into one byte per cell and per block plus a 10-byte header (magic,
+version, geometry, learnt frame count, mean level, IR flag) and a CRC-16, so it fits RTC
+memory with room for the rest of the state: 160x120 with 8-pixel blocks is
+10 + 1200 + 300 + 2 = 1512 bytes. `from_bytes()` refuses anything that is not a reference
+for this geometry (another size, another firmware's bytes, a flipped bit) and says why.
+"""
+from array import array
+
+from micropython import const
+
+MAGIC = b"WR"
+VERSION = const(1)
+HEADER = const(10)
+DEV0 = const(32)          # deviation x16 before anything is learnt: 2 grey levels
+DEV_MAX = const(1020)     # one byte of deviation x4: at most 63.75 grey levels
+
+
+def crc16(data, crc=0xFFFF):
+    """CRC-16/CCITT-FALSE."""
+    for b in data:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
+    return crc
+
+
+class Reference:
+    """`cells` fine means x16 (array "H", nf), `dev` block deviations x16 (array "H", nb),
+    `count` frames learnt (0: no reference), `ir` whether the IR LED was on."""
+
+    def __init__(self, fw, fh, bw, bh):
+        self.fw, self.fh, self.bw, self.bh = fw, fh, bw, bh
+        self.nf, self.nb = fw * fh, bw * bh
+        self.cells = array("H", bytes(2 * self.nf))
+        self.dev = array("H", bytes(2 * self.nb))
+        self.count = 0
+        self.ir = False
+        self.mean = 0
+
+    def nbytes(self):
+        return HEADER + self.nf + self.nb + 2
+
+    def clear(self):
+        self.count = 0
+
+    def set_from(self, fine):
+        """Start from one frame's fine means (bytes)."""
+        c, dv = self.cells, self.dev
+        for i in range(self.nf):
+            c[i] = fine[i] << 4
+        for b in range(self.nb):
+            dv[b] = DEV0
+        self.count = 1
+
+    def to_bytes(self, out=None):
+        """The packed reference (bytearray of nbytes()); `out` is reused when given."""
+        n = self.nbytes()
+        buf = out if out is not None and len(out) == n else bytearray(n)
+        buf[0:2] = MAGIC
+        buf[2] = VERSION
+        buf[3], buf[4], buf[5], buf[6] = self.fw, self.fh, self.bw, self.bh
+        buf[7] = self.count if self.count < 255 else 255
+        buf[8] = self.mean
+        buf[9] = 1 if self.ir else 0
+        c, dv = self.cells, self.dev
+        o = HEADER
+        for i in range(self.nf):
+            v = (c[i] + 8) >> 4
+            buf[o + i] = v if v < 255 else 255
+        o += self.nf
+        for b in range(self.nb):
+            v = (dv[b] + 2) >> 2
+            buf[o + b] = v if v < 255 else 255
+        o += self.nb
+        crc = crc16(memoryview(buf)[:o])
+        buf[o], buf[o + 1] = crc >> 8, crc & 0xFF
+        return buf
+
+    def problem(self, data):
+        """None when `data` is a reference for this geometry, else why not."""
+        n = self.nbytes()
+        if data is None or len(data) != n:
+            return "reference has %d bytes, need %d" % (0 if data is None else len(data), n)
+        if bytes(data[0:2]) != MAGIC or data[2] != VERSION:
+            return "not a detector reference (magic/version)"
+        if (data[3], data[4], data[5], data[6]) != (self.fw, self.fh, self.bw, self.bh):
+            return "reference for another frame geometry"
+        if crc16(memoryview(data)[:n - 2]) != (data[n - 2] << 8 | data[n - 1]):
+            return "reference corrupted (CRC)"
+        if not data[7]:
+            return "reference empty"
+        return None
+
+    def from_bytes(self, data):
+        """Load a packed reference; returns None, or the reason it was refused (the
+        reference is then empty)."""
+        why = self.problem(data)
+        if why:
+            self.count = 0
+            return why
+        c, dv = self.cells, self.dev
+        o = HEADER
+        for i in range(self.nf):
+            c[i] = data[o + i] << 4
+        o += self.nf
+        for b in range(self.nb):
+            dv[b] = data[o + b] << 2
+        self.count = data[7]
+        self.mean = data[8]
+        self.ir = bool(data[9])
+        return None
