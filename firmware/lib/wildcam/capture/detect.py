@@ -49,7 +49,7 @@ class MotionDetector:
     def __init__(self, width, height, block=8, threshold=5, rel=8, k_dev=3, min_area=1,
                  confirm=3, connectivity=8, roi=None, learn=4, warmup=4, flicker=3,
                  light_jump=30, global_pct=50, travel=20, straight=75, reversals=0,
-                 patient=0, creep=10, graze=6, graze_moves=3, lag=2, near_step=24, near_sharp=50,
+                 patient=0, creep=10, graze=6, graze_moves=3, lag=2, near_step=24, near_sharp=55,
                  exclude=1, ncc=1, dilate=1, kernel="auto"):
         if log2(block) < 2 or width % block or height % block:
             raise ValueError("detect.block must be a power of two >= 4 dividing %dx%d"
@@ -170,7 +170,7 @@ class MotionDetector:
         self.stale = 0
         gains.update(mp.fg if self.exclude else mp._zb)
         jump = mp.lag_jump(g, self.light_jump)
-        raw = mp.compare(fine, ref, gains.block, not jump)
+        raw = mp.compare(fine, ref, gains.block, not jump, self.cold)
         if self.cold and self.frames <= self.warmup:
             mp.observe(fine, ref, gains)          # a cold window first learns the view
             mp.widen(ref)
@@ -182,7 +182,10 @@ class MotionDetector:
             self.blobs.clear()
             res.reason = "global"
             return res
-        mp.learn(fine, ref, gains.block, self.cold)
+        if self.cold:
+            mp.learn(fine, ref, gains.block, True)
+        else:
+            mp.learn_dev(ref)
         if jump:
             res.reason = "light"
         res.blocks = mp.nfg
@@ -251,8 +254,11 @@ class MotionDetector:
         if (self.patient and streak >= self.patient and rev == 0 and n >= self.creep
                 and 2 * n >= path and 2 * moved >= streak):
             return "creep"
+        # grazing: a body present (not cold: the reference is from before it came), stable
+        # in size, part of it moving now and again, in a view not swept by light
         if (self.graze and not self.cold and streak >= self.graze and moved >= self.graze_moves
-                and b[o + T.NMOV] * 2 <= b[o + T.AREA]):
+                and b[o + T.NMOV] * 2 <= b[o + T.AREA] and b[o + T.UNSTABLE] <= 1
+                and 10 * self.maps.nfg <= 3 * self.n_roi):
             return "graze"
         return ""
 
@@ -264,7 +270,7 @@ class MotionDetector:
         if self.near_step and b[o + T.STEP] >= self.near_step:
             dx = b[o + T.CX] - b[o + T.SX]
             dy = b[o + T.CY] - b[o + T.SY]
-            if dy > 0 and dy > 2 * (dx if dx >= 0 else -dx):
+            if dy > 0 and dy >= (dx if dx >= 0 else -dx):
                 return True
         return self.near_sharp and self.maps.sharpness(b, o) < self.near_sharp
 

@@ -135,9 +135,11 @@ class Maps:
         return False
 
     # --- the comparisons ----------------------------------------------------------------
-    def compare(self, f, ref, G, use_lag):
+    def compare(self, f, ref, G, use_lag, everywhere):
         """Fill fg/mov/exc (and the cell maps fd/ff) for this frame; returns how many ROI
-        blocks changed before flicker suppression; pushes the frame into the lag ring."""
+        blocks changed before flicker suppression; pushes the frame into the lag ring.
+        With a reference the animal did not write, only present blocks can be an animal,
+        so motion is measured there alone unless `everywhere` (a cold window)."""
         R, dev = ref.cells, (self.devd if self.dilate else ref.dev)
         fidx, fw = self.fidx, self.fw
         thr0, rel, kd, flick = self.thr16, self.rel, self.kd, self.flicker
@@ -185,7 +187,7 @@ class Maps:
             if am > t and not _lightlike(d0, d1, d2, d3, p0, p1, p2, p3, t):
                 xp = (am << 4) // t
             xm = 0
-            if lagf is not None:
+            if lagf is not None and (xp or everywhere):
                 gm = (gb << 6) // (lagg[b] or 1)
                 q0 = (lagf[i] * gm) >> 2
                 q1 = (lagf[i + 1] * gm) >> 2
@@ -242,6 +244,20 @@ class Maps:
         return raw
 
     # --- learning -------------------------------------------------------------------
+    def learn_dev(self, ref):
+        """With a reference from before the trigger the view is not learnt in the window
+        (an animal standing still must not fade into it); only the deviations rise where a
+        block flickers (sway that the reference wake did not see)."""
+        dev, dd, h8, fg, am_ = ref.dev, self.devd, self.h8, self.fg, self.amax
+        for b in self.roi:
+            if h8[b] & 1 and not fg[b]:
+                dv = dev[b]
+                dv += (am_[b] - dv) >> 2
+                dv = dv if dv < DEV_MAX else DEV_MAX
+                dev[b] = dv
+                if dv > dd[b]:
+                    dd[b] = dv
+
     def learn(self, f, ref, G, fast):
         """The reference follows the view where nothing changed (normalised by the block's
         gain, so it stays in its own light), `fast` in a cold window (whose reference is

@@ -4,10 +4,10 @@ Light that changes between the reference and now (the sun moved, the exposure ch
 cloud, a sun burst through the canopy) multiplies the view, and not uniformly. The model:
 1. a global gain: the median ratio of block sums to the reference's (a histogram, robust to
    anything covering less than half of the view);
-2. regional gains: the view is cut into `RX` x `RY` regions; each takes the median ratio
+2. regional gains: the view is cut into `RX` x `RY` regions; each takes the mean ratio
    of its blocks that look like light rather than an object (within a factor
-   `1 +- BAND/64` of the global gain, and not part of last frame's blobs), or the global gain
-   when too few do; each block's expected gain is the bilinear interpolation of the
+   `1 +- BAND/64` of the global gain, and not part of last frame's blobs), trimmed to those
+   within 1/8 of that mean, or the global gain when too few do; each block's expected gain is the bilinear interpolation of the
    region gains at its centre, so a smooth light field (drift, a shadow's soft edge, the IR
    lamp's falloff) is followed across the frame while an animal (a compact, strong change)
    is not absorbed;
@@ -44,8 +44,8 @@ class Gains:
             r = (b % bw) * RX // bw + ((b // bw) * RY // bh) * RX
             self.reg_of[b] = r
             counts[r] += 1
-        self.cap = max(counts)
-        self.vals = array("H", bytes(2 * self.cap * RX * RY))
+        self.ssum = array("I", bytes(4 * RX * RY))
+        self._szero = array("I", bytes(4 * RX * RY))
         self.cnt = bytearray(RX * RY)
         self._czero = bytes(RX * RY)
         # bilinear weights between region centres: 4 regions and 2 weights (x256) per block
@@ -99,27 +99,37 @@ class Gains:
         g = self.g
         lo = g - ((g * BAND) >> 6)
         hi = g + ((g * BAND) >> 6)
-        ratio, reg_of, vals, region = self.ratio, self.reg_of, self.vals, self.region
-        cnt, cap = self.cnt, self.cap
-        cnt[:] = self._czero
-        for b in self.roi:
-            if exclude[b]:
-                continue
-            v = ratio[b]
-            if v < lo or v > hi:
-                continue
-            r = reg_of[b]
-            base = r * cap
-            n = cnt[r]
-            j = base + n
-            while j > base and vals[j - 1] > v:     # insertion into the sorted bucket
-                vals[j] = vals[j - 1]
-                j -= 1
-            vals[j] = v
-            cnt[r] = n + 1
-        for r in range(RX * RY):
-            n = cnt[r]
-            region[r] = vals[r * cap + (n >> 1)] if n >= 3 else g
+        ratio, reg_of, region = self.ratio, self.reg_of, self.region
+        ssum, cnt = self.ssum, self.cnt
+        roi = self.roi
+        # pass 1: the mean of each region's blocks in the band; pass 2: the mean of those
+        # within 1/8 of it (a trimmed mean: an animal's blocks, far from the light's
+        # ratio, drop out; so do the few a change left in the band)
+        for pas in (0, 1):
+            ssum[:] = self._szero
+            cnt[:] = self._czero
+            for b in roi:
+                if exclude[b]:
+                    continue
+                v = ratio[b]
+                if pas:
+                    r = reg_of[b]
+                    m = region[r]
+                    d = (m >> 3) + 2
+                    if v < m - d or v > m + d:
+                        continue
+                else:
+                    if v < lo or v > hi:
+                        continue
+                    r = reg_of[b]
+                ssum[r] += v
+                cnt[r] += 1
+            for r in range(RX * RY):
+                n = cnt[r]
+                if n >= 3:
+                    region[r] = (ssum[r] + (n >> 1)) // n
+                elif not pas:
+                    region[r] = g
         roi = self.roi
         blk, wr, wx, wy = self.block, self.w_r, self.w_x, self.w_y
         for b in roi:

@@ -12,7 +12,7 @@ from micropython import const
 
 MAX_BLOBS = const(8)
 JUMP = const(64)       # a centroid step over 4 blocks between frames is a jump, not motion
-BS = const(18)
+BS = const(19)
 # record fields
 X0 = const(0)
 Y0 = const(1)
@@ -32,6 +32,7 @@ STEP = const(14)       # largest centroid step between two frames, 1/16 block
 NMOV = const(15)       # moving blocks in this frame's blob
 PEAK = const(16)       # strongest block of this frame's blob (excess x16)
 DARK = const(17)       # moving blocks in this frame's blob that got darker
+UNSTABLE = const(18)   # frames of the track whose area shrank by a quarter or doubled
 
 
 class Blobs:
@@ -164,6 +165,13 @@ class Blobs:
                     pp = p
             blob[o + STREAK] = s + 1 if s < 1000 else s
             moved = 1 if blob[o + NMOV] else 0
+            if pp >= 0:
+                a0, a1 = prev[pp + AREA], blob[o + AREA]
+                # shrank by more than a quarter, or more than doubled
+                bad = 4 * a1 < 3 * a0 or a1 > 2 * a0 + 1
+                blob[o + UNSTABLE] = prev[pp + UNSTABLE] + (1 if bad else 0)
+            else:
+                blob[o + UNSTABLE] = 0
             lv = blob[o + LEVEL]
             if pp < 0 or lv > (prev[pp + LEVEL] << 1) + 32 or 3 * lv + 32 < prev[pp + LEVEL]:
                 # a new track, or the blob more than doubled (an animal coming into view,
