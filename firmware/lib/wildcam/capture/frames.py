@@ -146,8 +146,10 @@ class Maps:
         fg, mov, exc, h8, fd, ff, am_ = self.fg, self.mov, self.exc, self.h8, self.fd, self.ff, self.amax
         moved, pop = self.moved, _POP
         lagf = lagg = None
-        if use_lag and self.ring_n >= self.lag:
-            lagf, lagg = self.ring[self.slot], self.ring_g[self.slot]
+        if use_lag and self.ring_n:
+            # `lag` frames back, or the oldest there is (the window's first frames)
+            s = self.slot if self.ring_n >= self.lag else 0
+            lagf, lagg = self.ring[s], self.ring_g[s]
         raw = nfg = 0
         for b in self.roi:
             i = fidx[b]

@@ -12,7 +12,7 @@ from micropython import const
 
 MAX_BLOBS = const(8)
 JUMP = const(64)       # a centroid step over 4 blocks between frames is a jump, not motion
-BS = const(19)
+BS = const(21)
 # record fields
 X0 = const(0)
 Y0 = const(1)
@@ -33,6 +33,8 @@ NMOV = const(15)       # moving blocks in this frame's blob
 PEAK = const(16)       # strongest block of this frame's blob (excess x16)
 DARK = const(17)       # moving blocks in this frame's blob that got darker
 UNSTABLE = const(18)   # frames of the track whose area shrank by a quarter or doubled
+VX = const(19)         # last centroid step, 1/16 block, offset by 32768 (unsigned array)
+VY = const(20)
 
 
 class Blobs:
@@ -158,9 +160,13 @@ class Blobs:
             pp = -1
             for q in range(npv):
                 p = q * BS
-                # overlap with one block of slack (motion between frames)
-                if (prev[p + X0] <= x1 and x0 <= prev[p + X1] and prev[p + Y0] <= y1
-                        and y0 <= prev[p + Y1] and prev[p + STREAK] > s):
+                # overlap with one block of slack, the previous box moved on by the
+                # track's last step (a fast small animal jumps further than its size)
+                vx = (prev[p + VX] - 32768 + 8) >> 4
+                vy = (prev[p + VY] - 32768 + 8) >> 4
+                if (prev[p + X0] + vx <= x1 and x0 <= prev[p + X1] + vx
+                        and prev[p + Y0] + vy <= y1 and y0 <= prev[p + Y1] + vy
+                        and prev[p + STREAK] > s):
                     s = prev[p + STREAK]
                     pp = p
             blob[o + STREAK] = s + 1 if s < 1000 else s
@@ -173,6 +179,7 @@ class Blobs:
             else:
                 blob[o + UNSTABLE] = 0
             lv = blob[o + LEVEL]
+            blob[o + VX] = blob[o + VY] = 32768
             if pp < 0 or lv > (prev[pp + LEVEL] << 1) + 32 or 3 * lv + 32 < prev[pp + LEVEL]:
                 # a new track, or the blob more than doubled (an animal coming into view,
                 # a part joining) or lost two thirds (a fragment of a larger blob): its
@@ -191,6 +198,8 @@ class Blobs:
                 blob[o + STEP] = 0
                 continue
             path = prev[pp + PATH] + step
+            blob[o + VX] = 32768 + dx
+            blob[o + VY] = 32768 + dy
             blob[o + SX], blob[o + SY] = prev[pp + SX], prev[pp + SY]
             blob[o + PATH] = path if path < 65535 else 65535
             blob[o + MOVED] = prev[pp + MOVED] + moved
