@@ -50,7 +50,7 @@ class MotionDetector:
                  confirm=3, connectivity=8, roi=None, learn=4, warmup=4, flicker=3,
                  light_jump=30, global_pct=50, travel=20, straight=75, reversals=0,
                  patient=0, creep=10, graze=6, graze_moves=3, lag=2, near_step=24, near_sharp=55,
-                 exclude=1, ncc=1, dilate=1, kernel="auto"):
+                 exclude=1, ncc=1, dilate=1, mot_k=48, kernel="auto"):
         if log2(block) < 2 or width % block or height % block:
             raise ValueError("detect.block must be a power of two >= 4 dividing %dx%d"
                              % (width, height))
@@ -74,6 +74,7 @@ class MotionDetector:
         self.ref = Reference(fw, fh, bw, bh)
         self.ref_problem = None
         self.maps = Maps(fw, fh, bw, bh, lag, threshold, rel, k_dev, flicker, learn)
+        self.maps.mot_k = mot_k
         self.blobs = T.Blobs(bw, bh, connectivity == 8)
         self.result = Result(fw, fh)
         self._packed = None

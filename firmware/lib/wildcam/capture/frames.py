@@ -49,6 +49,7 @@ class Maps:
         self._zf = bytes(nf)
         self.roi = array("H")
         self.devd = array("H", bytes(2 * nb))       # deviation, widened by a block
+        self.mot_k = 64
         self.dilate = 1
 
     def widen(self, ref):
@@ -144,7 +145,7 @@ class Maps:
         fidx, fw = self.fidx, self.fw
         thr0, rel, kd, flick = self.thr16, self.rel, self.kd, self.flicker
         fg, mov, exc, h8, fd, ff, am_ = self.fg, self.mov, self.exc, self.h8, self.fd, self.ff, self.amax
-        moved, pop = self.moved, _POP
+        moved, pop, mk = self.moved, _POP, self.mot_k
         lagf = lagg = None
         if use_lag and self.ring_n:
             # `lag` frames back, or the oldest there is (the window's first frames)
@@ -213,6 +214,8 @@ class Maps:
                 if t2 < thr0:
                     t2 = thr0
                 t2 += (dev[b] * kd) >> 2
+                if xp:
+                    t2 = (t2 * mk) >> 6      # inside a present body: finer (a head, a tail)
                 if m > t2 and not _lightlike(e0, e1, e2, e3, q0, q1, q2, q3, t2):
                     xm = (m << 4) // t2
                     if e0 + e1 + e2 + e3 < 0:
