@@ -53,7 +53,7 @@ print("RESULT", type(k).__name__, naive, kern)
 
 
 def frames() -> bytes:
-    seq = evalset.make("animal_small", 0)
+    seq = evalset.make("walk", 0)
     return b"".join(f for _, f, _ in seq.frames(W, H, 4.0, NFRAMES, 1.0))
 
 

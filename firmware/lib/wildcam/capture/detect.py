@@ -30,7 +30,7 @@ once, a frame allocates nothing in the detector itself.
 """
 from micropython import const
 
-from wildcam.capture.blocks import log2, make_kernel
+from wildcam.capture.blocks import cells_size, log2, make_kernel
 from wildcam.capture.frames import Maps
 from wildcam.capture.light import Gains
 from wildcam.capture.motion import Result
@@ -70,10 +70,12 @@ class MotionDetector:
         self.warmup, self.global_pct = warmup, global_pct
         self.light_jump = light_jump * 64 // 100
         self.kernel = make_kernel(width, height, fine, kernel)
-        self.means = bytearray(fw * fh)
-        self.ref = Reference(fw, fh, bw, bh)
+        size = cells_size(width, height, fine)
+        self.means = bytearray(size)              # cell means, band layout (blocks.py)
+        self.maps = Maps(fw, fh, bw, bh, fine, size, lag, threshold, rel, k_dev, flicker,
+                         learn)
+        self.ref = Reference(fw, fh, bw, bh, size, self.maps.cidx)
         self.ref_problem = None
-        self.maps = Maps(fw, fh, bw, bh, lag, threshold, rel, k_dev, flicker, learn)
         self.maps.mot_k = mot_k
         self.blobs = T.Blobs(bw, bh, connectivity == 8)
         self.result = Result(fw, fh)
@@ -194,7 +196,8 @@ class MotionDetector:
             self.blobs.clear()
             return res
         bl = self.blobs
-        res.blobs = bl.find(self.roi, mp.fg, mp.exc, mp.mov, self.min_area, mp.fd, self.fw)
+        res.blobs = bl.find(self.roi, mp.fg, mp.exc, mp.mov, self.min_area, mp.fd, mp.fidx,
+                            self.fine)
         bl.link()
         self._decide(res)
         bl.roll()

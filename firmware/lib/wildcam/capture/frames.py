@@ -2,14 +2,17 @@
 with the reference ("present") and with the frame `lag` frames back ("moving"), flicker
 suppression, the reference's learning, the box and the sharpness of a blob.
 
-A block is `block` pixels square and holds four fine cells (block/2 square), indices
-i, i+1, i+fw, i+fw+1 from `fidx[b]`. Values x16 are fixed point (1/16 grey level).
+A block is `block` pixels square and holds four fine cells (block/2 = c pixels square),
+in the kernel's band layout (blocks.cell_index): from i = fidx[b] the cells are i (top
+left), i + c (top right), j = i + 1 (bottom left) and j + c. Values x16 are fixed point
+(1/16 grey level).
 Everything is preallocated in the constructor; nothing here allocates per frame.
 """
 from array import array
 
 from micropython import const
 
+from wildcam.capture.blocks import cell_index
 from wildcam.capture.reference import DEV0, DEV_MAX
 
 # popcount of 7-bit values: on/off changes in a block's 8-frame history
@@ -18,15 +21,18 @@ _EXC_MAX = const(64)
 
 
 class Maps:
-    def __init__(self, fw, fh, bw, bh, lag, threshold, rel, k_dev, flicker, learn):
-        self.fw, self.fh, self.bw, self.bh = fw, fh, bw, bh
-        self.nf, self.nb = nf, nb = fw * fh, bw * bh
+    def __init__(self, fw, fh, bw, bh, c, size, lag, threshold, rel, k_dev, flicker, learn):
+        self.fw, self.fh, self.bw, self.bh, self.c = fw, fh, bw, bh, c
+        self.nb = nb = bw * bh
+        self.nf = nf = size                         # cells, with the band layout's padding
         self.thr16 = threshold * 16
         self.rel = rel * 256 // 100
         self.kd = int(k_dev * 4)
         self.flicker, self.learn_shift = flicker, learn
         self.lag = lag if lag > 0 else 1
-        self.fidx = array("H", [2 * (b // bw) * fw + 2 * (b % bw) for b in range(nb)])
+        self.fidx = array("H", [cell_index(2 * (b % bw), 2 * (b // bw), fw, c) for b in range(nb)])
+        # row-major cell (x, y) -> its index (sharpness looks at neighbours)
+        self.cidx = array("H", [cell_index(k % fw, k // fw, fw, c) for k in range(fw * fh)])
         self.csum = array("H", bytes(2 * nb))
         self.rsum = array("H", bytes(2 * nb))
         self.amax = array("H", bytes(2 * nb))       # presence residual, max of 4 cells x16
@@ -84,20 +90,20 @@ class Maps:
     # --- sums and the reference -------------------------------------------------------
     def sums(self, f):
         """Block sums of this frame's cells into csum; returns the ROI's mean level."""
-        cs, fidx, fw = self.csum, self.fidx, self.fw
+        cs, fidx, c = self.csum, self.fidx, self.c
         tot = 0
         for b in self.roi:
             i = fidx[b]
-            s = f[i] + f[i + 1] + f[i + fw] + f[i + fw + 1]
+            s = f[i] + f[i + 1] + f[i + c] + f[i + c + 1]
             cs[b] = s
             tot += s
         return tot // (4 * len(self.roi))
 
     def ref_changed(self, ref):
-        c, rs, fidx, fw = ref.cells, self.rsum, self.fidx, self.fw
+        v, rs, fidx, c = ref.cells, self.rsum, self.fidx, self.c
         for b in range(self.nb):
             i = fidx[b]
-            rs[b] = c[i] + c[i + 1] + c[i + fw] + c[i + fw + 1]
+            rs[b] = v[i] + v[i + 1] + v[i + c] + v[i + c + 1]
 
     def baseline(self, f, ref):
         """This frame becomes the reference (cold start, or the view changed entirely)."""
@@ -142,7 +148,7 @@ class Maps:
         With a reference the animal did not write, only present blocks can be an animal,
         so motion is measured there alone unless `everywhere` (a cold window)."""
         R, dev = ref.cells, (self.devd if self.dilate else ref.dev)
-        fidx, fw = self.fidx, self.fw
+        fidx, c = self.fidx, self.c
         thr0, rel, kd, flick = self.thr16, self.rel, self.kd, self.flicker
         fg, mov, exc, h8, fd, ff, am_ = self.fg, self.mov, self.exc, self.h8, self.fd, self.ff, self.amax
         moved, pop, mk = self.moved, _POP, self.mot_k
@@ -154,16 +160,16 @@ class Maps:
         raw = nfg = 0
         for b in self.roi:
             i = fidx[b]
-            j = i + fw
+            j = i + 1
             gb = G[b]
             p0 = (R[i] * gb) >> 6
-            p1 = (R[i + 1] * gb) >> 6
+            p1 = (R[i + c] * gb) >> 6
             p2 = (R[j] * gb) >> 6
-            p3 = (R[j + 1] * gb) >> 6
+            p3 = (R[j + c] * gb) >> 6
             c0 = f[i] << 4
-            c1 = f[i + 1] << 4
+            c1 = f[i + c] << 4
             c2 = f[j] << 4
-            c3 = f[j + 1] << 4
+            c3 = f[j + c] << 4
             d0 = c0 - p0
             d1 = c1 - p1
             d2 = c2 - p2
@@ -173,9 +179,9 @@ class Maps:
             a2 = d2 if d2 >= 0 else -d2
             a3 = d3 if d3 >= 0 else -d3
             fd[i] = a0
-            fd[i + 1] = a1
+            fd[i + c] = a1
             fd[j] = a2
-            fd[j + 1] = a3
+            fd[j + c] = a3
             am = a0 if a0 > a1 else a1
             if a2 > am:
                 am = a2
@@ -193,9 +199,9 @@ class Maps:
             if lagf is not None and (xp or everywhere):
                 gm = (gb << 6) // (lagg[b] or 1)
                 q0 = (lagf[i] * gm) >> 2
-                q1 = (lagf[i + 1] * gm) >> 2
+                q1 = (lagf[i + c] * gm) >> 2
                 q2 = (lagf[j] * gm) >> 2
-                q3 = (lagf[j + 1] * gm) >> 2
+                q3 = (lagf[j + c] * gm) >> 2
                 e0 = c0 - q0
                 e1 = c1 - q1
                 e2 = c2 - q2
@@ -237,9 +243,9 @@ class Maps:
                     if xm:
                         moved[b] = 1
                     ff[i] = 1 if a0 > t else 0
-                    ff[i + 1] = 1 if a1 > t else 0
+                    ff[i + c] = 1 if a1 > t else 0
                     ff[j] = 1 if a2 > t else 0
-                    ff[j + 1] = 1 if a3 > t else 0
+                    ff[j + c] = 1 if a3 > t else 0
                     nfg += 1
                     continue
             fg[b] = 0
@@ -269,12 +275,12 @@ class Maps:
         its first frame: where that frame showed the animal, the view behind it is learnt
         once the block stays present without moving for two frames)."""
         R, dev, rs = ref.cells, ref.dev, self.rsum
-        fidx, fw, fg, mov, still, am_ = self.fidx, self.fw, self.fg, self.mov, self.still, self.amax
+        fidx, c, fg, mov, still, am_ = self.fidx, self.c, self.fg, self.mov, self.still, self.amax
         h8, dd = self.h8, self.devd
         sh = self.learn_shift - (2 if fast else 0)
         for b in self.roi:
             i = fidx[b]
-            j = i + fw
+            j = i + 1
             s = sh
             if fg[b]:
                 if not fast or mov[b]:
@@ -297,13 +303,13 @@ class Maps:
             gb = G[b] or 1
             r = R[i]
             R[i] = r + ((((f[i] << 10) // gb) - r) >> s)
-            r = R[i + 1]
-            R[i + 1] = r + ((((f[i + 1] << 10) // gb) - r) >> s)
+            r = R[i + c]
+            R[i + c] = r + ((((f[i + c] << 10) // gb) - r) >> s)
             r = R[j]
             R[j] = r + ((((f[j] << 10) // gb) - r) >> s)
-            r = R[j + 1]
-            R[j + 1] = r + ((((f[j + 1] << 10) // gb) - r) >> s)
-            rs[b] = R[i] + R[i + 1] + R[j] + R[j + 1]
+            r = R[j + c]
+            R[j + c] = r + ((((f[j + c] << 10) // gb) - r) >> s)
+            rs[b] = R[i] + R[i + c] + R[j] + R[j + c]
 
     def observe(self, f, ref, gains):
         """A quiet frame for the reference (a wake with nothing moving): a running mean
@@ -320,29 +326,27 @@ class Maps:
             return g
         gains.update(self._zb)
         G = gains.block
-        R, dev, rs, fidx, fw = ref.cells, ref.dev, self.rsum, self.fidx, self.fw
+        R, dev, rs, fidx, c = ref.cells, ref.dev, self.rsum, self.fidx, self.c
         n = ref.count + 1 if ref.count < 8 else 8
         for b in range(self.nb):
             i = fidx[b]
-            j = i + fw
             gb = G[b] or 1
             am = 0
-            k = i
-            while k <= j + 1:
+            for q in range(4):
+                k = i + (q >> 1) + (c if q & 1 else 0)
                 r = R[k]
                 d = (f[k] << 4) - ((r * gb) >> 6)
                 d = d if d >= 0 else -d
                 if d > am:
                     am = d
                 R[k] = r + (((f[k] << 10) // gb) - r) // n
-                k += 1 if k == i or k == j else fw - 1
             # deviation: the envelope of what was seen (a few frames: the largest
             # residual, not its mean, is what a swaying branch or noise will do again)
             dv = dev[b] - (dev[b] >> 3)
             if am > dv:
                 dv = am
             dev[b] = DEV0 if dv < DEV0 else (dv if dv < DEV_MAX else DEV_MAX)
-            rs[b] = R[i] + R[i + 1] + R[j] + R[j + 1]
+            rs[b] = R[i] + R[i + 1] + R[i + c] + R[i + c + 1]
         ref.count += 1
         return g
 
@@ -352,34 +356,32 @@ class Maps:
         if not self.ring_n:
             return
         f, G = self.ring[self.last], self.ring_g[self.last]
-        R, fidx, fw, moved = ref.cells, self.fidx, self.fw, self.moved
+        R, fidx, c, moved = ref.cells, self.fidx, self.c, self.moved
         for b in self.roi:
             if moved[b]:
                 continue
             i = fidx[b]
-            j = i + fw
             gb = G[b] or 1
-            k = i
-            while k <= j + 1:
+            for q in range(4):
+                k = i + (q >> 1) + (c if q & 1 else 0)
                 r = R[k]
                 R[k] = r + ((((f[k] << 10) // gb) - r) >> 1)
-                k += 1 if k == i or k == j else fw - 1
         self.ref_changed(ref)
 
     # --- about one blob -------------------------------------------------------------------
     def box(self, blob, o, res):
         """The blob's box in cells: the cells over their threshold in its changed blocks
         (the whole blob, not only the edges that moved), else its blocks."""
-        fg, ff, fw, bw = self.fg, self.ff, self.fw, self.bw
+        fg, ff, c, bw, fidx = self.fg, self.ff, self.c, self.bw, self.fidx
         x0, y0, x1, y1 = blob[o], blob[o + 1], blob[o + 2], blob[o + 3]
         cx0, cy0, cx1, cy1 = 2 * x1, 2 * y1, 0, 0
         for by in range(y0, y1):
             for bx in range(x0, x1):
                 if not fg[by * bw + bx]:
                     continue
-                i = 2 * by * fw + 2 * bx
+                i = fidx[by * bw + bx]
                 for q in range(4):
-                    if ff[i + (q & 1) + (fw if q & 2 else 0)]:
+                    if ff[i + (q >> 1) + (c if q & 1 else 0)]:
                         x = 2 * bx + (q & 1)
                         y = 2 * by + (q >> 1)
                         if x < cx0:
@@ -401,7 +403,7 @@ class Maps:
         by 0.5..2 with no more than a 20 % offset, is the same view in other light (a
         shadow, a sun patch), not an animal, whose fur does not follow the ground's
         texture. Integer arithmetic on 8-bit values, in two passes."""
-        fg, fw, bw, R = self.fg, self.fw, self.bw, ref.cells
+        fg, cs, bw, R, fidx = self.fg, self.c, self.bw, ref.cells, self.fidx
         x0, y0, x1, y1 = blob[o], blob[o + 1], blob[o + 2], blob[o + 3]
         n = sc = sp = 0
         for pas in (0, 1):
@@ -416,9 +418,9 @@ class Maps:
                     if not fg[b]:
                         continue
                     g = G[b]
-                    i = 2 * by * fw + 2 * bx
+                    i = fidx[b]
                     for q in range(4):
-                        k = i + (q & 1) + (fw if q & 2 else 0)
+                        k = i + (q >> 1) + (cs if q & 1 else 0)
                         c = f[k]
                         p = (R[k] * g) >> 10
                         if pas:
@@ -447,22 +449,22 @@ class Maps:
         """Steepest step of the presence difference between neighbouring cells inside the
         blob's box, % of its peak: an object in focus has an edge (high), an object at the
         lens is blurred over many cells (low)."""
-        fd, fw = self.fd, self.fw
+        fd, fw, ci = self.fd, self.fw, self.cidx
         x0, y0, x1, y1 = 2 * blob[o], 2 * blob[o + 1], 2 * blob[o + 2], 2 * blob[o + 3]
         peak = step = 0
         for y in range(y0, y1):
             row = y * fw
             for x in range(x0, x1):
-                v = fd[row + x]
+                v = fd[ci[row + x]]
                 if v > peak:
                     peak = v
                 if x + 1 < x1:
-                    d = v - fd[row + x + 1]
+                    d = v - fd[ci[row + x + 1]]
                     d = d if d >= 0 else -d
                     if d > step:
                         step = d
                 if y + 1 < y1:
-                    d = v - fd[row + fw + x]
+                    d = v - fd[ci[row + fw + x]]
                     d = d if d >= 0 else -d
                     if d > step:
                         step = d

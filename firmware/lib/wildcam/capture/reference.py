@@ -2,7 +2,7 @@
 sleep in RTC memory (see docs/DETECTION.md, "Reference background across wakes").
 
 It holds, for every fine cell (block/2 pixels square: 4x4 at the default 8) its mean grey
-level x16, and for every block its mean absolute deviation x16 (sensor noise, swaying
+level x16 (in the kernel's band layout, blocks.cell_index; packed row-major), and for every block its mean absolute deviation x16 (sensor noise, swaying
 leaves, flicker seen while it was learnt). It is learnt only from frames in which nothing
 moves: a quiet wake, a time-lapse frame, the end of a rejected event (`learn`), and in a
 trigger window only where nothing has changed (so an animal never writes it).
@@ -37,10 +37,11 @@ class Reference:
     """`cells` fine means x16 (array "H", nf), `dev` block deviations x16 (array "H", nb),
     `count` frames learnt (0: no reference), `ir` whether the IR LED was on."""
 
-    def __init__(self, fw, fh, bw, bh):
+    def __init__(self, fw, fh, bw, bh, size, cidx):
         self.fw, self.fh, self.bw, self.bh = fw, fh, bw, bh
         self.nf, self.nb = fw * fh, bw * bh
-        self.cells = array("H", bytes(2 * self.nf))
+        self.cidx = cidx                   # row-major cell -> index in the band layout
+        self.cells = array("H", bytes(2 * size))
         self.dev = array("H", bytes(2 * self.nb))
         self.count = 0
         self.ir = False
@@ -55,7 +56,7 @@ class Reference:
     def set_from(self, fine):
         """Start from one frame's fine means (bytes)."""
         c, dv = self.cells, self.dev
-        for i in range(self.nf):
+        for i in range(len(c)):
             c[i] = fine[i] << 4
         for b in range(self.nb):
             dv[b] = DEV0
@@ -71,10 +72,10 @@ class Reference:
         buf[7] = self.count if self.count < 255 else 255
         buf[8] = self.mean
         buf[9] = 1 if self.ir else 0
-        c, dv = self.cells, self.dev
+        c, dv, ci = self.cells, self.dev, self.cidx
         o = HEADER
-        for i in range(self.nf):
-            v = (c[i] + 8) >> 4
+        for i in range(self.nf):               # row-major, without the layout's padding
+            v = (c[ci[i]] + 8) >> 4
             buf[o + i] = v if v < 255 else 255
         o += self.nf
         for b in range(self.nb):
@@ -107,10 +108,10 @@ class Reference:
         if why:
             self.count = 0
             return why
-        c, dv = self.cells, self.dev
+        c, dv, ci = self.cells, self.dev, self.cidx
         o = HEADER
         for i in range(self.nf):
-            c[i] = data[o + i] << 4
+            c[ci[i]] = data[o + i] << 4
         o += self.nf
         for b in range(self.nb):
             dv[b] = data[o + b] << 2

@@ -53,10 +53,11 @@ class Blobs:
         self.n = 0
         self.nprev = 0
 
-    def find(self, roi, fg, exc, mov, min_area, fd, fw):
+    def find(self, roi, fg, exc, mov, min_area, fd, fidx, c):
         """Connected components of fg (changed blocks); exc: strength of each changed block
         (x16 of its threshold), mov: 1 (2) where it moved and got brighter (darker); fd:
-        the fine cells' differences (fw per row), which weight the centroid (so it moves
+        the fine cells' differences (block b's four from fidx[b]: +c right, +1 below), which
+        weight the centroid (so it moves
         by fractions of a block, with the animal). Keeps the strongest MAX_BLOBS of at
         least min_area blocks in self.blob; returns the count."""
         lab, st = self.label, self.stack
@@ -90,11 +91,11 @@ class Blobs:
                         ndark += 1
                 y = i // bw
                 x = i - y * bw
-                k = 2 * y * fw + 2 * x
+                k = fidx[i]
                 v0 = fd[k]
-                v1 = fd[k + 1]
-                v2 = fd[k + fw]
-                v3 = fd[k + fw + 1]
+                v1 = fd[k + c]
+                v2 = fd[k + 1]
+                v3 = fd[k + c + 1]
                 ws += v0 + v1 + v2 + v3
                 # cell centres in 1/16 block: 8 * cell + 4
                 wx += (v0 + v2) * (16 * x + 4) + (v1 + v3) * (16 * x + 12)
