@@ -95,13 +95,15 @@ class Creature:
     `aspect`: height / length; `shade`: mean grey level of the fur in daylight;
     `tex`: fur texture contrast; `pattern`: "plain", "spots", "stripes"; `counter`:
     countershading (belly lighter by this many grey levels); `path`: Walk / Approach /
-    Graze; in view from `start` to `end` (s)."""
+    Graze; in view from `start` to `end` (s), seen by the PIR from `pir_from`."""
     kind = "animal"
 
     def __init__(self, seed: int, path, *, size: float, start: float, end: float,
                  aspect: float = 0.6, shade: float = 40, tex: float = 12,
-                 pattern: str = "plain", counter: float = 0.0, legs: float = 1.0):
+                 pattern: str = "plain", counter: float = 0.0, legs: float = 1.0,
+                 pir_from: Optional[float] = None):
         self.seed, self.path, self.size = seed, path, size
+        self.pir_from = start if pir_from is None else pir_from
         self.start, self.end = start, end
         self.aspect, self.shade, self.tex = aspect, shade, tex
         self.pattern, self.counter, self.legs = pattern, counter, legs
@@ -114,7 +116,9 @@ class Creature:
         return 1.0
 
     def pir_intervals(self):
-        return [(self.start, self.end)]
+        """The PIR sees it while in view, from `pir_from` on (a PIR zone narrower than the
+        lens's view, or an animal too far to warm it, fires later)."""
+        return [(max(self.start, self.pir_from), self.end)]
 
     # --- geometry ---------------------------------------------------------------------
     def extent(self, t: float, w: int, h: int) -> Tuple[float, float, float, float, Pose]:

@@ -135,6 +135,21 @@ class MotionDetector:
         if learn and self.frames:
             self.maps.fold(self.ref)
 
+    def refresh(self, frame):
+        """One frame in which nothing is expected to move (a time-lapse image, a quiet
+        wake): the reference follows it (begin, update, end); with no reference yet it
+        starts one. Returns the frame's Result (its `mean` serves the flash decision)."""
+        if not self.ref.count:
+            self.observe(frame)
+            res = self.result
+            res.clear()
+            res.mean = self.maps.sums(self.means)
+            return res
+        self.begin()
+        res = self.update(frame)
+        self.end(learn=True)
+        return res
+
     def reset(self):
         """Forget the reference too: the next frame starts a cold window."""
         self.ref.clear()
@@ -279,14 +294,16 @@ class MotionDetector:
         return self.near_sharp and self.maps.sharpness(b, o) < self.near_sharp
 
     def _front(self, o):
-        """A light front (the edge of a shadow or of sunlight sweeping in): a band from a
-        frame border reaching across most of the view along it, or touching two borders
-        and spanning most of the view; an animal is compact and shorter than that."""
+        """A light front (the edge of a shadow or of sunlight sweeping in): it spans the
+        view from border to border, or runs along one border for most of its length as a
+        band; an animal is compact and smaller than the view."""
         b = self.blobs.blob
         x0, y0, x1, y1 = b[o + T.X0], b[o + T.Y0], b[o + T.X1], b[o + T.Y1]
         bw, bh = self.bw, self.bh
         w, h = x1 - x0, y1 - y0
         left, right, top, bottom = x0 == 0, x1 == bw, y0 == 0, y1 == bh
+        if (left and right) or (top and bottom):
+            return True
         if (left or right) and 10 * h >= 6 * bh and 2 * w < bw:
             return True
         if (top or bottom) and 10 * w >= 6 * bw and 2 * h < bh:
@@ -301,10 +318,10 @@ class MotionDetector:
 
     def _why_not(self, o):
         b = self.blobs.blob
+        if b[o + T.MOVED] < self.confirm or not b[o + T.NMOV]:
+            return "static"
         if self._front(o) or self._light(o):
             return "light"
         if self._near(o):
             return "near"
-        if b[o + T.MOVED] * 2 < b[o + T.STREAK]:
-            return "static"
         return "sway"
