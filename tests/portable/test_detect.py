@@ -459,7 +459,7 @@ def test_no_allocation_growth_per_frame():
             for k in range(40):
                 d.update_means(means)
             per_frame = (gc.mem_alloc() - a0) // 40
-            assert per_frame <= 512, per_frame
+            assert per_frame <= 160, per_frame
             a0 = gc.mem_alloc()
             for k in range(8):
                 d.update(moving[k])

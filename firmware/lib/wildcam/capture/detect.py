@@ -298,10 +298,16 @@ class MotionDetector:
         view from border to border, or runs along one border for most of its length as a
         band; an animal is compact and smaller than the view."""
         b = self.blobs.blob
-        x0, y0, x1, y1 = b[o + T.X0], b[o + T.Y0], b[o + T.X1], b[o + T.Y1]
+        x0 = b[o + T.X0]
+        y0 = b[o + T.Y0]
+        x1 = b[o + T.X1]
+        y1 = b[o + T.Y1]
         bw, bh = self.bw, self.bh
         w, h = x1 - x0, y1 - y0
-        left, right, top, bottom = x0 == 0, x1 == bw, y0 == 0, y1 == bh
+        left = x0 == 0
+        right = x1 == bw
+        top = y0 == 0
+        bottom = y1 == bh
         if (left and right) or (top and bottom):
             return True
         if (left or right) and 10 * h >= 6 * bh and 2 * w < bw:

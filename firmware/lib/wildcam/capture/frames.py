@@ -23,7 +23,11 @@ _EXC_MAX = const(64)
 
 class Maps(Learning, Measures):
     def __init__(self, fw, fh, bw, bh, c, size, lag, threshold, rel, k_dev, flicker, learn):
-        self.fw, self.fh, self.bw, self.bh, self.c = fw, fh, bw, bh, c
+        self.fw = fw
+        self.fh = fh
+        self.bw = bw
+        self.bh = bh
+        self.c = c
         self.nb = nb = bw * bh
         self.nf = nf = size                         # cells, with the band layout's padding
         self.thr16 = threshold * 16
@@ -62,7 +66,10 @@ class Maps(Learning, Measures):
     def widen(self, ref):
         """devd: each block's deviation is the largest of its 3x3 neighbourhood (what
         swayed next to it in the reference may sway into it now)."""
-        dev, dd, bw, bh = ref.dev, self.devd, self.bw, self.bh
+        dev = ref.dev
+        dd = self.devd
+        bw = self.bw
+        bh = self.bh
         for b in range(self.nb):
             y = b // bw
             x = b - y * bw
@@ -101,7 +108,10 @@ class Maps(Learning, Measures):
         return tot // (4 * len(self.roi))
 
     def ref_changed(self, ref):
-        v, rs, fidx, c = ref.cells, self.rsum, self.fidx, self.c
+        v = ref.cells
+        rs = self.rsum
+        fidx = self.fidx
+        c = self.c
         for b in range(self.nb):
             i = fidx[b]
             rs[b] = v[i] + v[i + 1] + v[i + c] + v[i + c + 1]
@@ -150,8 +160,17 @@ class Maps(Learning, Measures):
         so motion is measured there alone unless `everywhere` (a cold window)."""
         R, dev = ref.cells, (self.devd if self.dilate else ref.dev)
         fidx, c = self.fidx, self.c
-        thr0, rel, kd, flick = self.thr16, self.rel, self.kd, self.flicker
-        fg, mov, exc, h8, fd, ff, am_ = self.fg, self.mov, self.exc, self.h8, self.fd, self.ff, self.amax
+        thr0 = self.thr16
+        rel = self.rel
+        kd = self.kd
+        flick = self.flicker
+        fg = self.fg
+        mov = self.mov
+        exc = self.exc
+        h8 = self.h8
+        fd = self.fd
+        ff = self.ff
+        am_ = self.amax
         moved, pop, mk = self.moved, _POP, self.mot_k
         lagf = lagg = None
         if use_lag and self.ring_n:

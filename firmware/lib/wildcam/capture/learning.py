@@ -21,7 +21,11 @@ class Learning:
         """With a reference from before the trigger the view is not learnt in the window
         (an animal standing still must not fade into it); only the deviations rise where a
         block flickers (sway that the reference wake did not see)."""
-        dev, dd, h8, fg, am_ = ref.dev, self.devd, self.h8, self.fg, self.amax
+        dev = ref.dev
+        dd = self.devd
+        h8 = self.h8
+        fg = self.fg
+        am_ = self.amax
         for b in self.roi:
             if h8[b] & 1 and not fg[b]:
                 dv = dev[b]
@@ -37,7 +41,12 @@ class Learning:
         its first frame: where that frame showed the animal, the view behind it is learnt
         once the block stays present without moving for two frames)."""
         R, dev, rs = ref.cells, ref.dev, self.rsum
-        fidx, c, fg, mov, still, am_ = self.fidx, self.c, self.fg, self.mov, self.still, self.amax
+        fidx = self.fidx
+        c = self.c
+        fg = self.fg
+        mov = self.mov
+        still = self.still
+        am_ = self.amax
         h8, dd = self.h8, self.devd
         sh = self.learn_shift - (2 if fast else 0)
         for b in self.roi:
@@ -88,7 +97,11 @@ class Learning:
             return g
         gains.update(self._zb)
         G = gains.block
-        R, dev, rs, fidx, c = ref.cells, ref.dev, self.rsum, self.fidx, self.c
+        R = ref.cells
+        dev = ref.dev
+        rs = self.rsum
+        fidx = self.fidx
+        c = self.c
         n = ref.count + 1 if ref.count < 8 else 8
         for b in range(self.nb):
             i = fidx[b]
@@ -121,7 +134,11 @@ class Learning:
         if not self.ring_n:
             return
         f, G = self.ring[self.last], self.ring_g[self.last]
-        R, fidx, c, moved, fg = ref.cells, self.fidx, self.c, self.moved, self.fg
+        R = ref.cells
+        fidx = self.fidx
+        c = self.c
+        moved = self.moved
+        fg = self.fg
         for b in self.roi:
             if moved[b]:
                 continue

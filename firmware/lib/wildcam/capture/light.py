@@ -131,7 +131,10 @@ class Gains:
                 elif not pas:
                     region[r] = g
         roi = self.roi
-        blk, wr, wx, wy = self.block, self.w_r, self.w_x, self.w_y
+        blk = self.block
+        wr = self.w_r
+        wx = self.w_x
+        wy = self.w_y
         for b in roi:
             o = 4 * b
             ax, ay = wx[b], wy[b]

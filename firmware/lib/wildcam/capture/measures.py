@@ -8,9 +8,19 @@ class Measures:
     def box(self, blob, o, res):
         """The blob's box in cells: the cells over their threshold in its changed blocks
         (the whole blob, not only the edges that moved), else its blocks."""
-        fg, ff, c, bw, fidx = self.fg, self.ff, self.c, self.bw, self.fidx
-        x0, y0, x1, y1 = blob[o], blob[o + 1], blob[o + 2], blob[o + 3]
-        cx0, cy0, cx1, cy1 = 2 * x1, 2 * y1, 0, 0
+        fg = self.fg
+        ff = self.ff
+        c = self.c
+        bw = self.bw
+        fidx = self.fidx
+        x0 = blob[o]
+        y0 = blob[o + 1]
+        x1 = blob[o + 2]
+        y1 = blob[o + 3]
+        cx0 = 2 * x1
+        cy0 = 2 * y1
+        cx1 = 0
+        cy1 = 0
         for by in range(y0, y1):
             for bx in range(x0, x1):
                 if not fg[by * bw + bx]:
@@ -29,8 +39,14 @@ class Measures:
                         if y >= cy1:
                             cy1 = y + 1
         if cx1 <= cx0:
-            cx0, cy0, cx1, cy1 = 2 * x0, 2 * y0, 2 * x1, 2 * y1
-        res.x0, res.y0, res.x1, res.y1 = cx0, cy0, cx1, cy1
+            cx0 = 2 * x0
+            cy0 = 2 * y0
+            cx1 = 2 * x1
+            cy1 = 2 * y1
+        res.x0 = cx0
+        res.y0 = cy0
+        res.x1 = cx1
+        res.y1 = cy1
 
     def explained(self, blob, o, f, ref, G):
         """Does one light change explain the blob? Over the fine cells that changed in
@@ -39,8 +55,16 @@ class Measures:
         by 0.5..2 with no more than a 20 % offset, is the same view in other light (a
         shadow, a sun patch), not an animal, whose fur does not follow the ground's
         texture. Integer arithmetic on 8-bit values, in two passes."""
-        fg, ff, cs, bw, R, fidx = self.fg, self.ff, self.c, self.bw, ref.cells, self.fidx
-        x0, y0, x1, y1 = blob[o], blob[o + 1], blob[o + 2], blob[o + 3]
+        fg = self.fg
+        ff = self.ff
+        cs = self.c
+        bw = self.bw
+        R = ref.cells
+        fidx = self.fidx
+        x0 = blob[o]
+        y0 = blob[o + 1]
+        x1 = blob[o + 2]
+        y1 = blob[o + 3]
         n = sc = sp = 0
         for pas in (0, 1):
             if pas:
@@ -75,7 +99,10 @@ class Measures:
             return False
         if cv <= 0:
             return False
-        vc, vp, cv = _shrink(vc, vp, cv)
+        while vc > 32767 or vp > 32767 or cv > 32767:   # products stay small ints
+            vc >>= 1
+            vp >>= 1
+            cv >>= 1
         if cv * cv < ((vc * vp) // 25) * 16:  # correlation under 0.8
             return False
         if 2 * cv < vp or cv > 2 * vp:         # gain outside 0.5..2
@@ -113,13 +140,3 @@ class Measures:
                     if d > step:
                         step = d
         return step * 100 // peak if peak else 100
-
-
-
-def _shrink(a, b, c):
-    """Shift a, b, c right together until each fits 15 bits (so products stay small ints)."""
-    while a > 32767 or b > 32767 or c > 32767 or c < -32767:
-        a >>= 1
-        b >>= 1
-        c >>= 1
-    return a, b, c

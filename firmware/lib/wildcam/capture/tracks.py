@@ -136,7 +136,10 @@ class Blobs:
                 if blob[k * BS + LEVEL] >= level:
                     continue
             o = k * BS
-            blob[o + X0], blob[o + Y0], blob[o + X1], blob[o + Y1] = x0, y0, x1, y1
+            blob[o + X0] = x0
+            blob[o + Y0] = y0
+            blob[o + X1] = x1
+            blob[o + Y1] = y1
             blob[o + STREAK] = 1
             blob[o + LEVEL] = level if level < 65535 else 65535
             ws = ws or 1
@@ -155,7 +158,10 @@ class Blobs:
         blob, prev, npv = self.blob, self.prev, self.nprev
         for k in range(self.n):
             o = k * BS
-            x0, y0, x1, y1 = blob[o + X0], blob[o + Y0], blob[o + X1], blob[o + Y1]
+            x0 = blob[o + X0]
+            y0 = blob[o + Y0]
+            x1 = blob[o + X1]
+            y1 = blob[o + Y1]
             cx, cy = blob[o + CX], blob[o + CY]
             s = 0
             pp = -1
@@ -185,7 +191,10 @@ class Blobs:
                 # a new track, or the blob more than doubled (an animal coming into view,
                 # a part joining) or lost two thirds (a fragment of a larger blob): its
                 # centroid jumped, measure the track from here
-                blob[o + SX], blob[o + SY], blob[o + PATH], blob[o + REV] = cx, cy, 0, 0
+                blob[o + SX] = cx
+                blob[o + SY] = cy
+                blob[o + PATH] = 0
+                blob[o + REV] = 0
                 blob[o + MOVED] = moved + (prev[pp + MOVED] if pp >= 0 else 0)
                 blob[o + STEP] = 0
                 continue
@@ -194,7 +203,10 @@ class Blobs:
             step = (dx if dx >= 0 else -dx) + (dy if dy >= 0 else -dy)
             if step > JUMP:
                 # the centroid jumped (blobs merged or split): not a motion, restart here
-                blob[o + SX], blob[o + SY], blob[o + PATH], blob[o + REV] = cx, cy, 0, 0
+                blob[o + SX] = cx
+                blob[o + SY] = cy
+                blob[o + PATH] = 0
+                blob[o + REV] = 0
                 blob[o + MOVED] = moved + prev[pp + MOVED]
                 blob[o + STEP] = 0
                 continue
