@@ -1,32 +1,36 @@
 """On-device motion detection on a small grayscale frame (see docs/DETECTION.md).
 
     det = MotionDetector(160, 120, block=8, roi="-0,0,1,0.25")
-    det.load_reference(rtc_bytes)  # the view before the trigger (optional; else cold start)
-    det.begin()                    # a trigger window starts
+    det.load_reference(rtc_bytes)  # the view before the trigger (else the window starts cold)
+    det.begin()                    # a trigger window starts: no warm-up frames needed
     r = det.update(frame)          # frame: bytes/bytearray/memoryview, width*height grey levels
     if r.motion: r.score, r.box    # box: (x, y, w, h) relative 0..1 (Camtrap DP / MegaDetector)
     else:        r.reason          # "warmup" "quiet" "small" "unconfirmed" "sway" "static"
                                    # "near" "light" "global"
-    det.end(learn=not kept)        # fold what stayed still into the reference
+    det.end(learn=not r.motion)    # what stayed still refreshes the reference
     rtc_bytes = det.save_reference()
+    det.refresh(frame)             # a time-lapse frame / quiet wake refreshes it too
 
-Per frame, integer arithmetic, O(cells) Python operations after the kernel:
-1. fine cell means (block/2 square; kernel: viper on a board, SWAR pure Python elsewhere);
-2. light: global gain (median ratio to the reference) and regional gains (light.Gains);
-3. per block, two comparisons of its four fine cells: with the reference x the block's
-   expected gain ("present": the animal did not write the reference) and with the frame
-   `lag` frames back x the gain change ("moving"); each against max(threshold, rel % of
-   the value) + k_dev x the block's deviation; a textured block whose change is explained
-   by one gain (its cells' pattern kept) is light, not change;
+Per frame, integer arithmetic, O(blocks) Python operations after the kernel:
+1. cell means (block/2 square, band layout; kernel: viper on a board, SWAR elsewhere);
+2. light (light.Gains): a global gain (median ratio to the reference) and regional gains
+   interpolated per block;
+3. per block (frames.Maps), its four cells against the reference x the block's gain
+   ("present": the animal did not write the reference) and, where present (everywhere in a
+   cold window), against the frame `lag` frames back ("moving"); each cell against
+   max(threshold, rel % of its value) + k_dev x the block's deviation (widened over its
+   neighbours); a textured block whose change one gain explains is light, not change;
 4. blocks that flicker (>= `flicker` on/off changes in the last 8 frames) are background;
-5. blobs (tracks.Blobs) over the changed blocks, tracked from frame to frame;
-6. a track fires when it lasted `confirm` frames and travels (net displacement `travel`/16
-   block on a straight path, no reversal), or creeps (`patient` frames, `creep`/16 block,
-   moving most frames), or grazes (a present body that keeps moving in place: `graze`
-   frames with moving blocks in at least half), unless it is a near-lens object (blurred:
-   no sharp edge, and fast: `near_step`/16 block a frame).
-The reference learns only blocks that neither moved nor changed; buffers are allocated
-once, a frame allocates nothing in the detector itself.
+5. blobs over the changed blocks (tracks.Blobs), centroids from the cells, tracked from
+   frame to frame (overlap after the track's last step);
+6. a track fires when it lasted `confirm` frames, moved in `confirm` of them and moves now,
+   is not out of focus or falling (a near-lens leaf or insect), not a light front, not
+   explained by one light change over its cells, and either travels (`travel`/16 block
+   net on a straight path without reversals or jumps) or grazes (a body present since
+   before the window, stable in size, part of it moving in `graze_moves` of `graze` frames)
+   or approaches (present, moving, grown steadily to twice its size in `graze` frames).
+The reference learns only where nothing changed; buffers are allocated once, a frame
+allocates only a few small objects (~80 B under MicroPython).
 """
 from micropython import const
 
@@ -44,13 +48,14 @@ _STALE = const(2)      # frames that cannot be compared with the reference befor
 
 
 class MotionDetector:
-    """See the module docstring. Thresholds are in grey levels (0..255) unless noted."""
+    """See the module docstring and docs/DETECTION.md (every argument). Thresholds are in
+    grey levels (0..255), distances in 1/16 block, unless noted."""
 
     def __init__(self, width, height, block=8, threshold=5, rel=8, k_dev=3, min_area=1,
                  confirm=3, connectivity=8, roi=None, learn=4, warmup=4, flicker=3,
                  light_jump=30, global_pct=50, travel=20, straight=75, reversals=0,
-                 patient=0, creep=10, graze=6, graze_moves=3, lag=2, near_step=24, near_sharp=55,
-                 exclude=1, ncc=1, dilate=1, mot_k=48, kernel="auto"):
+                 graze=6, graze_moves=3, lag=2, near_step=24, near_sharp=55, exclude=1,
+                 ncc=1, dilate=1, mot_k=48, kernel="auto"):
         if log2(block) < 2 or width % block or height % block:
             raise ValueError("detect.block must be a power of two >= 4 dividing %dx%d"
                              % (width, height))
@@ -63,8 +68,7 @@ class MotionDetector:
         self.nb = bw * bh
         self.min_area, self.confirm = min_area, confirm
         self.travel, self.straight, self.reversals = travel, straight, reversals
-        self.patient, self.creep, self.graze = patient, creep, graze
-        self.graze_moves = graze_moves
+        self.graze, self.graze_moves = graze, graze_moves
         self.near_step, self.near_sharp = near_step, near_sharp
         self.exclude, self.ncc, self.dilate = exclude, ncc, dilate
         self.warmup, self.global_pct = warmup, global_pct
@@ -251,8 +255,8 @@ class MotionDetector:
             res.reason = "unconfirmed"
 
     def _passes(self, o):
-        """"travel", "creep", "graze" when the track of the blob at blobs.blob[o] confirms
-        an animal, else ""."""
+        """"travel", "graze" or "approach" when the track of the blob at blobs.blob[o]
+        confirms an animal, else ""."""
         b = self.blobs.blob
         streak = b[o + T.STREAK]
         if streak < self.confirm:
@@ -264,21 +268,30 @@ class MotionDetector:
             return ""                  # it must be moving now, and have moved for a while
         if self._near(o) or self._front(o) or self._light(o):
             return ""
-        n = T.net(b, o)
+        dx = b[o + T.CX] - b[o + T.SX]
+        dy = b[o + T.CY] - b[o + T.SY]
+        dx = dx if dx >= 0 else -dx
+        dy = dy if dy >= 0 else -dy
         rev = b[o + T.REV] >> 2
-        path = b[o + T.PATH]
-        if (rev <= self.reversals and n >= self.travel and n * 100 >= self.straight * path
-                and 10 * b[o + T.STEP] <= 7 * path):
+        # straight along the way it goes (a walker bobs up and down as it crosses), and
+        # not one jump (blobs merging or splitting) but steps
+        if dx >= dy:
+            straight = dx * 100 >= self.straight * b[o + T.PX]
+        else:
+            straight = dy * 100 >= self.straight * b[o + T.PY]
+        if (rev <= self.reversals and dx + dy >= self.travel and straight
+                and 10 * b[o + T.STEP] <= 7 * b[o + T.PATH]):
             return "travel"
-        if (self.patient and streak >= self.patient and rev == 0 and n >= self.creep
-                and 2 * n >= path and 2 * moved >= streak):
-            return "creep"
         # grazing: a body present (not cold: the reference is from before it came), stable
         # in size, part of it moving now and again, in a view not swept by light
-        if (self.graze and not self.cold and streak >= self.graze and moved >= self.graze_moves
-                and b[o + T.NMOV] * 2 <= b[o + T.AREA] and b[o + T.UNSTABLE] <= 1
+        if (self.graze and not self.cold and streak >= self.graze and b[o + T.UNSTABLE] <= 1
                 and 10 * self.maps.nfg <= 3 * self.n_roi):
-            return "graze"
+            if moved >= self.graze_moves and b[o + T.NMOV] * 2 <= b[o + T.AREA]:
+                return "graze"
+            # coming closer: it grows steadily (twice its size), moving all the while
+            area = b[o + T.AREA]
+            if area >= 6 and area >= 2 * b[o + T.AREA0] and 2 * moved >= streak:
+                return "approach"
         return ""
 
     def _near(self, o):

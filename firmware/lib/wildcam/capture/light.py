@@ -48,24 +48,23 @@ class Gains:
         self._szero = array("I", bytes(4 * RX * RY))
         self.cnt = bytearray(RX * RY)
         self._czero = bytes(RX * RY)
-        # bilinear weights between region centres: 4 regions and 2 weights (x256) per block
-        self.w_r = array("H", bytes(2 * 4 * nb))
-        self.w_x = array("H", bytes(2 * nb))
-        self.w_y = array("H", bytes(2 * nb))
-        for b in range(nb):
-            fx = ((b % bw) + 0.5) * RX / bw - 0.5
-            fy = ((b // bw) + 0.5) * RY / bh - 0.5
-            x0 = min(max(int(fx // 1), 0), RX - 1)
-            y0 = min(max(int(fy // 1), 0), RY - 1)
-            x1, y1 = min(x0 + 1, RX - 1), min(y0 + 1, RY - 1)
-            ax = min(max(fx - x0, 0.0), 1.0)
-            ay = min(max(fy - y0, 0.0), 1.0)
-            self.w_r[4 * b:4 * b + 4] = array("H", (y0 * RX + x0, y0 * RX + x1,
-                                                    y1 * RX + x0, y1 * RX + x1))
-            self.w_x[b] = int(ax * 256)
-            self.w_y[b] = int(ay * 256)
+        # bilinear interpolation between region centres, separable: per block column the
+        # two region columns and the weight of the second (x256), likewise per block row
+        self.cx0, self.cx1, self.wx = self._axis(bw, RX)
+        self.cy0, self.cy1, self.wy = self._axis(bh, RY)
+        self.rowg = array("H", bytes(2 * RY * bw))   # region rows interpolated along x
         self.set_roi(roi)
         self.g = 64
+
+    @staticmethod
+    def _axis(n, regions):
+        c0, c1, w = bytearray(n), bytearray(n), bytearray(n)
+        for k in range(n):
+            f = (k + 0.5) * regions / n - 0.5
+            a = min(max(int(f // 1), 0), regions - 1)
+            c0[k], c1[k] = a, min(a + 1, regions - 1)
+            w[k] = min(255, int(min(max(f - a, 0.0), 1.0) * 256))
+        return c0, c1, w
 
     def set_roi(self, roi):
         self.roi = roi
@@ -130,17 +129,21 @@ class Gains:
                     region[r] = (ssum[r] + (n >> 1)) // n
                 elif not pas:
                     region[r] = g
-        roi = self.roi
-        blk = self.block
-        wr = self.w_r
-        wx = self.w_x
-        wy = self.w_y
+        bw = self.bw
+        rowg, cx0, cx1, wx = self.rowg, self.cx0, self.cx1, self.wx
+        for ry in range(RY):
+            base = ry * RX
+            o = ry * bw
+            for x in range(bw):
+                a = wx[x]
+                rowg[o + x] = (region[base + cx0[x]] * (256 - a)
+                               + region[base + cx1[x]] * a + 128) >> 8
+        blk, cy0, cy1, wy = self.block, self.cy0, self.cy1, self.wy
         for b in roi:
-            o = 4 * b
-            ax, ay = wx[b], wy[b]
-            top = region[wr[o]] * (256 - ax) + region[wr[o + 1]] * ax
-            bot = region[wr[o + 2]] * (256 - ax) + region[wr[o + 3]] * ax
-            blk[b] = (top * (256 - ay) + bot * ay + 32768) >> 16
+            y = b // bw
+            x = b - y * bw
+            a = wy[y]
+            blk[b] = (rowg[cy0[y] * bw + x] * (256 - a) + rowg[cy1[y] * bw + x] * a + 128) >> 8
 
     def flat(self, g):
         """Every block at gain g (no reference to compare regions with)."""

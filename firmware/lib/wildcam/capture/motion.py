@@ -19,7 +19,7 @@ class Result:
         self.gain = 64          # frame gain vs background, x64
         self.mean = 0           # frame mean grey level (ROI)
         self.x0 = self.y0 = self.x1 = self.y1 = 0   # best blob's box, grid cells (x1/y1 excl.)
-        self.rule = ""          # what confirmed it: "travel", "creep", "graze"
+        self.rule = ""          # what confirmed it: "travel", "graze" or "approach"
 
     @property
     def score(self):

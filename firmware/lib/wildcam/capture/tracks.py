@@ -12,7 +12,7 @@ from micropython import const
 
 MAX_BLOBS = const(8)
 JUMP = const(64)       # a centroid step over 4 blocks between frames is a jump, not motion
-BS = const(21)
+BS = const(24)
 # record fields
 X0 = const(0)
 Y0 = const(1)
@@ -35,6 +35,9 @@ DARK = const(17)       # moving blocks in this frame's blob that got darker
 UNSTABLE = const(18)   # frames of the track whose area shrank by a quarter or doubled
 VX = const(19)         # last centroid step, 1/16 block, offset by 32768 (unsigned array)
 VY = const(20)
+PX = const(21)         # the path's horizontal and vertical parts (sum of |dx|, of |dy|)
+PY = const(22)
+AREA0 = const(23)      # area where the track (re)started
 
 
 class Blobs:
@@ -193,10 +196,11 @@ class Blobs:
                 # centroid jumped, measure the track from here
                 blob[o + SX] = cx
                 blob[o + SY] = cy
-                blob[o + PATH] = 0
+                blob[o + PATH] = blob[o + PX] = blob[o + PY] = 0
                 blob[o + REV] = 0
                 blob[o + MOVED] = moved + (prev[pp + MOVED] if pp >= 0 else 0)
                 blob[o + STEP] = 0
+                blob[o + AREA0] = blob[o + AREA]
                 continue
             dx = cx - prev[pp + CX]
             dy = cy - prev[pp + CY]
@@ -205,16 +209,22 @@ class Blobs:
                 # the centroid jumped (blobs merged or split): not a motion, restart here
                 blob[o + SX] = cx
                 blob[o + SY] = cy
-                blob[o + PATH] = 0
+                blob[o + PATH] = blob[o + PX] = blob[o + PY] = 0
                 blob[o + REV] = 0
                 blob[o + MOVED] = moved + prev[pp + MOVED]
                 blob[o + STEP] = 0
+                blob[o + AREA0] = blob[o + AREA]
                 continue
             path = prev[pp + PATH] + step
             blob[o + VX] = 32768 + dx
             blob[o + VY] = 32768 + dy
             blob[o + SX], blob[o + SY] = prev[pp + SX], prev[pp + SY]
             blob[o + PATH] = path if path < 65535 else 65535
+            v = prev[pp + PX] + (dx if dx >= 0 else -dx)
+            blob[o + PX] = v if v < 65535 else 65535
+            v = prev[pp + PY] + (dy if dy >= 0 else -dy)
+            blob[o + PY] = v if v < 65535 else 65535
+            blob[o + AREA0] = prev[pp + AREA0]
             blob[o + MOVED] = prev[pp + MOVED] + moved
             st = prev[pp + STEP]
             blob[o + STEP] = step if step > st else st
