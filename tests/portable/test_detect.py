@@ -306,7 +306,7 @@ def test_reference_round_trip_and_refusals():
     for s in range(3):
         d.observe(frame(noise=2, seed=s))
     blob = bytes(d.save_reference())
-    assert len(blob) == d.ref.nbytes() == 10 + 16 * 12 + 8 * 6 + 2
+    assert len(blob) == d.ref.nbytes() == 10 + 16 * 12 + 8 * 6 + 4
     assert det().load_reference(blob)
     bad = bytearray(blob)
     bad[40] ^= 1

@@ -8,12 +8,14 @@ moves: a quiet wake, a time-lapse frame, the end of a rejected event (`learn`), 
 trigger window only where nothing has changed (so an animal never writes it).
 
 `to_bytes()` packs it into one byte per cell and per block plus a 10-byte header (magic,
-version, geometry, learnt frame count, mean level, IR flag) and a CRC-16, so it fits RTC
-memory with room for the rest of the state: 160x120 with 8-pixel blocks is
-10 + 1200 + 300 + 2 = 1512 bytes. `from_bytes()` refuses anything that is not a reference
-for this geometry (another size, another firmware's bytes, a flipped bit) and says why.
+version, geometry, learnt frame count, mean level, IR flag) and a CRC-32 (binascii, C on a
+board), so it fits RTC memory with room for the rest of the state: 160x120 with 8-pixel
+blocks is 10 + 1200 + 300 + 4 = 1514 bytes. `from_bytes()` refuses anything that is not a
+reference for this geometry (another size, another firmware's bytes, a flipped bit) and
+says why.
 """
 from array import array
+from binascii import crc32
 
 from micropython import const
 
@@ -22,15 +24,6 @@ VERSION = const(1)
 HEADER = const(10)
 DEV0 = const(32)          # deviation x16 before anything is learnt: 2 grey levels
 DEV_MAX = const(1020)     # one byte of deviation x4: at most 63.75 grey levels
-
-
-def crc16(data, crc=0xFFFF):
-    """CRC-16/CCITT-FALSE."""
-    for b in data:
-        crc ^= b << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
 
 
 class Reference:
@@ -48,7 +41,7 @@ class Reference:
         self.mean = 0
 
     def nbytes(self):
-        return HEADER + self.nf + self.nb + 2
+        return HEADER + self.nf + self.nb + 4
 
     def clear(self):
         self.count = 0
@@ -82,8 +75,11 @@ class Reference:
             v = (dv[b] + 2) >> 2
             buf[o + b] = v if v < 255 else 255
         o += self.nb
-        crc = crc16(memoryview(buf)[:o])
-        buf[o], buf[o + 1] = crc >> 8, crc & 0xFF
+        crc = crc32(memoryview(buf)[:o]) & 0xFFFFFFFF
+        buf[o] = crc >> 24
+        buf[o + 1] = (crc >> 16) & 0xFF
+        buf[o + 2] = (crc >> 8) & 0xFF
+        buf[o + 3] = crc & 0xFF
         return buf
 
     def problem(self, data):
@@ -95,7 +91,8 @@ class Reference:
             return "not a detector reference (magic/version)"
         if (data[3], data[4], data[5], data[6]) != (self.fw, self.fh, self.bw, self.bh):
             return "reference for another frame geometry"
-        if crc16(memoryview(data)[:n - 2]) != (data[n - 2] << 8 | data[n - 1]):
+        crc = (data[n - 4] << 24) | (data[n - 3] << 16) | (data[n - 2] << 8) | data[n - 1]
+        if crc32(memoryview(data)[:n - 4]) & 0xFFFFFFFF != crc:
             return "reference corrupted (CRC)"
         if not data[7]:
             return "reference empty"

@@ -2,14 +2,14 @@
 
 Layout (version 2): b"WC" + version(1) + JSON length(2, LE) + reference length(2, LE) +
 crc32 of both(4, LE) + JSON body + the motion detector's reference background (opaque
-bytes, capture.reference; it carries its own geometry check and CRC-16). Version 1 (no
+bytes, capture.reference; it carries its own geometry check and CRC-32). Version 1 (no
 reference) still loads. `load()` returns defaults when the memory is empty, from another
 firmware, truncated or corrupted (and says so in `problem`), so a bit flip never crashes a
 boot or feeds garbage to the policy or the detector.
 
 Byte budget: MicroPython's ESP32 `RTC.memory()` holds at most 2048 bytes. Header 11, the
-JSON state ~70 today (`JSON_BUDGET` 400 reserved for it), the reference 1512 at QQVGA with
-8-pixel blocks (732 at 96x96): 11 + 400 + 1512 = 1923 <= 2048. `save()` never writes more
+JSON state ~70 today (`JSON_BUDGET` 400 reserved for it), the reference 1514 at QQVGA with
+8-pixel blocks (734 at 96x96): 11 + 400 + 1514 = 1925 <= 2048. `save()` never writes more
 than `RTC_MAX`: when the whole would not fit, it drops the reference (the detector then
 starts its next window cold) and says so in `problem`.
 """
