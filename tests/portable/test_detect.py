@@ -356,6 +356,19 @@ def test_refresh_starts_and_follows_the_reference():
     assert d.ref.cells[0] == 100 * 16
 
 
+def test_a_cold_window_that_kept_an_animal_keeps_no_reference():
+    d = det()
+    frames = [frame(noise=2, seed=s) for s in range(4)]
+    frames += [frame(rect=(4 * i, 16, 16, 16), noise=2, seed=10 + i) for i in range(10)]
+    assert first_motion(d, frames) is not None and d.cold
+    d.end(learn=False)                  # its reference was learnt with the animal in view
+    assert d.ref.count == 0
+    w = with_reference([frame()] * 2)
+    w.update(frame(rect=(8, 16, 16, 16)))
+    w.end(learn=False)                  # a reference from before the trigger stays
+    assert w.ref.count == 2
+
+
 def test_reset_drops_the_reference():
     d = with_reference([frame()] * 2)
     d.reset()

@@ -135,9 +135,13 @@ class MotionDetector:
 
     def end(self, learn=True):
         """The window is over; with `learn` (nothing was kept, or a time-lapse), blocks
-        that never moved in it are folded into the reference from its last frame."""
+        that never moved in it are folded into the reference from its last frame. A cold
+        window that kept its animal learnt its reference from frames showing it: that
+        reference is dropped (the next window starts cold rather than with a ghost)."""
         if learn and self.frames:
             self.maps.fold(self.ref)
+        elif not learn and self.cold:
+            self.ref.clear()
 
     def refresh(self, frame):
         """One frame in which nothing is expected to move (a time-lapse image, a quiet

@@ -221,7 +221,8 @@ class CaptureService:
         """Hand the detector's reference to whatever keeps it across deep sleep (the RTC
         state of a battery camera: `reference_store.reference`)."""
         if self.reference_store is not None:
-            self.reference_store.reference = self._detector.save_reference()
+            det = self._detector
+            self.reference_store.reference = det.save_reference() if det.ref.count else None
 
     def _thumb(self, meta):
         """A QQVGA JPEG (a few KB) of the scene for dashboards; never fatal."""
