@@ -56,6 +56,7 @@ class Maps(Learning, Measures):
         self.last = 0                               # the slot written last
         self.g_last = 64
         self.nfg = 0
+        self.mean = 0                               # the last frame's mean grey level
         self._zb = bytes(nb)
         self._zf = bytes(nf)
         self.roi = array("H")
@@ -105,7 +106,8 @@ class Maps(Learning, Measures):
             s = f[i] + f[i + 1] + f[i + c] + f[i + c + 1]
             cs[b] = s
             tot += s
-        return tot // (4 * len(self.roi))
+        self.mean = tot // (4 * len(self.roi))
+        return self.mean
 
     def ref_changed(self, ref):
         v = ref.cells
@@ -119,6 +121,7 @@ class Maps(Learning, Measures):
     def baseline(self, f, ref):
         """This frame becomes the reference (cold start, or the view changed entirely)."""
         ref.set_from(f)
+        ref.mean = self.mean
         self.ref_changed(ref)
         self.widen(ref)
         self.begin()

@@ -85,7 +85,7 @@ class Learning:
     def observe(self, f, ref, gains):
         """A quiet frame for the reference (a wake with nothing moving): a running mean
         over the first 8 frames, then 1/8 per frame; deviations likewise."""
-        self.sums(f)
+        ref.mean = self.sums(f)
         if ref.count == 0:
             ref.set_from(f)
             self.ref_changed(ref)
@@ -133,6 +133,7 @@ class Learning:
         follows the view across wakes."""
         if not self.ring_n:
             return
+        ref.mean = self.mean
         f, G = self.ring[self.last], self.ring_g[self.last]
         R = ref.cells
         fidx = self.fidx

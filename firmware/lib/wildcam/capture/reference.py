@@ -8,7 +8,7 @@ moves: a quiet wake, a time-lapse frame, the end of a rejected event (`learn`), 
 trigger window only where nothing has changed (so an animal never writes it).
 
 `to_bytes()` packs it into one byte per cell and per block plus a 10-byte header (magic,
-version, geometry, learnt frame count, mean level, IR flag) and a CRC-32 (binascii, C on a
+version, geometry, learnt frame count, mean level, a reserved byte) and a CRC-32 (binascii, C on a
 board), so it fits RTC memory with room for the rest of the state: 160x120 with 8-pixel
 blocks is 10 + 1200 + 300 + 4 = 1514 bytes. `from_bytes()` refuses anything that is not a
 reference for this geometry (another size, another firmware's bytes, a flipped bit) and
@@ -27,8 +27,8 @@ DEV_MAX = const(1020)     # one byte of deviation x4: at most 63.75 grey levels
 
 
 class Reference:
-    """`cells` fine means x16 (array "H", nf), `dev` block deviations x16 (array "H", nb),
-    `count` frames learnt (0: no reference), `ir` whether the IR LED was on."""
+    """`cells` fine means x16 (array "H", band layout), `dev` block deviations x16 (array
+    "H", nb), `count` frames learnt (0: no reference), `mean` the view's grey level then."""
 
     def __init__(self, fw, fh, bw, bh, size, cidx):
         self.fw, self.fh, self.bw, self.bh = fw, fh, bw, bh
@@ -37,8 +37,7 @@ class Reference:
         self.cells = array("H", bytes(2 * size))
         self.dev = array("H", bytes(2 * self.nb))
         self.count = 0
-        self.ir = False
-        self.mean = 0
+        self.mean = 0                      # the view's mean grey level when last learnt
 
     def nbytes(self):
         return HEADER + self.nf + self.nb + 4
@@ -63,8 +62,8 @@ class Reference:
         buf[2] = VERSION
         buf[3], buf[4], buf[5], buf[6] = self.fw, self.fh, self.bw, self.bh
         buf[7] = self.count if self.count < 255 else 255
-        buf[8] = self.mean
-        buf[9] = 1 if self.ir else 0
+        buf[8] = self.mean if self.mean < 255 else 255
+        buf[9] = 0                         # reserved
         c, dv, ci = self.cells, self.dev, self.cidx
         o = HEADER
         for i in range(self.nf):               # row-major, without the layout's padding
@@ -114,5 +113,4 @@ class Reference:
             dv[b] = data[o + b] << 2
         self.count = data[7]
         self.mean = data[8]
-        self.ir = bool(data[9])
         return None
