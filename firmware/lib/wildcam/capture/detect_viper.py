@@ -1,8 +1,8 @@
 """Cell-mean kernel for the board (@micropython.viper: machine code, no allocation).
 
-Imported by wildcam.capture.detect only on MicroPython builds with the viper emitter (an ESP32
-build, the unix port); elsewhere importing this module is a SyntaxError, which detect
-catches. Same result as blocks.SwarKernel: one rounded mean (0..255) per cell, in the
+Imported by wildcam.capture.blocks (for the detector) only on MicroPython builds with the
+viper emitter (an ESP32 build, the unix port); elsewhere importing this module is a
+SyntaxError, which blocks catches. Same result as blocks.SwarKernel: one rounded mean (0..255) per cell, in the
 band layout (blocks.cell_index).
 
 Viper code is machine code, so this one module compiles only for a named architecture:
