@@ -1,6 +1,6 @@
 """RTC-memory state with a checksum (portable; a fake RTC stands in for machine.RTC)."""
 
-from wildcam.core.rtcstate import DEFAULTS, RtcState
+from wildcam.core.rtcstate import DEFAULTS, HEAD, JSON_BUDGET, RTC_MAX, RtcState
 
 
 class FakeRtc:
@@ -48,3 +48,42 @@ def test_truncated_foreign_and_wrong_types():
     s.set("sleeps", "many")
     s.save()
     assert RtcState(rtc).load().get("sleeps") == 0  # wrong type -> default
+
+
+def test_the_detector_reference_rides_along():
+    rtc = FakeRtc()
+    s = RtcState(rtc).load()
+    assert s.reference is None
+    ref = bytes(range(256)) * 5 + b"\x01\x02"          # 1282 opaque bytes
+    s.set("sleeps", 2)
+    s.reference = ref
+    s.save()
+    assert rtc.mem[:3] == b"WC\x02" and len(rtc.mem) <= RTC_MAX
+    again = RtcState(rtc).load()
+    assert again.problem is None and again.reference == ref and again.get("sleeps") == 2
+    bad = bytearray(rtc.mem)
+    bad[-1] ^= 0x10                                    # a flip inside the reference
+    t = RtcState(FakeRtc(bad)).load()
+    assert t.problem.startswith("RTC memory corrupted") and t.reference is None
+
+
+def test_a_reference_that_does_not_fit_is_dropped_not_the_state():
+    rtc = FakeRtc()
+    s = RtcState(rtc).load()
+    s.set("events", 9)
+    s.reference = b"\xaa" * 2100                       # more than RTC memory holds
+    s.save()
+    assert len(rtc.mem) <= RTC_MAX and "reference dropped" in s.problem
+    again = RtcState(rtc).load()
+    assert again.get("events") == 9 and again.reference is None
+    # the budget: header, the JSON state's reserve and a 160x120 reference fit
+    assert HEAD + JSON_BUDGET + 1514 <= RTC_MAX
+
+
+def test_version_1_state_still_loads():
+    import struct
+    from binascii import crc32
+    body = b'{"sleeps": 4, "last_hb": 5, "events": 6, "timelapse_at": 7}'
+    raw = b"WC\x01" + struct.pack("<HI", len(body), crc32(body) & 0xFFFFFFFF) + body
+    s = RtcState(FakeRtc(raw)).load()
+    assert s.problem is None and s.get("events") == 6 and s.reference is None

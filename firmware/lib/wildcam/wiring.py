@@ -162,6 +162,18 @@ def build_detector(app):
                           roi=cfg.get("detect.roi") or None)
 
 
+def keep_reference(app):
+    """A battery camera keeps the detector's reference background in RTC memory: the next
+    PIR wake judges its frames against the view before the animal came."""
+    det = app.capture._detector if app.capture is not None else None
+    if det is None:
+        return
+    app.capture.reference_store = app.rtc
+    if app.rtc.reference:
+        if not det.load_reference(app.rtc.reference):
+            app.log.info("detector reference not used (%s): cold start", det.ref_problem)
+
+
 def build_ota(app):
     """Signed OTA: the updater, the health gate for a version on trial, the checks."""
     from wildcam.ota.fetch import make_fetch
@@ -266,6 +278,7 @@ def build_power(app):
     app.rtc = RtcState().load()
     if app.rtc.problem:
         app.log.warning("%s", app.rtc.problem)
+    keep_reference(app)
     app.policy = Policy(cfg.get("power.low_pct"), cfg.get("power.critical_pct"),
                         cfg.get("power.active_hours"), cfg.get("time.tz_offset_min"))
     tier = app.policy.tier(app.sensors.snapshot()["battery_pct"])

@@ -1,13 +1,20 @@
-"""Block means of a grayscale frame: the detector's per-frame kernel.
+"""Cell means of a grayscale frame: the detector's per-frame kernel.
 
-`make_kernel(w, h, block)` gives an object whose `run(frame, out)` writes the rounded mean
-of every `block` x `block` square of `frame` (w*h grey levels, row-major) into `out`
-(row-major blocks). Two implementations with identical results:
+`make_kernel(w, h, cell)` gives an object whose `run(frame, out)` writes the rounded mean
+of every `cell` x `cell` square of `frame` (w*h grey levels, row-major) into `out`, in the
+*band layout*: cell rows are grouped in bands of `cell` rows, and inside a band the cells
+of one column are consecutive, so cell (cx, cy) is at
+
+    (cy // cell) * (cell * fw) + cell * cx + cy % cell          (fw = w // cell)
+
+which is how the SWAR kernel's lanes fall out (one `cell`-byte lane per column holds the
+band's rows), and puts the four cells of a detector block (2 x 2 cells) at i, i + 1 (below)
+and i + cell, i + cell + 1 (right). `out` holds `cells_size(w, h, cell)` bytes (a last,
+partial band is padded). Two implementations with identical results:
 - `ViperKernel`: `@micropython.viper` machine code (wildcam.capture.detect_viper) on a board;
-- `SwarKernel`: pure Python that sums whole block rows as big integers (SIMD within a
+- `SwarKernel`: pure Python that sums whole rows of cells as big integers (SIMD within a
   register), no per-pixel Python loop; used where viper is unavailable (CPython, wasm).
-`naive_block_means` is the per-pixel reference (tests, and the benchmark's baseline).
-Nothing here allocates per frame after construction.
+`naive_cells` is the per-pixel reference (tests, and the benchmark's baseline).
 """
 
 
@@ -18,35 +25,34 @@ def log2(n):
     return k if (1 << k) == n else -1
 
 
-def _stepped_slices():
-    try:
-        return b"abcd"[1::2] == b"bd"
-    except Exception:  # MicroPython: NotImplementedError (only step 1)
-        return False
+def cell_index(cx, cy, fw, cell):
+    """Index of cell (cx, cy) in the band layout."""
+    return (cy // cell) * (cell * fw) + cell * cx + cy % cell
 
 
-_STEPPED = _stepped_slices()
+def cells_size(width, height, cell):
+    fh = height // cell
+    return ((fh + cell - 1) // cell) * cell * (width // cell)
 
 
 class SwarKernel:
-    """Block means in pure Python: each block row (block rows of pixels) becomes one big
-    integer; masks, shifts and adds on it sum every block at once (SIMD within a register),
-    so the Python work per frame is a few dozen integer operations per block row.
-    `run(frame, out)` writes one rounded mean (0..255) per block into bytearray `out`.
+    """Cell means in pure Python: each row of cells (`cell` rows of pixels) becomes one big
+    integer; masks, shifts and adds on it sum every cell at once (SIMD within a register),
+    so the Python work per frame is a dozen integer operations per row of cells.
 
-    Per block row: pixel pairs into 16-bit lanes, then the rows are summed by halving
-    (upper half + lower half, each step works on half as many bits), leaving one row of
-    16-bit lanes. Where bytes slices take a step (CPython) those rows are joined and the
-    rest (pairs of lanes, rounding, one byte per block) runs once per frame on the joined
-    integer, the bytes picked by a stepped slice; elsewhere (MicroPython) it runs per
-    block row and the bytes are compacted with shifts and masks.
-    `stepped` forces either path (tests)."""
+    Per row of cells: pixel pairs into 16-bit lanes, then the pixel rows are summed by
+    halving (upper half + lower half, each step on half as many bits), then neighbouring
+    lanes are paired until one lane of 8*cell bits per cell; rounding leaves each mean in
+    its lane's low byte. `cell` such rows shifted by 8*(cell-1-r) bytes and or-ed fill the
+    lanes completely: the band's bytes, in the band layout, with no compaction step."""
 
-    def __init__(self, width, height, block, stepped=None):
-        b = block
+    def __init__(self, width, height, cell):
+        b = cell
+        if log2(b) < 1 or width % b or height % b:
+            raise ValueError("cell must be a power of two >= 2 dividing %dx%d" % (width, height))
         self.w, self.h, self.b = width, height, b
-        self.bw, self.bh = width // b, height // b
-        self.stepped = _STEPPED if stepped is None else stepped
+        self.fw, self.fh = width // b, height // b
+        self.size = cells_size(width, height, b)
         n = width * b
         self.m00ff = int.from_bytes(b"\x00\xff" * (n // 2), "big")
         self.vfold = []               # (shift, mask): add the upper half of the rows to the lower
@@ -55,93 +61,73 @@ class SwarKernel:
             self.vfold.append((8 * width * k, (1 << (8 * width * k)) - 1))
             k >>= 1
         self.sh2 = 2 * log2(b)
-        rows = self.bh if self.stepped else 1
-        self.hmasks = _lane_masks(width * rows, b)   # 16-bit lanes -> lanes of 8*b bits
-        lb = 8 * b                    # lane bits; each lane holds one block's sum
-        self.half = 0
-        for j in range(self.bw * rows):
+        self.hmasks = []              # 16-bit lanes -> lanes of 8*b bits
+        lane = 32
+        while lane <= 8 * b:
+            half = lane // 16
+            self.hmasks.append((lane // 2, int.from_bytes(
+                (b"\x00" * half + b"\xff" * half) * (width * 8 // lane), "big")))
+            lane *= 2
+        lb = 8 * b                    # lane bits; each lane holds one cell's sum
+        self.half = self.low8 = 0
+        for j in range(self.fw):
             self.half |= (1 << (self.sh2 - 1)) << (j * lb)
-        self.low8 = 0
-        self.compact = []             # (shift, mask): spread bytes -> contiguous bytes
-        if self.stepped:
-            return
-        for j in range(self.bw):
             self.low8 |= 0xFF << (j * lb)
-        s, v, n = lb, 8, self.bw
-        while n > 1:
-            m = 0
-            for g in range((self.bw * lb) // (2 * s) + 1):
-                m |= ((1 << (2 * v)) - 1) << (g * 2 * s)
-            self.compact.append((s - v, m))
-            s, v, n = 2 * s, 2 * v, (n + 1) // 2
 
     def run(self, frame, out):
-        w, b, bw = self.w, self.b, self.bw
+        w, b = self.w, self.b
         mv = memoryview(frame)
         m, vf, hms = self.m00ff, self.vfold, self.hmasks
-        half, sh2 = self.half, self.sh2
+        half, sh2, low8 = self.half, self.sh2, self.low8
         step = b * w
-        stepped = self.stepped
-        parts = []
-        k = 0
-        for base in range(0, step * self.bh, step):
+        nb = b * self.fw              # bytes per band
+        last = self.fh - 1
+        o = 0
+        r = 0
+        acc = 0
+        for cy in range(self.fh):
+            base = cy * step
             n = int.from_bytes(mv[base:base + step], "big")
             e = (n & m) + ((n >> 8) & m)     # 16-bit lanes: pixel pairs
-            for sh, mk in vf:                 # sum the block's rows into one row
+            for sh, mk in vf:                 # sum the cell's pixel rows into one row
                 e = (e >> sh) + (e & mk)
-            if stepped:
-                parts.append(e.to_bytes(w, "big"))
-                continue
-            for sh, hm in hms:                # pairs of lanes until one lane per block
+            for sh, hm in hms:                # pairs of lanes until one lane per cell
                 e = (e & hm) + ((e >> sh) & hm)
-            e = ((e + half) >> sh2) & self.low8   # rounded mean in each lane's low byte
-            for sh, cm in self.compact:
-                e = (e | (e >> sh)) & cm
-            out[k:k + bw] = e.to_bytes(bw, "big")
-            k += bw
-        if stepped:
-            e = int.from_bytes(b"".join(parts), "big")
-            for sh, hm in hms:
-                e = (e & hm) + ((e >> sh) & hm)
-            # the low byte of each lane (b bytes) is the block's rounded mean
-            out[:] = ((e + half) >> sh2).to_bytes(w * self.bh, "big")[b - 1::b]
+            e = ((e + half) >> sh2) & low8    # rounded mean in each lane's low byte
+            acc |= e << (8 * (b - 1 - r))     # this row's byte of every lane
+            r += 1
+            if r == b or cy == last:
+                out[o:o + nb] = acc.to_bytes(nb, "big")
+                o += nb
+                r = 0
+                acc = 0
 
 
-def _lane_masks(nbytes, b):
-    """(shift, mask) pairs that add neighbouring lanes, 16 -> 32 -> ... -> 8*b bits."""
-    out = []
-    lane = 32
-    while lane <= 8 * b:
-        half = lane // 16
-        out.append((lane // 2, int.from_bytes(
-            (b"\x00" * half + b"\xff" * half) * (nbytes * 8 // lane), "big")))
-        lane *= 2
-    return out
-
-
-def naive_block_means(frame, width, height, block, out):
+def naive_cells(frame, width, height, cell, out):
     """Reference: the per-pixel Python loop (tests and the benchmark's baseline)."""
-    bw = width // block
-    bh = height // block
-    acc = [0] * (bw * bh)
-    for y in range(bh * block):
+    fw = width // cell
+    fh = height // cell
+    acc = [0] * (fw * fh)
+    for y in range(fh * cell):
         row = y * width
-        by = (y // block) * bw
-        for x in range(bw * block):
-            acc[by + x // block] += frame[row + x]
-    sh2 = 2 * log2(block)
+        by = (y // cell) * fw
+        for x in range(fw * cell):
+            acc[by + x // cell] += frame[row + x]
+    sh2 = 2 * log2(cell)
     half = 1 << (sh2 - 1)
-    for i in range(bw * bh):
-        out[i] = (acc[i] + half) >> sh2
+    for cy in range(fh):
+        for cx in range(fw):
+            out[cell_index(cx, cy, fw, cell)] = (acc[cy * fw + cx] + half) >> sh2
 
 
 class ViperKernel:
     """The board's kernel (wildcam.capture.detect_viper); same results as SwarKernel."""
 
-    def __init__(self, width, height, block, fn):
+    def __init__(self, width, height, cell, fn):
         self.fn = fn
-        self.w, self.h, self.shift = width, height, log2(block)
-        self.acc = bytearray(4 * (width // block))
+        self.w, self.h, self.shift = width, height, log2(cell)
+        self.size = cells_size(width, height, cell)
+        self.acc = bytearray(4 * (width // cell))
 
     def run(self, frame, out):
         self.fn(frame, out, self.acc, self.w, self.h, self.shift)
@@ -154,20 +140,20 @@ def viper_function():
     if sys.implementation.name != "micropython":
         return None
     try:
-        from wildcam.capture.detect_viper import block_means
-        return block_means
+        from wildcam.capture.detect_viper import cell_means
+        return cell_means
     except Exception:  # SyntaxError (no viper emitter), ImportError
         return None
 
 
-def make_kernel(width, height, block, kind="auto"):
+def make_kernel(width, height, cell, kind="auto"):
     """kind: "auto" (viper when available), "viper" (ValueError if unavailable), "python"."""
     if kind not in ("auto", "viper", "python"):
         raise ValueError("detect.kernel must be auto, viper or python")
     if kind != "python":
         fn = viper_function()
         if fn is not None:
-            return ViperKernel(width, height, block, fn)
+            return ViperKernel(width, height, cell, fn)
         if kind == "viper":
             raise ValueError("no viper emitter in this MicroPython")
-    return SwarKernel(width, height, block)
+    return SwarKernel(width, height, cell)

@@ -1,8 +1,9 @@
-"""Block-mean kernel for the board (@micropython.viper: machine code, no allocation).
+"""Cell-mean kernel for the board (@micropython.viper: machine code, no allocation).
 
-Imported by wildcam.capture.detect only on MicroPython builds with the viper emitter (an ESP32
-build, the unix port); elsewhere importing this module is a SyntaxError, which detect
-catches. Same result as blocks.SwarKernel: one rounded mean (0..255) per block.
+Imported by wildcam.capture.blocks (for the detector) only on MicroPython builds with the
+viper emitter (an ESP32 build, the unix port); elsewhere importing this module is a
+SyntaxError, which blocks catches. Same result as blocks.SwarKernel: one rounded mean (0..255) per cell, in the
+band layout (blocks.cell_index).
 
 Viper code is machine code, so this one module compiles only for a named architecture:
 `mpy-cross -march=xtensawin` (what tests/test_mpy_cross.py and `tools/flash.py deploy`
@@ -14,22 +15,21 @@ import micropython
 
 
 @micropython.viper
-def block_means(frame, out, acc, w: int, h: int, shift: int):
-    # frame: w*h bytes; out: bytearray, one byte per block; acc: bytearray(4 * (w >> shift))
+def cell_means(frame, out, acc, w: int, h: int, shift: int):
+    # frame: w*h bytes; out: the band layout (blocks.cell_index); acc: bytearray(4 * (w >> shift))
     src = ptr8(frame)
     dst = ptr8(out)
     a = ptr32(acc)
     b = 1 << shift
-    bw = w >> shift
-    bh = h >> shift
+    fw = w >> shift
+    fh = h >> shift
     sh2 = shift + shift
     half = 1 << (sh2 - 1)
-    k = 0
     row = 0
-    by = 0
-    while by < bh:
+    cy = 0
+    while cy < fh:
         j = 0
-        while j < bw:
+        while j < fw:
             a[j] = 0
             j += 1
         r = 0
@@ -41,9 +41,10 @@ def block_means(frame, out, acc, w: int, h: int, shift: int):
                 x += 1
             row += w
             r += 1
+        # band layout: (cy // b) * (b * fw) + b * cx + cy % b
+        o = (cy >> shift) * (b * fw) + (cy & (b - 1))
         j = 0
-        while j < bw:
-            dst[k + j] = (a[j] + half) >> sh2
+        while j < fw:
+            dst[o + b * j] = (a[j] + half) >> sh2
             j += 1
-        k += bw
-        by += 1
+        cy += 1

@@ -18,7 +18,8 @@ class Result:
         self.net = self.path = self.rev = 0   # its track: displacement, path (1/16 block), reversals
         self.gain = 64          # frame gain vs background, x64
         self.mean = 0           # frame mean grey level (ROI)
-        self.x0 = self.y0 = self.x1 = self.y1 = 0   # best blob, block coordinates (x1/y1 excl.)
+        self.x0 = self.y0 = self.x1 = self.y1 = 0   # best blob's box, grid cells (x1/y1 excl.)
+        self.rule = ""          # what confirmed it: "travel", "graze" or "approach"
 
     @property
     def score(self):
@@ -36,6 +37,8 @@ class Result:
     def as_dict(self):
         d = {"motion": self.motion, "score": round(self.score, 3), "reason": self.reason,
              "blocks": self.blocks, "gain": self.gain, "mean": self.mean}
+        if self.rule:
+            d["rule"] = self.rule
         b = self.box
         if b is not None:
             d["bbox"] = [round(v, 4) for v in b]

@@ -4,7 +4,9 @@ Triggers: the PIR pin interrupt (the handler only sets a flag), a PIR wake from 
 the time-lapse schedule, and "capture now" (REPL or remote command). An event is:
 1. room check on the SD card (`SdSpace`: delete uploaded images first, or refuse);
 2. a small grayscale look (96x96): ambient light for the flash LED, and, when a detector is
-   configured, motion confirmation that drops false PIR triggers (wind, warm air);
+   configured, motion confirmation that drops false PIR triggers (wind, warm air), judged
+   against the detector's reference background (the view before the trigger, kept in RTC
+   memory across deep sleep; a rejected window and every time-lapse frame refresh it);
 3. a burst of JPEGs, each streamed from the driver's frame buffer in fixed chunks with an
    EXIF segment inserted, to a `.part` name renamed when whole, with a JSON sidecar;
 4. announcements (`on_image` per image, `on_event` per event) for the outbox.
@@ -70,6 +72,7 @@ class CaptureService:
         self.busy = False  # True from trigger until the event is over
         self.on_done = None  # () after each event (the battery sleeper listens)
         self.on_thumb = None  # (small JPEG bytes, meta) after each event (Home Assistant)
+        self.reference_store = None  # has .reference: the detector's view across deep sleep
         self.counters = {"triggers": 0, "suppressed": 0, "events": 0, "images": 0,
                          "failures": 0, "rejected": 0, "no_space": 0, "flash": 0}
 
@@ -177,6 +180,8 @@ class CaptureService:
         unsigned bytes (`cam.unsigned`): the maintained driver's are signed."""
         want_light = self._cfg.get("capture.flash") == "auto"
         det = self._detector if reason in ("pir", "pir-wake", "motion") else None
+        if reason == "timelapse" and self._detector is not None:
+            return await self._refresh(), None
         if not (want_light or det):
             return None, None
         try:
@@ -189,13 +194,17 @@ class CaptureService:
             lit = self._flash_wanted(ambient)
             if lit:  # at night the detector needs the LED (IR on IR boards) to see anything
                 self._set_led(True)
-            det.reset()
+            # the reference (RTC memory across deep sleep) is the view before the trigger:
+            # no warm-up frames, the first frame is already judged against it
+            det.begin()
             gap = 1000 // self._cfg.get("detect.fps")
             r = None
             for i in range(self._cfg.get("detect.frames")):
                 r = det.update(cam.unsigned(await cam.capture()))
                 self._det_ms = time.ticks_ms()
                 if r.motion:
+                    det.end(learn=False)
+                    self._keep_reference()
                     verdict = r.as_dict()
                     verdict["frame"] = self._cfg.get("detect.frame")
                     return ambient, verdict
@@ -203,12 +212,36 @@ class CaptureService:
                     await asyncio.sleep_ms(gap)
             if lit:
                 self._set_led(False)
+            det.end(learn=True)  # nothing moved: what stayed still refreshes the reference
+            self._keep_reference()
             self._last_reason = r.reason if r else "?"
             return ambient, False
         except Exception as e:  # noqa: BLE001 - no verdict: capture anyway
             self._set_led(False)
             self._log.warning("grayscale look failed: %s", e)
             return None, None
+
+    async def _refresh(self):
+        """A time-lapse event: one detection frame refreshes the detector's reference (the
+        view as it is while nothing is expected to move); returns the ambient level."""
+        try:
+            cam = self._cam
+            cam.configure(gray=True, frame_size=self._cfg.get("detect.frame"))
+            frame = cam.unsigned(await cam.capture())
+            ambient = level(frame)
+            self._detector.refresh(frame)
+            self._keep_reference()
+            return ambient
+        except Exception as e:  # noqa: BLE001 - a time-lapse image without a refresh
+            self._log.warning("reference refresh failed: %s", e)
+            return None
+
+    def _keep_reference(self):
+        """Hand the detector's reference to whatever keeps it across deep sleep (the RTC
+        state of a battery camera: `reference_store.reference`)."""
+        if self.reference_store is not None:
+            det = self._detector
+            self.reference_store.reference = det.save_reference() if det.ref.count else None
 
     async def _thumb(self, meta):
         """A QQVGA JPEG (a few KB) of the scene for dashboards; never fatal."""

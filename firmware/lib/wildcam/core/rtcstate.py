@@ -1,18 +1,32 @@
 """State that survives deep sleep, kept in RTC memory (lost on power loss).
 
-Layout: b"WC" + version(1) + length(2, LE) + crc32(4, LE) + JSON body. `load()` returns
-defaults when the memory is empty, from another firmware, truncated or corrupted (and says
-so in `problem`), so a bit flip never crashes a boot or feeds garbage to the policy.
+Layout (version 2): b"WC" + version(1) + JSON length(2, LE) + reference length(2, LE) +
+crc32 of both(4, LE) + JSON body + the motion detector's reference background (opaque
+bytes, capture.reference; it carries its own geometry check and CRC-32). Version 1 (no
+reference) still loads. `load()` returns defaults when the memory is empty, from another
+firmware, truncated or corrupted (and says so in `problem`), so a bit flip never crashes a
+boot or feeds garbage to the policy or the detector.
+
+Byte budget: MicroPython's ESP32 `RTC.memory()` holds at most 2048 bytes. Header 11, the
+JSON state ~70 today (`JSON_BUDGET` 400 reserved for it), the reference 1514 at QQVGA with
+8-pixel blocks (734 at 96x96): 11 + 400 + 1514 = 1925 <= 2048. `save()` never writes more
+than `RTC_MAX`: when the whole would not fit, it drops the reference (the detector then
+starts its next window cold) and says so in `problem`.
 """
 
 import json
 import struct
 from binascii import crc32
 
+from micropython import const
+
 from wildcam.core import jsonutil
 
 MAGIC = b"WC"
-VERSION = 1
+VERSION = 2
+RTC_MAX = const(2048)
+JSON_BUDGET = const(400)
+HEAD = const(11)
 DEFAULTS = {"sleeps": 0, "last_hb": 0, "events": 0, "timelapse_at": 0,
             "slept_at": 0, "slept_pir": 0, "armed_s": 0, "blind_s": 0}
 
@@ -26,9 +40,11 @@ class RtcState:
         self._rtc = rtc
         self.problem = None
         self.data = dict(DEFAULTS)
+        self.reference = None      # the detector's reference background (bytes) or None
 
     def load(self):
         self.data = dict(DEFAULTS)
+        self.reference = None
         self.problem = None
         try:
             raw = bytes(self._rtc.memory())
@@ -37,27 +53,45 @@ class RtcState:
             return self
         if not raw:
             return self  # first boot after power-up
-        if len(raw) < 9 or raw[:2] != MAGIC or raw[2] != VERSION:
+        if len(raw) < 9 or raw[:2] != MAGIC or raw[2] not in (1, VERSION):
             self.problem = "RTC memory holds something else; starting fresh"
             return self
-        n = struct.unpack("<H", raw[3:5])[0]
-        body = raw[9:9 + n]
-        if len(body) != n or crc32(body) & 0xFFFFFFFF != struct.unpack("<I", raw[5:9])[0]:
+        if raw[2] == 1:
+            n, m = struct.unpack("<H", raw[3:5])[0], 0
+            crc, body_at = struct.unpack("<I", raw[5:9])[0], 9
+        elif len(raw) < HEAD:
+            self.problem = "RTC memory corrupted (short); starting fresh"
+            return self
+        else:
+            n, m, crc = struct.unpack("<HHI", raw[3:HEAD])
+            body_at = HEAD
+        body = raw[body_at:body_at + n + m]
+        if len(body) != n + m or crc32(body) & 0xFFFFFFFF != crc:
             self.problem = "RTC memory corrupted (CRC); starting fresh"
             return self
         try:
-            d = json.loads(body)
+            d = json.loads(body[:n])
             for k in DEFAULTS:
                 v = d.get(k, DEFAULTS[k])
                 self.data[k] = v if isinstance(v, int) and not isinstance(v, bool) else DEFAULTS[k]
         except ValueError:
             self.problem = "RTC memory not JSON; starting fresh"
+            return self
+        if m:
+            self.reference = body[n:]
         return self
 
     def save(self):
         body = jsonutil.dumps(self.data).encode()
-        head = MAGIC + bytes((VERSION,)) + struct.pack("<HI", len(body), crc32(body) & 0xFFFFFFFF)
-        self._rtc.memory(head + body)
+        ref = self.reference or b""
+        if HEAD + len(body) + len(ref) > RTC_MAX:
+            self.problem = "RTC memory full (%d B state, %d B reference): reference dropped" % (
+                len(body), len(ref))
+            ref = b""
+        blob = body + ref
+        head = MAGIC + bytes((VERSION,)) + struct.pack("<HHI", len(body), len(ref),
+                                                       crc32(blob) & 0xFFFFFFFF)
+        self._rtc.memory(head + blob)
 
     def get(self, key):
         return self.data[key]

@@ -49,8 +49,8 @@ SCHEMA = (
     ("detect.frame", "s", "QQVGA", ("96X96", "QQVGA"), E),
     ("detect.fps", "i", 4, (1, 10), 0),
     ("detect.frames", "i", 20, (4, 60), 0),  # at most this many frames per trigger
-    ("detect.threshold", "i", 6, (1, 64), 0),
-    ("detect.min_area", "i", 2, (1, 64), 0),  # blocks
+    ("detect.threshold", "i", 5, (1, 64), 0),  # grey levels per 4x4 cell (docs/DETECTION.md)
+    ("detect.min_area", "i", 1, (1, 64), 0),  # blocks
     ("detect.confirm", "i", 3, (1, 10), 0),  # consecutive frames with the same blob
     ("detect.roi", "s", "", (0, 128), 0),  # "-0,0,1,0.3" excludes the top 30 %
     # pins (AI-Thinker ESP32-CAM defaults)
