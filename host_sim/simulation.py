@@ -9,6 +9,7 @@ from .constants import DEFAULT_EPOCH
 from .vloop import VirtualLoop, WorldClock
 
 StartTime = Union[None, int, float, _dt.datetime]
+_DEFAULT = object()
 
 
 def to_epoch(start: StartTime) -> float:
@@ -29,9 +30,12 @@ class Simulation:
     leaving a `with` block) cancels whatever still runs and closes the loop.
     """
 
-    def __init__(self, start: StartTime = None, *, io_grace: float = 0.0) -> None:
+    def __init__(self, start: StartTime = None, *, io_grace: float = 0.0, net=_DEFAULT) -> None:
+        """`net`: the network cost model (host_sim.netcost.NetModel) of boards that set
+        none; None makes connections free (only for tests of the simulator itself)."""
         self.clock = WorldClock(to_epoch(start))
-        self.loop = VirtualLoop(self.clock, io_grace=io_grace)
+        kw = {} if net is _DEFAULT else {"net": net}
+        self.loop = VirtualLoop(self.clock, io_grace=io_grace, **kw)
         self.loop.sim = self
         self.boards: list = []
 
@@ -43,6 +47,11 @@ class Simulation:
     def wall(self) -> float:
         """True UTC wall time (Unix seconds)."""
         return self.clock.wall()
+
+    @property
+    def watch(self):
+        """The loop's step accounting (host_sim/stepwatch.py): `watch.report()`."""
+        return self.loop.watch
 
     @staticmethod
     def current() -> Optional["Simulation"]:
