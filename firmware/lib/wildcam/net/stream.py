@@ -11,16 +11,17 @@ Guarantees:
   which MicroPython has since v1.22.0 (the firmware's minimum; tools/flash.py refuses older
   boards) and CPython has too. Only DNS is synchronous (see `resolve`): numeric addresses skip it
   and names are cached, so a lookup blocks at most once per host per DNS_TTL_MS.
-- Every step (connect, one read, one `write()` call) is awaited under `timeout_s`
-  (asyncio.wait_for_ms); `deadline(ms)` bounds a whole exchange (publish + PUBACK, request +
+- Every step that can wait (connect, a read, draining a write the socket could not take at
+  once) is awaited under `timeout_s` (asyncio.wait_for_ms); `deadline(ms)` bounds a whole exchange (publish + PUBACK, request +
   response): each step gets at most the time left, so a server that drips one byte per
   timeout cannot hold a caller either. A read that times out raises OSError(ETIMEDOUT) and
   leaves the connection usable (a caller may wait for an optional answer, e.g. 100-continue);
   after a failed write, or any other OSError, callers close it.
 - Flat memory: one receive buffer of `rx` bytes per connection (reads are served from it, and
-  large reads go straight into the caller's buffer); writes go out in slices of at most WSLICE
-  bytes, each drained before the next, so a slow server makes the asyncio stream hold at most
-  one slice's copy, and the loop runs between slices.
+  large reads go straight into the caller's buffer); writes go out in slices of at most
+  WSLICE (16 KB) bytes, each drained before the next: MicroPython's Stream.write copies what
+  the socket did not take, so a slow server makes it hold at most one slice — one media
+  chunk (4 KB by default, `cloud.chunk_kb`) — and the loop runs between slices.
 - `readinto` is exact (loops over short reads); a clean EOF before any byte returns 0, EOF in
   the middle raises OSError(ECONNRESET). `readline` reads through the next LF.
 
@@ -43,7 +44,7 @@ ETIMEDOUT = const(110)
 ECONNRESET = const(104)
 EMSGSIZE = const(90)
 RX = const(512)  # receive buffer per connection
-WSLICE = const(2048)  # largest write handed to the stream at once
+WSLICE = const(16384)  # largest write handed to the stream at once
 DNS_TTL_MS = const(3600000)
 DNS_MAX = const(8)
 
@@ -287,29 +288,29 @@ class Stream:
 
     # --- writing --------------------------------------------------------------------------
     async def write(self, buf, n=None):
-        """Write all of `buf` (or its first `n` bytes) under the timeout, slice by slice,
-        each drained before the next."""
+        """Write all of `buf` (or its first `n` bytes), slice by slice; a slice the socket
+        cannot take at once is drained under the step timeout (and the deadline)."""
         self._check()
         if isinstance(buf, str):
             buf = buf.encode()
         mv = memoryview(buf)
         end = len(mv) if n is None else n
-        t = self._ms()
-        await self._io(self._send(mv, end), t)
-        self.tx += end
-        self.last_tx = time.ticks_ms()
-        return end
-
-    async def _send(self, mv, end):
         off = 0
         while off < end:
             k = min(end - off, WSLICE)
             w = self._w
             if w is None:
                 raise OSError(ECONNRESET, "connection closed")
+            t = self._ms()
             w.write(mv[off:off + k])
-            await w.drain()  # MicroPython: always yields; waits while the socket is full
+            if _waiting(w):
+                await self._io(w.drain(), t)
+            else:
+                await w.drain()  # nothing held back: returns at once (MicroPython: yields)
             off += k
+        self.tx += end
+        self.last_tx = time.ticks_ms()
+        return end
 
     # --- closing --------------------------------------------------------------------------
     def close(self):
@@ -332,6 +333,20 @@ class Stream:
     @property
     def closed(self):
         return self._w is None
+
+
+def _waiting(w):
+    """True when drain() may have to wait: MicroPython's Stream holds what its socket did not
+    take in `out_buf`; a CPython transport waits once its buffer passes the high-water mark.
+    Unknown writers count as waiting (drain under a timeout: always safe)."""
+    ob = getattr(w, "out_buf", None)
+    if ob is not None:
+        return len(ob) > 0
+    t = getattr(w, "transport", None)
+    try:
+        return t.get_write_buffer_size() > t.get_write_buffer_limits()[1]
+    except (AttributeError, OSError, TypeError):
+        return True
 
 
 async def open_stream(host, port, timeout_s=10, tls=None, addr=None, rx=RX):
