@@ -1,12 +1,14 @@
-"""Misbehaving local servers for `python -m bench stall` (threads on loopback, real sockets).
+"""Misbehaving local servers for `python -m bench stall` (loopback, real sockets).
 
 HTTP and MQTT servers that (a) drip one byte per second, (b) stall in the middle of a
 response, (c) take the request body at a capped rate, (d) speak TLS (the client closes after
-every exchange, so every connection pays a handshake). Each connection is served in its own
-thread; `Server.close()` stops accepting and closes what is open.
+every exchange, so every connection pays a handshake). Each runs in its own process
+(`Process`), so its work never competes with the measured loop for the interpreter lock;
+inside, each connection is served by a thread. `close()` ends it.
 """
 from __future__ import annotations
 
+import multiprocessing
 import socket
 import ssl
 import struct
@@ -68,6 +70,52 @@ class Server:
                 pass
 
 
+def _child(behave, tls_files, conn, served):
+    tls = None
+    if tls_files:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(*tls_files)
+    srv = Server(behave, tls)
+    srv.served = served
+    conn.send(srv.port)
+    conn.recv()  # until the parent says stop (or goes away)
+    srv.close()
+
+
+class Process:
+    """A Server in a child process: `port`, `requests` (served so far), `close()`."""
+
+    def __init__(self, behave, tls_files=None):
+        ctx = multiprocessing.get_context("spawn")
+        self._served = ctx.Value("i", 0)
+        self._conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_child, args=(behave, tls_files, child, self._served),
+                                daemon=True)
+        self.proc.start()
+        self.port = self._conn.recv()
+
+    @property
+    def requests(self):
+        return self._served.value
+
+    def close(self):
+        try:
+            self._conn.send(0)
+        except OSError:
+            pass
+        self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+def _count(srv):
+    srv.requests += 1
+    served = getattr(srv, "served", None)
+    if served is not None:
+        with served.get_lock():
+            served.value += 1
+
+
 # --- HTTP ----------------------------------------------------------------------------------
 def read_request(srv, c, rate=None):
     """Read one request (head + Content-Length body); at `rate` bytes/s when given."""
@@ -94,7 +142,7 @@ def read_request(srv, c, rate=None):
             ahead = got / rate - (time.monotonic() - t0)
             if ahead > 0 and srv.sleep(ahead):
                 return
-    srv.requests += 1
+    _count(srv)
 
 
 def http_drip(srv, c):
@@ -163,7 +211,8 @@ def mqtt_ok(srv, c, rate=None):
         p = read_packet(c, rate, srv)
         if p is None or p[0] >> 4 == 14:
             return
-        srv.requests += p[0] >> 4 == 3
+        if p[0] >> 4 == 3:
+            _count(srv)
         _ack(c, *p)
 
 
