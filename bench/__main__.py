@@ -1,6 +1,6 @@
 """`python -m bench [name ...]`: run benchmarks and print one table of figures vs targets.
 
-Available now: outbox, detect. Each writes bench/results/<name>.json.
+Each writes bench/results/<name>.json.
 """
 from __future__ import annotations
 
@@ -104,6 +104,18 @@ TARGETS = {
         ("ampy_put_kb_s", "ampy's own put", None),
         ("deploy_files", "", None),
         ("deploy_mpy_bytes", "", None),
+    ],
+    "stall": [
+        ("max_gap_ms_drip", "<= 50 ms", lambda v: v is not None and v <= 50),
+        ("max_gap_ms_stall", "<= 50 ms", lambda v: v is not None and v <= 50),
+        ("max_gap_ms_upload", "<= 50 ms", lambda v: v is not None and v <= 50),
+        ("max_gap_ms_tls", "<= 50 ms", lambda v: v is not None and v <= 50),
+        ("max_gap_ms", "<= 50 ms", lambda v: v is not None and v <= 50),
+        ("baseline_max_gap_ms", "reference", None),
+        ("trigger_p95_ms_idle", "", None),
+        ("trigger_p95_ms_uploading", "<= idle + 50", None),
+        ("trigger_p95_ms_over_idle", "<= 50 ms", lambda v: v is not None and v <= 50),
+        ("trigger_p95_ms_uploading_baseline", "reference", None),
     ],
     "ota": [
         ("verify_ms_micropython", "<= 100 ms", lambda v: v <= 100),

@@ -207,8 +207,7 @@ def _der(pem_path: str) -> str:
 
 
 def net_figures(exe: str, lib: Path) -> dict:
-    sys.path.insert(0, str(ROOT / "tests" / "services"))
-    from pki import make_pki  # the openssl-made CA the service tests use
+    from host_sim.servers.pki import make_pki  # the openssl-made CA the service tests use
 
     out: dict = {}
     stall = _Stall()

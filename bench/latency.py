@@ -97,7 +97,6 @@ def measure(broker, s3) -> dict:
                      now=lambda: int(time.time())).open()
         mq = MQTT("127.0.0.1", broker.port, client_id="wc-lat", user=broker.user,
                   password=broker.password, device="wc-lat", timeout_s=2)
-        mq.connect()
         s3d = S3Dest(HTTP(timeout_s=5), s3.endpoint, "traps", s3.region, s3.access, s3.secret,
                      device="wc-lat", key_template="lat/{name}.{ext}", now=time.time)
 
@@ -135,6 +134,7 @@ def measure(broker, s3) -> dict:
                 await asyncio.sleep(BURST_GAP_S)
 
         async def main():
+            await mq.connect()
             runner = asyncio.ensure_future(eng.run())
             await camera()
             end = time.monotonic() + 120
@@ -145,9 +145,9 @@ def measure(broker, s3) -> dict:
                 await runner
             except asyncio.CancelledError:
                 pass
+            await mq.disconnect()
 
         asyncio.run(main())
-        mq.disconnect()
         stats = eng.stats()
         pending = box.pending()
     lat = {"image": [], "event": []}

@@ -49,7 +49,7 @@ class Board(LifeCycle):
                  rtc_drift_ppm: float = 0.0, boot_time: float = 0.5,
                  crash_reboot_delay: float = 1.0, temperature_c: float = 22.0,
                  cpu_freq: int = 240_000_000, mounts: Optional[dict] = None,
-                 energy: Optional[EnergyModel] = None) -> None:
+                 energy: Optional[EnergyModel] = None, net=None) -> None:
         sim = sim or Simulation.current()
         if sim is None:
             raise RuntimeError("Board needs a Simulation: pass sim= or create it inside "
@@ -71,6 +71,8 @@ class Board(LifeCycle):
         self.sta = StaState(self.wifi)
         self.battery = battery or Battery()
         self.energy = energy or EnergyModel()
+        if net is not None:  # else the simulation's model (host_sim/netcost.py)
+            self.net = net
         # which MicroPython image is flashed (and so which camera driver) and which chip
         if image is None:
             legacy = camera_driver == "lemariva" or (camera is not None and camera_driver is None

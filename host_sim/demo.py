@@ -83,8 +83,9 @@ def run(args: argparse.Namespace, console: Console) -> dict:
                 fleet.drain(waiting=live.waiting)
         boards = [summarise(b, fleet, epoch) for b in fleet.boards]
         server = live.count(fleet, sim)
+        loop = loop_facts(sim.watch)
     report = {"boards": boards, "simulated_hours": args.hours, "start_epoch": epoch,
-              "wall_seconds": round(time.monotonic() - t0, 2), "out": str(out)}
+              "wall_seconds": round(time.monotonic() - t0, 2), "out": str(out), "loop": loop}
     if server is not None:
         report["server"] = server
         for b in boards:  # what the user sees is what the servers hold
@@ -106,6 +107,19 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     live.show(report, console)
     report["exit_code"] = live.exit_code(report)
     return report
+
+
+def loop_facts(watch) -> dict:
+    """How long firmware steps held the shared loop (host_sim/stepwatch.py): the longest by
+    virtual time is what a board would feel (modelled blocking), by wall time what CPython
+    spent."""
+    virt = [s for s in watch.virt_slow if s.firmware]
+    wall = [s for s in watch.slow if s.firmware]
+    return {"steps": watch.steps,
+            "longest_virtual_ms": round(virt[0].virt_ms, 1) if virt else 0.0,
+            "longest_virtual_at": "%s (%s)" % (virt[0].task, virt[0].where) if virt else "",
+            "longest_wall_ms": round(wall[0].wall_ms, 1) if wall else 0.0,
+            "blocking_socket_calls": len(watch.blocking), "dns_lookups": len(watch.dns)}
 
 
 def show(report: dict, boards: list, console: Console, log_lines: int, html) -> None:
@@ -130,6 +144,13 @@ def show(report: dict, boards: list, console: Console, log_lines: int, html) -> 
     console.print(t)
     lost = sum(r["lost"] for r in report["boards"])
     console.print(f"lost images: {lost}" + (" (nothing lost)" if lost == 0 else " [red]!"))
+    lp = report.get("loop")
+    if lp:
+        console.print(f"loop: {lp['steps']} steps; longest firmware step "
+                      f"{lp['longest_virtual_ms']} ms of board time ({lp['longest_virtual_at']}), "
+                      f"{lp['longest_wall_ms']} ms of host CPU; blocking socket calls: "
+                      f"{lp['blocking_socket_calls']}", markup=False, highlight=False,
+                      soft_wrap=True)
     if boards and log_lines:
         console.print(f"[bold]last {log_lines} lines of {boards[0].name}'s log ring on flash:")
         for line in log_tail(boards[0], log_lines):

@@ -48,7 +48,9 @@ class Live:
         # signed HTTP requests need the servers' time: pace; MQTT and InfluxDB check none,
         # so with only those the clock jumps freely and waits briefly for real replies
         self.speed = args.speed or (DEFAULT_SPEED if signed else None)
-        self.io_grace = 0.01 if self.on and not self.speed else 0.0
+        # a real reply is waited for this long (real seconds) before virtual time moves on:
+        # briefly when the clock jumps freely, longer when paced (see host_sim/vloop.py)
+        self.io_grace = (0.05 if self.speed else 0.01) if self.on else 0.0
         self.real = None
         self.watch = None
         self.chaos = None

@@ -6,6 +6,7 @@ gc: mem_free/mem_alloc (simulated heap figures of the current board).
 asyncio: sleep_ms, wait_for_ms, ThreadSafeFlag.
 sys: print_exception.
 socket.socket: MicroPython's stream methods read/readinto/write (see `_socket_stream`).
+asyncio.StreamReader: MicroPython's `Stream.readinto(buf)` (`_reader_readinto`).
 
 Time source: the current board's virtual clock (ms since its boot); else the running
 simulation's world clock; else the host's monotonic clock.
@@ -207,6 +208,17 @@ def _socket_stream() -> None:
             setattr(socket.socket, name, fn)
 
 
+async def _reader_readinto(self, buf):
+    """MicroPython's `asyncio.Stream.readinto(buf)` (extmod/asyncio/stream.py): waits until
+    something has arrived, then reads up to len(buf) bytes into buf and returns how many
+    (0 at EOF)."""
+    mv = memoryview(buf)
+    data = await self.read(len(mv))
+    n = len(data)
+    mv[:n] = data
+    return n
+
+
 def _add(module, name, value) -> None:
     if not hasattr(module, name):
         setattr(module, name, value)
@@ -230,4 +242,5 @@ def apply() -> None:
     """Add the extras; idempotent, never overwrites an existing attribute."""
     for mod, name, value in EXTRAS:
         _add(_MODULES[mod], name, value)
+    _add(asyncio.StreamReader, "readinto", _reader_readinto)
     _socket_stream()

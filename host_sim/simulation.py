@@ -9,6 +9,7 @@ from .constants import DEFAULT_EPOCH
 from .vloop import VirtualLoop, WorldClock
 
 StartTime = Union[None, int, float, _dt.datetime]
+_DEFAULT = object()
 
 
 def to_epoch(start: StartTime) -> float:
@@ -30,9 +31,13 @@ class Simulation:
     """
 
     def __init__(self, start: StartTime = None, *, io_grace: float = 0.0,
-                 speed: Optional[float] = None) -> None:
+                 speed: Optional[float] = None, net=_DEFAULT) -> None:
+        """`net`: the network cost model (host_sim.netcost.NetModel) of boards that set
+        none; None makes connections free (only for tests of the simulator itself).
+        `speed`: pace the world clock against real time (see `pace`)."""
         self.clock = WorldClock(to_epoch(start))
-        self.loop = VirtualLoop(self.clock, io_grace=io_grace)
+        kw = {} if net is _DEFAULT else {"net": net}
+        self.loop = VirtualLoop(self.clock, io_grace=io_grace, **kw)
         if speed:
             self.pace(speed)
         self.loop.sim = self
@@ -72,6 +77,11 @@ class Simulation:
     def lag_max(self) -> float:
         """Worst lag of the world clock behind paced real time (virtual seconds)."""
         return self.loop._selector.lag_max
+
+    @property
+    def watch(self):
+        """The loop's step accounting (host_sim/stepwatch.py): `watch.report()`."""
+        return self.loop.watch
 
     @staticmethod
     def current() -> Optional["Simulation"]:

@@ -5,18 +5,29 @@ Guarantees:
 - When nothing is ready, the selector first polls real file descriptors with timeout 0 (so
   real sockets and `call_soon_threadsafe` still work); if none is ready it advances the world
   clock to the next timer. Only when no timer exists at all does it wait for real (briefly).
-- Optional `io_grace`: while real sockets (besides the loop's self-pipe) are registered, wait
-  up to that many real seconds for them before jumping time, so a real server's reply is not
-  overtaken by a virtual timeout. 0 (default) means pure virtual time.
+- Optional `io_grace`: while a real reply is expected — a firmware connection
+  (host_sim/netcost.py) wrote since it last received, or a real socket not made through
+  `create_connection` is registered — wait up to that many real seconds for it before jumping
+  time, so a real server's reply is not overtaken by a virtual timeout. An idle connection
+  (a kept-alive MQTT link) does not slow virtual time. 0 (default) means pure virtual time.
 - Optional pacing (`pace(speed)`): the world clock then never runs ahead of
   `speed` x the real time since pacing began, so processes whose clocks run at that rate
   (servers under libfaketime, see host_sim/servers.py) agree with the boards. An idle jump
   becomes a real wait of (jump / speed) seconds, during which real sockets still wake the
   loop (and move the clock to the paced time). When the host falls behind (CPU work does
   not move virtual time), due timers run at once until it has caught up; `lag_max` records
-  the worst lag in virtual seconds.
+  the worst lag in virtual seconds. With `io_grace`, a reply a firmware connection waits
+  for holds virtual time for up to that much real time (a server's own processing time is
+  not link time: at speed 500 a 10 ms answer would otherwise be 5 virtual seconds, past the
+  firmware's timeouts); the lag this adds is caught up afterwards.
 - A task factory files every task under the board of the context it was created in, so a
   board can cancel all of its own tasks on reset.
+- Every step is watched (host_sim/stepwatch.py): wall time and world-clock time spent
+  inside it, blocking socket calls made from it (`loop.watch`).
+- Network connections cost virtual time (host_sim/netcost.py): `create_connection` (what
+  asyncio.open_connection uses) pays a round trip, TLS pays its round trips and blocks for
+  its arithmetic, and the streams are paced at the board's rates. The model is the current
+  board's `net`, else the loop's (`VirtualLoop(net=None)` turns it off).
 """
 from __future__ import annotations
 
@@ -26,6 +37,8 @@ import time
 
 from .constants import DEFAULT_EPOCH
 from .context import current_board
+from .netcost import NetModel, paced_connection
+from .stepwatch import StepWatch, WatchedLoop
 
 
 class WorldClock:
@@ -103,8 +116,10 @@ class VirtualSelector(selectors.BaseSelector):
         self._real.close()
 
     # the virtual part -------------------------------------------------------------------
-    def _real_io_registered(self) -> bool:
-        return len(self._real.get_map()) > 1  # the loop's self-pipe is always there
+    def _real_io_expected(self) -> bool:
+        paced = getattr(self.loop, "paced", ())
+        others = len(self._real.get_map()) - 1 - len(paced)  # the self-pipe is always there
+        return others > 0 or any(p.awaiting for p in paced)
 
     def select(self, timeout=None):
         if self.speed is not None:
@@ -114,7 +129,7 @@ class VirtualSelector(selectors.BaseSelector):
             return ready
         if timeout is None:
             return self._real.select(self.idle_wait)
-        if self.io_grace > 0 and self._real_io_registered():
+        if self.io_grace > 0 and self._real_io_expected():
             ready = self._real.select(min(timeout, self.io_grace))
             if ready:
                 return ready
@@ -146,6 +161,15 @@ class VirtualSelector(selectors.BaseSelector):
         if ready or timeout == 0:
             clock.advance_to(min(paced, target))
             return ready
+        if self.io_grace > 0 and self._real_io_expected():
+            # a firmware connection waits for a real server: its own processing time is no
+            # part of the simulated link (netcost charges that), so virtual time waits for
+            # the reply (up to io_grace of real time) instead of running `speed` times
+            # faster into the firmware's timeouts; the clock catches up afterwards (lag)
+            ready = self._real.select(self.io_grace)
+            if ready:
+                return ready
+            paced = self.paced_now()
         if paced < target:  # ahead of real time: wait for it (or for a socket)
             ready = self._real.select((target - paced) / self.speed)
             if ready:
@@ -164,13 +188,20 @@ def board_task_factory(loop, coro, context=None, **kw):
     return task
 
 
-class VirtualLoop(asyncio.SelectorEventLoop):
+_DEFAULT = object()
+
+
+class VirtualLoop(WatchedLoop, asyncio.SelectorEventLoop):
     """SelectorEventLoop running on a WorldClock. `loop.sim` is set by Simulation."""
 
     def __init__(self, clock: WorldClock | None = None, *, io_grace: float = 0.0,
-                 idle_wait: float = 0.05) -> None:
+                 idle_wait: float = 0.05, net=_DEFAULT) -> None:
         self.clock = clock if clock is not None else WorldClock()
         self.sim = None
+        self.net = NetModel() if net is _DEFAULT else net
+        self.paced: set = set()  # open firmware connections (netcost.PacedProtocol)
+        self.watch = StepWatch(clock=self.clock,
+                               dns_cost_s=self.net.dns_s if self.net is not None else 0.0)
         selector = VirtualSelector(self.clock, io_grace=io_grace, idle_wait=idle_wait)
         super().__init__(selector)
         selector.loop = self
@@ -178,3 +209,15 @@ class VirtualLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         return self.clock.now
+
+    def net_model(self):
+        board = current_board.get()
+        model = getattr(board, "net", _DEFAULT) if board is not None else _DEFAULT
+        return self.net if model is _DEFAULT else model
+
+    async def create_connection(self, protocol_factory, host=None, port=None, **kw):
+        model = self.net_model()
+        if model is None or kw.get("sock") is not None:
+            return await super().create_connection(protocol_factory, host, port, **kw)
+        return await paced_connection(self, super().create_connection, model,
+                                      protocol_factory, host, port, **kw)

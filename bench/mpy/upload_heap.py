@@ -1,5 +1,6 @@
 # Peak heap of the board's upload path under real MicroPython (run by bench/upload.py with
-# host_sim.wasm.run_script): an S3 PUT of SIZES through wildcam.net.http over an in-memory socket.
+# host_sim.wasm.run_script): an S3 PUT of SIZES through wildcam.net.http and its Stream
+# (receive buffer, write slices) over an in-memory asyncio stream pair.
 # The wasm build collects garbage only when control returns to JavaScript, so the upload
 # coroutine is stepped by hand from top level: for each sample point k it is advanced k
 # pauses (after the head, after each chunk), the heap settled, gc.mem_alloc() read, and the
@@ -7,6 +8,7 @@
 # figure includes their preallocated buffers (chunk, response head).
 import gc, asyncio, os
 from wildcam.net.http import HTTP
+from wildcam.net.stream import Stream
 from wildcam.dest.s3 import S3Dest
 from wildcam.core.storage import Storage
 
@@ -18,30 +20,35 @@ CONT = b"HTTP/1.1 100 Continue\r\n\r\n"
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nETag: \"x\"\r\n\r\n"
 
 class Sink:
+    """The asyncio stream pair under the client's Stream: answers each request from memory
+    (100-continue first when asked), counts what was written, never makes anyone wait."""
     def __init__(self):
-        self.timeout_s = 5
-        self.closed = False
         self.pending = b""
         self.pos = 0
         self.written = 0
-    def deadline(self, ms):
-        pass
-    def settimeout(self, t):
-        self.timeout_s = t
-    def write(self, buf, n=None):
+    def write(self, buf):
         if self.pos >= len(self.pending):
             self.pending = CONT + OK if b"Expect: 100" in bytes(buf) else OK
             self.pos = 0
         self.written += len(buf)
-        return len(buf)
-    def readinto(self, buf, n=None):
+    async def drain(self):
+        pass
+    async def readinto(self, buf):
+        k = min(len(buf), len(self.pending) - self.pos)
         mv = memoryview(buf)
-        want = len(mv)
-        mv[:want] = self.pending[self.pos:self.pos + want]
-        self.pos += want
-        return want
+        mv[:k] = self.pending[self.pos:self.pos + k]
+        self.pos += k
+        return k
     def close(self):
-        self.closed = True
+        pass
+
+
+class MemStream(Stream):
+    """The client's real Stream (receive buffer, slices, exact and line reads) over the Sink.
+    Its per-step timeouts (asyncio.wait_for_ms) are skipped: the Sink never waits, and
+    wait_for needs the scheduler, which would stop the hand-stepping below."""
+    async def _io(self, aw, ms):
+        return await aw
 
 class It:
     def __init__(self, key, media, size, sha256=None):
@@ -75,8 +82,14 @@ for size in SIZES:
 sink = Sink()
 
 
+async def connect(*a):
+    s = MemStream(5)
+    s._r = s._w = sink
+    return s
+
+
 def make():
-    http = HTTP(connect=lambda *a: sink, pause=_pause, pause_ms=0, expect_over=65536)
+    http = HTTP(connect=connect, pause=_pause, pause_ms=0, expect_over=65536)
     return S3Dest(http, "http://127.0.0.1:9000", "traps", access_key="AK", secret_key="SK",
                   now=lambda: 1780000000, chunk=CHUNK)
 

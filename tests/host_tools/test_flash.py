@@ -37,6 +37,7 @@ class FakeTools:
         self.remote = dict(remote or {})  # board path -> bytes
         self.fail = fail or {}  # first tool word -> (rc, output)
         self.version = None
+        self.mp_version = [1, 27, 0]  # the board's MicroPython
 
     def __call__(self, argv, timeout=300):
         self.calls.append(argv)
@@ -67,7 +68,7 @@ class FakeTools:
         import hashlib
 
         if cmd[0] == "exec" and "sys.implementation" in cmd[1] and "_mpy" in cmd[1]:
-            return boardmod.MARK + json.dumps({"mpy": self.mpy, "version": [1, 27, 0],
+            return boardmod.MARK + json.dumps({"mpy": self.mpy, "version": self.mp_version,
                                                "platform": "esp32", "machine": "ESP32CAM"})
         if cmd[0] == "exec" and "print(sys.implementation)" in cmd[1]:
             return "(name='micropython', version=(1, 27, 0, ''), _machine='ESP32CAM')"
@@ -271,6 +272,19 @@ def test_deploy_refuses_an_old_mpy_version(tools, tmp_path, site, capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "loads .mpy v5" in out and "flash a current MicroPython" in out
     assert not [c for m in tools.mp() for c in FakeTools._split(m) if c[:2] == ["fs", "cp"]]
+
+
+def test_deploy_refuses_a_micropython_older_than_1_22(tools, tmp_path, site, capsys):
+    tools.mp_version = [1, 21, 0]  # loads our .mpy (v6), but has no asyncio TLS connections
+    assert flash.main(["deploy", "--port", "/dev/ttyUSB0", "--config", str(site),
+                       "--build-dir", str(tmp_path / "b")]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "runs MicroPython 1.21.0" in out and "needs MicroPython 1.22.0 or newer" in out
+    assert "flash a current MicroPython image first" in out
+    assert not [c for m in tools.mp() for c in FakeTools._split(m) if c[:2] == ["fs", "cp"]]
+    tools.mp_version = [1, 22, 0]
+    assert flash.main(["deploy", "--port", "/dev/ttyUSB0", "--config", str(site),
+                       "--build-dir", str(tmp_path / "b")]) == 0
 
 
 def test_deploy_reports_a_version_mismatch(tools, tmp_path, site, capsys):

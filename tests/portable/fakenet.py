@@ -1,6 +1,14 @@
-"""An in-memory stand-in for wildcam.net.stream.Stream (portable tests and the upload benchmark
-under real MicroPython, which has no sockets): it answers each request with canned bytes,
-counts what was written without keeping it, and reads exactly like a Stream."""
+"""An in-memory server under the firmware's real wildcam.net.stream.Stream (portable tests and
+the upload benchmark under real MicroPython, whose wasm build has no sockets).
+
+`FakeStream` plays the asyncio stream pair the Stream reads and writes through: it answers
+each request with canned bytes, counts what was written without keeping it (unless asked),
+and `Connector` hands out real Streams over FakeStreams in turn, so the Stream's buffering,
+exact reads, line reads, slicing and timeouts are the code under test."""
+
+import asyncio
+
+from wildcam.net.stream import Stream
 
 
 class FakeStream:
@@ -10,64 +18,70 @@ class FakeStream:
         self.pos = 0
         self.written = 0
         self.requests = 0
-        self.timeout_s = 5
+        self.writes = 0
         self.closed = False
         self.keep = keep_written
         self.data = bytearray() if keep_written else None
-        self._head_done = False
-        self._buf = bytearray()
-        self.quiet_expect = quiet_expect
+        self.quiet_expect = quiet_expect  # say nothing until the body has come
         self.fail_after = fail_after  # bytes written before writes fail (EPIPE)
+        self.stream = None  # the wildcam Stream over this one
 
-    def deadline(self, ms):
-        pass
-
-    def settimeout(self, t):
-        self.timeout_s = t
-
-    def write(self, buf, n=None):
-        n = len(buf) if n is None else n
-        if self.fail_after is not None and self.written + n > self.fail_after:
-            if self.pos >= len(self.rx) and self.replies:
-                self.rx = self.replies.pop(0)
-                self.pos = 0
-            raise OSError(32)
-        self.written += n
-        if self.keep:
-            self.data.extend(bytes(buf[:n]))
+    def _next_reply(self):
         if self.pos >= len(self.rx) and self.replies:
             # a new request starts: its reply becomes readable once the head went out
             self.rx = self.replies.pop(0)
             self.pos = 0
             self.requests += 1
-        return n
 
-    def readinto(self, buf, n=None):
-        mv = memoryview(buf)
-        want = len(mv) if n is None else n
-        if self.quiet_expect and self.timeout_s < 5:
-            raise OSError(110)  # a server ignoring Expect: 100-continue says nothing
-        left = len(self.rx) - self.pos
-        if left <= 0:
-            return 0
-        if want > left:
-            raise OSError(104)
-        mv[:want] = self.rx[self.pos:self.pos + want]
-        self.pos += want
-        return want
+    # the asyncio StreamWriter side
+    def write(self, buf):
+        n = len(buf)
+        if self.fail_after is not None and self.written + n > self.fail_after:
+            self._next_reply()
+            raise OSError(32)
+        self._next_reply()
+        self.written += n
+        self.writes += 1
+        if self.keep:
+            self.data.extend(bytes(buf))
+        if self.writes > 1:
+            self.quiet_expect = False  # the body is flowing: the server may speak
+
+    async def drain(self):
+        await asyncio.sleep_ms(0)
 
     def close(self):
         self.closed = True
 
+    # the asyncio StreamReader side (MicroPython's Stream.readinto)
+    async def readinto(self, buf):
+        while self.quiet_expect:
+            await asyncio.sleep_ms(5)  # a server ignoring Expect: 100-continue says nothing
+        left = len(self.rx) - self.pos
+        if left <= 0:
+            return 0
+        k = min(left, len(buf))
+        mv = memoryview(buf)
+        mv[:k] = self.rx[self.pos:self.pos + k]
+        self.pos += k
+        return k
+
+
+def stream_over(fake, timeout_s=5):
+    s = Stream(timeout_s)
+    s._r = s._w = fake
+    fake.stream = s
+    return s
+
 
 class Connector:
-    """`connect` factory for wildcam.net.http.HTTP handing out FakeStreams in turn."""
+    """`connect` for wildcam.net.http.HTTP handing out Streams over FakeStreams in turn."""
 
     def __init__(self, *streams):
         self.streams = list(streams)
         self.made = []
 
-    def __call__(self, host, port, timeout_s, tls):
+    async def __call__(self, host, port, timeout_s, tls):
         s = self.streams.pop(0)
         self.made.append((host, port))
-        return s
+        return stream_over(s, timeout_s)

@@ -33,7 +33,7 @@ class FakeMQTT:
     def topic(self, sub):
         return "wildcam/wc-1/" + sub
 
-    def publish(self, topic, msg, retain=False, qos=1):
+    async def publish(self, topic, msg, retain=False, qos=1):
         self.sent.append((topic, bytes(msg), retain, qos))
         return len(msg)
 

@@ -56,5 +56,12 @@ def storage(root):
     return PrefixStorage(root)
 
 
+_loop = []
+
+
 def run(coro):
-    return asyncio.run(coro)
+    """Run `coro` on one event loop kept for the whole session: like the board's single
+    loop, so a kept-alive connection made by one call is still usable by the next."""
+    if not _loop or _loop[0].is_closed():
+        _loop[:] = [asyncio.new_event_loop()]
+    return _loop[0].run_until_complete(coro)

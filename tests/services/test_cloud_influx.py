@@ -179,6 +179,6 @@ def test_sync_engine_batches_health_on_a_slow_link(live_influx, db, tmp_path):
 
 
 def run_(coro):
-    import asyncio
+    from .cloudutil import run
 
-    return asyncio.run(coro)
+    return run(coro)  # one loop for the session: a kept-alive connection stays usable

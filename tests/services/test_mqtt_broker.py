@@ -23,6 +23,8 @@ from wildcam.core.storage import Storage
 from wildcam.net.stream import tls_context
 from wildcam.queue.sync import Route, SyncEngine
 
+from .cloudutil import run
+
 pytestmark = pytest.mark.services
 
 _n = [0]
@@ -81,20 +83,20 @@ class Link:
 def test_qos1_publish_is_acknowledged_and_received(subscriber, live_broker):
     m = plain(live_broker)
     sub = subscriber("wildcam/%s/#" % m.device)
-    assert m.publish(m.topic("event"), b'{"key":"k1"}') == 12
+    assert run(m.publish(m.topic("event"), b'{"key":"k1"}')) == 12
     assert sub.wait_for(lambda ms: any(t.endswith("/event") for t, _, _ in ms))
     got = dict((t, p) for t, p, _ in sub.msgs)
     assert got[m.topic("event")] == b'{"key":"k1"}'
     assert got[m.topic("status")] == b"online"
     assert m.stats()["publishes"] == 1 and m.connected
-    m.disconnect()
+    run(m.disconnect())
 
 
 def test_wrong_password_is_a_retry_that_says_why(live_broker):
     m = MQTT("127.0.0.1", live_broker.port, client_id=dev_id(), user=live_broker.user, password="wrong",
              timeout_s=2)
     with pytest.raises(Retry) as e:
-        m.publish("wildcam/x/event", b"{}")
+        run(m.publish("wildcam/x/event", b"{}"))
     assert "refused" in str(e.value) and ("not authorised" in str(e.value) or
                                           "bad user name" in str(e.value))
     assert e.value.after_ms >= 10000  # a wrong secret does not hammer the broker
@@ -106,36 +108,29 @@ def test_tls_with_ca_verification(subscriber, live_broker):
     sub = subscriber("wildcam/%s/event" % dev)
     m = MQTT("127.0.0.1", live_broker.tls_port, client_id=dev, user=live_broker.user, password=live_broker.password,
              tls=tls_context(live_broker.pki["ca.crt"]), timeout_s=3)
-    m.publish(m.topic("event"), b"over tls")
+    run(m.publish(m.topic("event"), b"over tls"))
     assert sub.wait_for(lambda ms: ms)
     assert sub.msgs[0][1] == b"over tls"
-    m.disconnect()
+    run(m.disconnect())
 
 
 def test_tls_with_the_wrong_ca_is_refused(live_broker):
     m = MQTT("127.0.0.1", live_broker.tls_port, client_id=dev_id(),
              user=live_broker.user, password=live_broker.password, tls=tls_context(live_broker.pki["otherca.crt"]), timeout_s=3)
     with pytest.raises(Retry) as e:
-        m.publish("wildcam/x/event", b"{}")
+        run(m.publish("wildcam/x/event", b"{}"))
     assert "certificate" in str(e.value).lower()
     assert not m.connected
 
 
-def test_tls_refuses_a_host_name_the_certificate_does_not_name(live_broker, monkeypatch):
-    """The server certificate names 127.0.0.1 and localhost. Resolve `wrong.example` to the
-    same listener: the chain is fine, the name is not, so the handshake fails."""
-    import socket
-    import types
-
+def test_tls_refuses_a_host_name_the_certificate_does_not_name(live_broker):
+    """The server certificate names 127.0.0.1 and localhost. Connect to the same listener
+    as `wrong.example`: the chain is fine, the name is not, so the handshake fails."""
     import wildcam.net.stream as stream_mod
 
-    fake = types.SimpleNamespace(
-        SOCK_STREAM=socket.SOCK_STREAM, socket=socket.socket,
-        getaddrinfo=lambda h, p, *a: socket.getaddrinfo("127.0.0.1", p, *a))
-    monkeypatch.setattr(stream_mod, "socket", fake)
     s = stream_mod.Stream(3, tls_context(live_broker.pki["ca.crt"]))
     with pytest.raises(OSError) as e:
-        s.connect(("wrong.example", live_broker.tls_port))
+        run(s.connect("wrong.example", live_broker.tls_port, addr="127.0.0.1"))
     assert "hostname" in str(e.value).lower() or "match" in str(e.value).lower()
     assert s.closed
 
@@ -146,23 +141,24 @@ def test_mutual_tls_with_a_client_certificate(subscriber, live_broker):
     p = live_broker.pki
     m = MQTT("127.0.0.1", live_broker.mtls_port, client_id=dev,
              tls=tls_context(p["ca.crt"], p["client.crt"], p["client.key"]), timeout_s=3)
-    m.publish(m.topic("event"), b"mtls")
+    run(m.publish(m.topic("event"), b"mtls"))
     assert sub.wait_for(lambda ms: ms) and sub.msgs[0][1] == b"mtls"
-    m.disconnect()
+    run(m.disconnect())
 
 
 def test_mutual_tls_without_a_client_certificate_is_refused(live_broker):
     m = MQTT("127.0.0.1", live_broker.mtls_port, client_id=dev_id(),
              tls=tls_context(live_broker.pki["ca.crt"]), timeout_s=3)
     with pytest.raises(Retry):
-        m.publish("wildcam/x/event", b"{}")
+        run(m.publish("wildcam/x/event", b"{}"))
     assert not m.connected
 
 
 def test_last_will_offline_is_retained_after_an_unclean_drop(subscriber, live_broker):
     m = plain(live_broker)
-    m.connect()
+    run(m.connect())
     m.close()  # socket gone without DISCONNECT: the broker publishes the will
+    run(asyncio.sleep(0.05))  # (CPython closes a transport on the loop's next turn)
     late = subscriber(m.status_topic)  # subscribes afterwards: sees the retained value
     assert late.wait_for(lambda ms: ms)
     assert late.msgs[-1] == (m.status_topic, b"offline", True)
@@ -170,23 +166,27 @@ def test_last_will_offline_is_retained_after_an_unclean_drop(subscriber, live_br
 
 def test_clean_disconnect_also_leaves_offline_retained(subscriber, live_broker):
     m = plain(live_broker)
-    m.connect()
+    run(m.connect())
     on = subscriber(m.status_topic)
     assert on.wait_for(lambda ms: ms) and on.msgs[-1][1] == b"online"
-    m.disconnect()
+    run(m.disconnect())
     assert on.wait_for(lambda ms: ms[-1][1] == b"offline")
 
 
 def test_keepalive_pings_keep_an_idle_connection(live_broker):
     m = plain(live_broker, keepalive_s=1)
-    m.connect()
-    end = time.monotonic() + 2.6  # > 1.5 keepalives: the broker would have dropped us
-    while time.monotonic() < end:
-        assert m.poll()
-        time.sleep(0.1)
-    assert m.counters["pings"] >= 2 and m.connected
-    m.publish(m.topic("event"), b"still here")
-    m.disconnect()
+
+    async def main():
+        await m.connect()
+        end = time.monotonic() + 2.6  # > 1.5 keepalives: the broker would have dropped us
+        while time.monotonic() < end:
+            assert await m.poll()
+            await asyncio.sleep(0.1)
+        assert m.counters["pings"] >= 2 and m.connected
+        await m.publish(m.topic("event"), b"still here")
+        await m.disconnect()
+
+    run(main())
 
 
 def test_commands_reach_a_subscription_callback(live_broker):
@@ -194,16 +194,21 @@ def test_commands_reach_a_subscription_callback(live_broker):
 
     m = plain(live_broker)
     got = []
-    m.subscribe(m.topic("cmd"), lambda t, msg: got.append((t, msg)))
-    m.connect()
-    pub.single(m.topic("cmd"), b'{"op":"capture"}', qos=1, hostname="127.0.0.1",
-               port=live_broker.port, auth={"username": live_broker.user, "password": live_broker.password})
-    end = time.monotonic() + 5
-    while not got and time.monotonic() < end:
-        m.poll()
-        time.sleep(0.02)
+
+    async def main():
+        await m.subscribe(m.topic("cmd"), lambda t, msg: got.append((t, msg)))
+        await m.connect()
+        await asyncio.get_running_loop().run_in_executor(None, lambda: pub.single(
+            m.topic("cmd"), b'{"op":"capture"}', qos=1, hostname="127.0.0.1",
+            port=live_broker.port,
+            auth={"username": live_broker.user, "password": live_broker.password}))
+        end = time.monotonic() + 5
+        while not got and time.monotonic() < end:
+            await asyncio.sleep(0.02)  # the reader task delivers it: no polling needed
+        await m.disconnect()
+
+    run(main())
     assert got == [(m.topic("cmd"), b'{"op":"capture"}')]
-    m.disconnect()
 
 
 def _engine(tmp_path, mqtt, link=None):
@@ -223,7 +228,7 @@ def test_batch_is_one_zlib_message_of_the_items(tmp_path, subscriber, live_broke
     box, eng = _engine(tmp_path, m, link=Link(slow=True))
     for i in range(10):
         box.put("health", data={"n": i, "note": "battery ok " * 3}, key="h%d" % i)
-    assert asyncio.run(eng.drain()) == 1  # one batch
+    assert run(eng.drain()) == 1  # one batch
     assert box.pending() == 0 and eng.stats()["batches"] == 1
     assert sub.wait_for(lambda ms: ms)
     body = sub.msgs[0][1]
@@ -231,7 +236,7 @@ def test_batch_is_one_zlib_message_of_the_items(tmp_path, subscriber, live_broke
     items = json.loads(zlib.decompress(body))
     assert [i["key"] for i in items] == ["h%d" % i for i in range(10)]
     assert items[3]["data"]["n"] == 3 and items[3]["kind"] == "health"
-    m.disconnect()
+    run(m.disconnect())
 
 
 def test_broker_killed_and_restarted_mid_run_loses_nothing(tmp_path, subscriber, live_broker):
@@ -272,7 +277,7 @@ def test_broker_killed_and_restarted_mid_run_loses_nothing(tmp_path, subscriber,
             await asyncio.sleep(0.02)
         runner.cancel()
 
-    asyncio.run(main())
+    run(main())
     # A subscriber without a persistent session cannot see what is published while it is
     # away, so the camera's link is held down until it has re-subscribed; the camera itself
     # meets the dead broker (failed publishes on a dead connection, refused reconnects).
@@ -281,4 +286,4 @@ def test_broker_killed_and_restarted_mid_run_loses_nothing(tmp_path, subscriber,
     s = eng.stats()
     assert s["delivered"] == 60 and s["retried"] >= 1 and s["dead"] == 0
     assert m.counters["connects"] >= 2
-    m.disconnect()
+    run(m.disconnect())

@@ -1,9 +1,11 @@
-"""The MQTT wrapper against misbehaving brokers (small fake servers on loopback; no mosquitto).
+"""The MQTT client against misbehaving brokers (small fake servers on loopback; no mosquitto).
 
 A broker that accepts and never answers, one that stalls after CONNACK, one that swallows
-the first PUBLISH (no PUBACK), one that drips garbage: every call returns or raises Retry
-within its bound, and an unacknowledged publish is republished on a new connection.
+the first PUBLISH (no PUBACK), one that drips garbage, one that sends oversized or malformed
+packets: every call returns or raises Retry within its bound, an unacknowledged publish is
+republished on a new connection, and while the client waits the loop keeps running.
 """
+import asyncio
 import socket
 import struct
 import threading
@@ -14,6 +16,8 @@ import pytest
 from wildcam.core.errors import Retry
 from wildcam.net.mqtt import MQTT, azure_sas_token
 from wildcam.net.stream import open_stream
+
+from .cloudutil import run
 
 
 class FakeBroker:
@@ -128,7 +132,7 @@ def test_a_broker_that_never_answers_fails_within_the_timeout(fake):
     m = _mqtt(b.port)
     t0 = time.monotonic()
     with pytest.raises(Retry) as e:
-        m.publish(m.topic("event"), b"{}")
+        run(m.publish(m.topic("event"), b"{}"))
     took = time.monotonic() - t0
     assert took < 1.5, took  # connect + CONNACK under 2 x timeout_s, no immediate retry
     assert "connect" in str(e.value) and not m.connected
@@ -139,7 +143,7 @@ def test_a_broker_that_stalls_after_connack_fails_within_the_bound(fake):
     m = _mqtt(b.port, attempts=2)
     t0 = time.monotonic()
     with pytest.raises(Retry) as e:
-        m.publish(m.topic("event"), b'{"key":"a"}')
+        run(m.publish(m.topic("event"), b'{"key":"a"}'))
     took = time.monotonic() - t0
     assert took < 2 * (0.5 + 0.5) + 0.8, took  # 2 attempts x (PUBACK wait + reconnect)
     assert "after 2 attempts" in str(e.value)
@@ -151,7 +155,7 @@ def test_a_lost_puback_means_reconnect_and_republish(fake):
     b = fake(lambda n, c, br: serve(
         n, c, br, ack_publish=lambda n, t: n > 1 or t.endswith("status")))
     m = _mqtt(b.port)
-    assert m.publish(m.topic("event"), b'{"key":"k"}') == 11
+    assert run(m.publish(m.topic("event"), b'{"key":"k"}')) == 11
     events = [p for p in b.published if p[1].endswith("/event")]
     assert [e[0] for e in events] == [1, 2]  # same message on two connections
     assert m.counters["republishes"] == 1 and m.counters["connects"] == 2
@@ -174,7 +178,7 @@ def test_a_dripping_broker_cannot_hold_a_publish_past_its_deadline(fake):
     m = _mqtt(b.port, attempts=1, timeout_s=0.5)
     t0 = time.monotonic()
     with pytest.raises(Retry):
-        m.publish(m.topic("event"), b"{}")
+        run(m.publish(m.topic("event"), b"{}"))
     assert time.monotonic() - t0 < 1.2  # the total deadline, though each read succeeded
 
 
@@ -187,7 +191,7 @@ def test_garbage_instead_of_connack_is_a_retry(fake):
     b = fake(garbage)
     m = _mqtt(b.port)
     with pytest.raises(Retry):
-        m.publish(m.topic("event"), b"{}")
+        run(m.publish(m.topic("event"), b"{}"))
     assert not m.connected
 
 
@@ -198,7 +202,7 @@ def test_connection_refused_is_a_quick_retry():
     m = _mqtt(port)
     t0 = time.monotonic()
     with pytest.raises(Retry):
-        m.publish("wildcam/x/event", b"{}")
+        run(m.publish("wildcam/x/event", b"{}"))
     assert time.monotonic() - t0 < 0.5
 
 
@@ -215,29 +219,159 @@ def test_poll_skips_a_late_puback_and_answers_nothing_else(fake):
 
     b = fake(late)
     m = _mqtt(b.port)
-    m.connect()
-    time.sleep(0.1)
-    assert m.poll() and m.connected
-    assert m.publish(m.topic("event"), b"{}") == 2
+    run(m.connect())
+    run(asyncio.sleep(0.1))  # the reader task takes the stray PUBACK meanwhile
+    assert run(m.poll()) and m.connected
+    assert run(m.publish(m.topic("event"), b"{}")) == 2
     assert m.counters["republishes"] == 0
 
 
-def test_stream_setblocking_true_keeps_the_timeout(fake):
-    b = fake(lambda n, c, br: time.sleep(5))
-    s = open_stream("127.0.0.1", b.port, timeout_s=0.3)
-    s.setblocking(False)
-    assert s.read(1) is None  # nothing there: non-blocking read says so
-    s.setblocking(True)  # what umqtt does after every read
-    t0 = time.monotonic()
-    with pytest.raises(OSError):
-        s.read(1)
-    assert 0.2 < time.monotonic() - t0 < 1.0
-    s.settimeout(None)  # "forever" is refused too
-    t0 = time.monotonic()
-    with pytest.raises(OSError):
-        s.read(1)
-    assert time.monotonic() - t0 < 1.0
-    s.close()
+def _publish_pkt(topic, payload, qos=1, pid=7):
+    t = topic.encode()
+    var = struct.pack("!H", len(t)) + t + (struct.pack("!H", pid) if qos else b"")
+    body = var + payload
+    n, rl = len(body), b""
+    while True:
+        d, n = n & 0x7F, n >> 7
+        rl += bytes([d | (0x80 if n else 0)])
+        if not n:
+            break
+    return bytes([0x30 | qos << 1]) + rl + body
+
+
+def _handshake_then(send_after, after=8):
+    """A broker session: CONNACK, then SUBACK / PUBACK as a broker would, calling
+    `send_after(c)` once right after answering the first packet of type `after` (8:
+    SUBSCRIBE, 3: PUBLISH); records the PUBACKs it gets from the client."""
+    def behave(n, c, br):
+        read_packet(c)
+        c.sendall(b"\x20\x02\x00\x00")
+        sent = False
+        while True:
+            p = read_packet(c)
+            if p is None:
+                return
+            t, body = p
+            if t >> 4 == 3:
+                tl = struct.unpack("!H", body[:2])[0]
+                c.sendall(b"\x40\x02" + body[2 + tl:4 + tl])
+            elif t >> 4 == 8:
+                c.sendall(b"\x90\x03" + body[:2] + b"\x01")
+            if t >> 4 == after and not sent:
+                sent = True
+                send_after(c)
+            elif t >> 4 == 4:
+                br.published.append((n, "PUBACK", body))
+            elif t >> 4 == 12:
+                c.sendall(b"\xd0\x00")
+    return behave
+
+
+def _subscribed(port, got):
+    async def main():
+        m = _mqtt(port, timeout_s=1)
+        await m.subscribe(m.topic("cmd"), lambda t, msg: got.append(msg))
+        await m.connect()
+        for _ in range(100):
+            if got:
+                break
+            await asyncio.sleep(0.02)
+        return m
+    return main
+
+
+def test_an_oversized_message_is_drained_acknowledged_and_the_next_one_arrives(fake):
+    big = _publish_pkt("wildcam/wc-f/cmd", b"x" * 10000, pid=41)
+    small = _publish_pkt("wildcam/wc-f/cmd", b'{"cmd":"status"}', pid=42)
+    b = fake(_handshake_then(lambda c: c.sendall(big + small)))
+    got = []
+    m = run(_subscribed(b.port, got)())
+    assert got == [b'{"cmd":"status"}']
+    assert m.counters["oversized"] == 1 and m.connected
+    assert "oversized" in m.last_error
+    acks = [body for _, kind, body in b.published if kind == "PUBACK"]
+    assert struct.pack("!H", 41) in acks and struct.pack("!H", 42) in acks
+    run(m.disconnect())
+
+
+def test_a_packet_past_the_drain_limit_or_malformed_drops_the_connection(fake):
+    huge = b"\x30\xff\xff\x7f"  # remaining length 2 MB: not read, the link is dropped
+    bad = b"\x30\xff\xff\xff\xff\x01"  # five length bytes: malformed
+    for junk, why in ((huge, "not draining"), (bad, "malformed")):
+        b = fake(_handshake_then(lambda c, j=junk: c.sendall(j), after=3))
+        got = []
+        m = _mqtt(b.port, timeout_s=1)
+        run(m.connect())
+        for _ in range(50):
+            if not m.connected:
+                break
+            run(asyncio.sleep(0.02))
+        assert not m.connected and why in m.last_error and got == []
+
+
+def test_the_loop_runs_while_a_publish_waits_for_its_puback(fake):
+    def slow_ack(n, c, br):
+        read_packet(c)
+        c.sendall(b"\x20\x02\x00\x00")
+        while True:
+            p = read_packet(c)
+            if p is None:
+                return
+            t, body = p
+            if t >> 4 == 3:
+                tl = struct.unpack("!H", body[:2])[0]
+                time.sleep(0.3)  # the broker is slow to acknowledge
+                c.sendall(b"\x40\x02" + body[2 + tl:4 + tl])
+
+    b = fake(slow_ack)
+    m = _mqtt(b.port, timeout_s=2)
+    ticks = []
+
+    async def ticker():
+        while True:
+            ticks.append(1)
+            await asyncio.sleep(0.01)
+
+    async def main():
+        t = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0)
+        before = len(ticks)
+        await m.publish(m.topic("event"), b"{}")  # connect + online + event: ~0.6 s waiting
+        during = len(ticks) - before
+        t.cancel()
+        await m.disconnect()
+        return during
+
+    # structural, not timed: a blocking wait would leave the ticker at 0 or 1 runs
+    assert run(main()) >= 10
+
+
+def test_stream_reads_time_out_and_the_connection_stays_usable(fake):
+    def late(n, c, br):
+        time.sleep(0.5)
+        c.sendall(b"hello")
+        time.sleep(2)
+
+    b = fake(late)
+
+    async def main():
+        s = await open_stream("127.0.0.1", b.port, timeout_s=0.2)
+        t0 = time.monotonic()
+        with pytest.raises(OSError) as e:
+            await s.read(1)  # nothing within the step timeout
+        assert e.value.args[0] == 110 and 0.15 < time.monotonic() - t0 < 0.5
+        s.settimeout(None)  # "forever" is refused: the timeout stays
+        assert s.timeout_s == 0.2
+        s.settimeout(2)
+        assert await s.read(5) == b"hello"  # the timed-out read lost nothing
+        s.deadline(100)  # a whole exchange: the deadline wins over the step timeout
+        t0 = time.monotonic()
+        with pytest.raises(OSError):
+            await s.read(1)
+        assert time.monotonic() - t0 < 0.5
+        s.close()
+
+    run(main())
 
 
 def test_azure_sas_token_matches_a_reference_signature():

@@ -31,6 +31,10 @@ from .proc import ToolError
 
 TOOLS = {"mpremote": Board, "ampy": AmpyBoard}
 
+# asyncio.open_connection(host, port, ssl=SSLContext, server_hostname=...) arrived in
+# MicroPython v1.22.0 (micropython commit bfd6ad94ff, "extmod/asyncio: Add ssl support with
+# SSLContext"); every network step of the firmware awaits it (wildcam.net.stream).
+MIN_MICROPYTHON = (1, 22, 0)
 BATCH = 8  # files per mpremote run (each run costs a connect + soft reset)
 OWNED = ("/lib/wildcam/", "/lib/umqtt/")  # stale files here are removed (.py shadows .mpy)
 
@@ -54,6 +58,18 @@ def dep_lib(mode: str) -> Path | None:
                             "run `python tools/mpylib.py fetch` once while online, or use "
                             "--deps mip with the board online") from None
     return mpylib.LIB
+
+
+def check_micropython(info: dict) -> None:
+    """Refuse a board whose MicroPython is older than MIN_MICROPYTHON, in plain words."""
+    have = tuple(int(x) for x in (info.get("version") or (0, 0, 0))[:3])
+    if have < MIN_MICROPYTHON:
+        need = ".".join(map(str, MIN_MICROPYTHON))
+        raise ToolError(f"the board runs MicroPython {'.'.join(map(str, have))}; this firmware "
+                        f"needs MicroPython {need} or newer (its network code uses asyncio "
+                        f"connections with TLS, which {need} added); nothing was copied",
+                        "flash a current MicroPython image first (flash.py flash --port PORT "
+                        "--firmware ESP32_GENERIC-...-v1.2x.bin), then deploy again")
 
 
 def plan(local: dict[str, Path], remote: dict[str, str | None]):
@@ -138,6 +154,7 @@ def _run(a, console: Console, config: dict, secrets: dict | None, board) -> int:
     console.print(f"board: MicroPython {'.'.join(map(str, info['version']))} "
                   f"({info.get('machine') or info['platform']}); .mpy "
                   f"v{info.get('mpy_version')}.{info.get('mpy_sub')}, arch {info.get('arch') or 'none'}")
+    check_micropython(info)
     # 3. compile for it
     lib = dep_lib(a.deps)
     out_dir = Path(a.build_dir)

@@ -70,7 +70,7 @@ def build_sync(app):
         from wildcam.dest.mqtt import MqttDest
 
         dests.append(MqttDest(mq))
-        app.sup.add("mqtt", mq.run, critical=False)  # blocking steps are bounded
+        app.sup.add("mqtt", mq.run, critical=False)  # keepalive and reconnects
     # images to storage; events to MQTT, falling back to storage when MQTT is down
     events = (["mqtt"] if mq is not None else []) + local
     routes = [Route("media", media, cfg.get("cloud.mode") if len(media) > 1 else "failover"),

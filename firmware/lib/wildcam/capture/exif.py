@@ -4,7 +4,7 @@ It carries what research tools read first: Make, Model, DateTime / DateTimeOrigi
 time) with its UTC offset (OffsetTime / OffsetTimeOriginal / OffsetTimeDigitized, "+02:00",
 EXIF 2.31), the device's serial (BodySerialNumber), ImageDescription (the event id), and GPS
 latitude/longitude when configured. `segment()` returns the bytes to insert right after
-the JPEG's SOI marker (FF D8); `write_jpeg()` streams a camera frame to a file with the
+the JPEG's SOI marker (FF D8); `jpeg_parts()`/`write_jpeg()` stream a camera frame with the
 segment inserted, in fixed-size chunks, without copying the frame.
 
 Layout: big-endian TIFF ("MM"), IFD0 -> Exif IFD and GPS IFD; all values that do not fit
@@ -121,23 +121,25 @@ def segment(when=None, make="WildCAM", model="ESP32-CAM", serial=None, descripti
     return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
 
 
-def write_jpeg(f, frame, app1, chunk=4096, update=None):
-    """Write `frame` (a JPEG starting with FF D8) to open file `f` with `app1` right after
-    the SOI marker; returns bytes written. `update(part)` sees every byte written (hash).
+def jpeg_parts(frame, app1, chunk=4096):
+    """The bytes of `frame` (a JPEG starting with FF D8) with `app1` right after the SOI
+    marker, as successive memoryviews of at most `chunk` bytes (none copied but app1).
     The marker is read with struct (unsigned, no copy): the maintained camera driver's
     frames are memoryviews of SIGNED bytes, where mv[0] of a JPEG is -1, not 0xFF."""
     mv = memoryview(frame)
     if len(mv) < 2 or struct.unpack_from(">H", mv, 0)[0] != 0xFFD8:
         raise ValueError("not a JPEG frame")
-    parts = (mv[:2], app1)
-    n = 0
-    for p in parts:
-        f.write(p)
-        if update:
-            update(p)
-        n += len(p)
+    yield mv[:2]
+    yield app1
     for off in range(2, len(mv), chunk):
-        p = mv[off:off + chunk]
+        yield mv[off:off + chunk]
+
+
+def write_jpeg(f, frame, app1, chunk=4096, update=None):
+    """Write `frame` with `app1` (see jpeg_parts) to open file `f`; returns bytes written.
+    `update(part)` sees every byte written (hash)."""
+    n = 0
+    for p in jpeg_parts(frame, app1, chunk):
         f.write(p)
         if update:
             update(p)

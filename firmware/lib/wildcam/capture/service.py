@@ -290,7 +290,7 @@ class CaptureService:
                     frame = await self._cam.capture()
                     if meta.get("detection") and self._det_ms is not None:
                         m["det_ms"] = time.ticks_diff(time.ticks_ms(), self._det_ms)
-                    path, size, digest = self.save(frame, m)
+                    path, size, digest = await self.save(frame, m)
                 except Exception as e:  # noqa: BLE001 - one bad frame must not end the burst
                     self.counters["failures"] += 1
                     self._log.warning("capture %d/%d failed: %s", i + 1, n, e)
@@ -332,9 +332,11 @@ class CaptureService:
         return exif.segment(when, serial=self.device_id, description=meta.get("event"),
                             lat=lat, lon=lon, software="WildCAM " + VERSION, offset_min=tz)
 
-    def save(self, frame, meta=None):
+    async def save(self, frame, meta=None):
         """Stream `frame` to the SD card with EXIF, hashing it on the way, then write its
-        sidecar; returns (path, size, sha256 hex). Only whole files get final names."""
+        sidecar; returns (path, size, sha256 hex). Only whole files get final names. Each
+        chunk written is followed by a yield: an SD write of a large JPEG takes a while and
+        the other tasks (the next PIR edge, the watchdog) run in between."""
         meta = meta or {}
         ts = clock.now()
         folder, name = self.next_path(ts)
@@ -343,16 +345,18 @@ class CaptureService:
         tmp = path + ".part"
         h = hashlib.sha256()
         app1 = self._exif(ts, meta)
+        size = 0
         with self._st.open(tmp, "wb") as f:
             if app1:
-                size = exif.write_jpeg(f, frame, app1, CHUNK, h.update)
+                parts = exif.jpeg_parts(frame, app1, CHUNK)
             else:
                 mv = memoryview(frame)
-                size = len(mv)
-                for off in range(0, size, CHUNK):
-                    part = mv[off:off + CHUNK]
-                    h.update(part)
-                    f.write(part)
+                parts = (mv[off:off + CHUNK] for off in range(0, len(mv), CHUNK))
+            for part in parts:
+                h.update(part)
+                f.write(part)
+                size += len(part)
+                await asyncio.sleep_ms(0)
         self._st.rename(tmp, path)
         digest = hexlify(h.digest()).decode()
         self._write_sidecar(path, name, size, digest, ts, meta)

@@ -4,9 +4,10 @@ Each item becomes `<root>/<device>/<key>.json` (its metadata, with `r` = when re
 plus `<key>.<ext>` for media, written to a temporary name and renamed, so a reader never
 sees half an object; sending the same key again replaces the object (idempotent), and
 `receipts.log` gets one line per delivery, so repeats can be counted. Media is copied in
-chunks and its SHA-256 checked against the outbox record.
+chunks (yielding to the loop after each) and its SHA-256 checked against the outbox record.
 """
 
+import asyncio
 from binascii import hexlify
 
 from wildcam.core import jsonutil
@@ -47,6 +48,7 @@ class LocalDir:
             with self.st.open(tmp, "wb") as f:
                 for part in r.chunks():
                     f.write(part)
+                    await asyncio.sleep_ms(0)  # a long copy must not hold the loop
             try:
                 meta["h"] = r.verify()
             except Permanent:

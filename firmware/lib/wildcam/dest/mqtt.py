@@ -17,8 +17,9 @@ any zlib stream's first byte has low nibble 8). When the board's build has no de
 compression, or compression does not make it smaller, the array is sent as plain JSON: a
 receiver tells the two apart by the first byte (`[` = JSON, else zlib.decompress).
 
-`send`/`send_batch` call the blocking-with-timeout `wildcam.net.mqtt.MQTT.publish`; it raises
-`errors.Retry` on trouble. A payload over `max_payload` bytes raises `errors.Permanent`.
+`send`/`send_batch` await `wildcam.net.mqtt.MQTT.publish` (qos1, the PUBACK awaited; the loop
+runs meanwhile); it raises `errors.Retry` on trouble. A payload over `max_payload` bytes
+raises `errors.Permanent`.
 """
 
 from wildcam.core import jsonutil
@@ -81,14 +82,14 @@ class MqttDest:
         self.compress = compress
         self.max_payload = max_payload
 
-    def _publish(self, sub, body):
+    async def _publish(self, sub, body):
         if len(body) > self.max_payload:
             raise Permanent("mqtt payload %d bytes > %d" % (len(body), self.max_payload))
-        self.mqtt.publish(self.mqtt.topic(sub), body, False, 1)
+        await self.mqtt.publish(self.mqtt.topic(sub), body, False, 1)
         return len(body)
 
     async def send(self, item, storage):
-        return self._publish(topic_of(item), jsonutil.dumps(payload_of(item)).encode())
+        return await self._publish(topic_of(item), jsonutil.dumps(payload_of(item)).encode())
 
     async def send_batch(self, items, storage):
-        return self._publish("batch", encode_batch(items, self.compress))
+        return await self._publish("batch", encode_batch(items, self.compress))

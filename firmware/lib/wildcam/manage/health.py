@@ -111,7 +111,9 @@ class Health:
             queue(snap)
             if publish is not None:
                 try:
-                    publish(snap)
+                    r = publish(snap)
+                    if r is not None and hasattr(r, "send"):  # an async publish: await it
+                        await r
                 except Exception as e:  # noqa: BLE001 - the outbox copy still goes out
                     self.log.info("status not published: %s", e)
             waited = 0

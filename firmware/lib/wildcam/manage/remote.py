@@ -37,6 +37,7 @@ class Management:
         self.maintenance = False
         self.dropped = 0
         self.reverted = False
+        self._thumb = None  # the newest thumbnail waiting to be published
 
     # --- commands -------------------------------------------------------------------------
     def on_message(self, topic, msg):
@@ -56,17 +57,17 @@ class Management:
 
     async def run(self, alive=None):
         """Answer queued commands (supervised task)."""
-        self.mqtt.subscribe(self.mqtt.topic("cmd"), self.on_message)
+        await self.mqtt.subscribe(self.mqtt.topic("cmd"), self.on_message)
         while True:
             self._wake.clear()
             while self._replies:
-                self._reply(self._replies.pop(0))
+                await self._reply(self._replies.pop(0))
             while self._inbox:
                 raw = self._inbox.pop(0)
                 reply = await self.commands.handle(raw)
                 if reply is None:  # a muted refusal
                     continue
-                self._reply(reply)
+                await self._reply(reply)
                 again = reply.get("cmd") in ("reboot", "config_set") or (
                     reply.get("cmd") == "ota" and (reply.get("result") or {}).get("reboot"))
                 if reply.get("ok") and again:
@@ -79,9 +80,9 @@ class Management:
             if alive:
                 alive()
 
-    def _reply(self, reply):
+    async def _reply(self, reply):
         try:
-            self.mqtt.publish(self.mqtt.topic("cmd/result"), jsonutil.dumps(reply), qos=1)
+            await self.mqtt.publish(self.mqtt.topic("cmd/result"), jsonutil.dumps(reply), qos=1)
         except Exception as e:  # noqa: BLE001 - the command ran; only the answer is lost
             self.log.warning("reply not sent: %s", e)
 
@@ -184,15 +185,35 @@ class Management:
         self.restart("config reverted")
 
     # --- status and Home Assistant --------------------------------------------------------
-    def publish_state(self, snap):
+    async def publish_state(self, snap):
         """Retained `state` for dashboards (only when MQTT is already connected)."""
         if self.mqtt is not None and self.mqtt.connected:
-            self.mqtt.publish(self.mqtt.topic("state"), jsonutil.dumps(snap), retain=True, qos=0)
+            await self.mqtt.publish(self.mqtt.topic("state"), jsonutil.dumps(snap),
+                                    retain=True, qos=0)
 
     def publish_thumb(self, jpeg, meta):
-        """The last event's small JPEG, retained, for Home Assistant's camera entity."""
-        if self.mqtt is not None and self.mqtt.connected:
-            self.mqtt.publish(self.mqtt.topic("thumb"), jpeg, retain=True, qos=0)
+        """The last event's small JPEG, retained, for Home Assistant's camera entity. Called
+        from the capture path, so it only hands the JPEG to a task (the newest wins while
+        one is being sent) and returns at once."""
+        if self.mqtt is None or not self.mqtt.connected:
+            return
+        busy = self._thumb is not None
+        self._thumb = jpeg
+        if not busy:
+            asyncio.create_task(self._send_thumbs())
+
+    async def _send_thumbs(self):
+        try:
+            while self._thumb is not None:
+                jpeg = self._thumb
+                try:
+                    await self.mqtt.publish(self.mqtt.topic("thumb"), jpeg, retain=True, qos=0)
+                except Exception as e:  # noqa: BLE001 - a dashboard picture, never fatal
+                    self.log.info("thumbnail not published: %s", e)
+                if self._thumb is jpeg:
+                    self._thumb = None
+        finally:
+            self._thumb = None
 
     def discovery(self):
         """Home Assistant MQTT discovery documents: [(topic, payload)], retained."""
@@ -220,9 +241,9 @@ class Management:
         out.append(("homeassistant/camera/%s/config" % self.device, jsonutil.dumps(cam)))
         return out
 
-    def announce(self):
+    async def announce(self):
         for topic, payload in self.discovery():
-            self.mqtt.publish(topic, payload, retain=True, qos=1)
+            await self.mqtt.publish(topic, payload, retain=True, qos=1)
 
 
 SENSORS = (

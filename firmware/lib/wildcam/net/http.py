@@ -17,27 +17,28 @@ checks off and streams an upload only from an iterator. Here:
 - Responses are read into two buffers allocated once per client: the status line and
   headers (`max_head`, 2 KB) and, from the first response that has a body, the first
   `max_body` bytes of a body (2 KB: error texts, XML, JSON); the rest of a long body is read
-  and dropped (or the connection closed).
-  Content-Length, chunked transfer coding and read-until-close are handled. Reads are exact
-  (the socket layer of a board reads exactly what it is asked for), so the head is read a
-  few bytes at a time, never past its end.
+  and dropped (or the connection closed); plus the connection's own 512-byte receive
+  buffer (wildcam.net.stream). Content-Length, chunked transfer coding and read-until-close
+  are handled.
 - `Expect: 100-continue` for bodies of `expect_over` bytes or more (off by default: it costs
   a round trip per request): a server refusing the request (403 signature mismatch) answers
   before the body is sent; a server that ignores the header is waited for `continue_ms`
   only. Without it, a server that answers early and closes while the body is still going
   is heard too: its response is read after the failed write.
-- Every step runs under `timeout_s` (wildcam.net.stream), and the whole exchange under a deadline
-  of 2 x timeout_s plus the body at `min_rate` bytes/s. Network failures raise
-  `errors.Retry` with what happened; media trouble raised by a body iterator
-  (`errors.Permanent`) passes through.
+- Nothing blocks the loop: connect, TLS, every write and read are awaited on asyncio
+  streams (wildcam.net.stream; DNS is cached there). Every step runs under `timeout_s`, and
+  the whole exchange under a deadline of 2 x timeout_s plus the body at `min_rate` bytes/s.
+  Network failures raise `errors.Retry` with what happened; media trouble raised by a body
+  iterator (`errors.Permanent`) passes through.
 - Keep-alive: one connection is kept per client and reused for the same scheme/host/port
   when the server allows it and it was idle less than `idle_ms`. Redirects are not followed
   (a 3xx is returned to the caller).
 - TLS through `wildcam.net.stream.tls_context` (certificate and host name verified). `resolve`
-  maps a host name to the address to connect to (tests; the Host header keeps the name).
-- The request yields to the asyncio loop after the head and then at most every `pause_ms`
-  while sending (0: after every chunk), so a long upload does not starve the other tasks
-  (PIR, watchdog).
+  maps a host name to the address to connect to (tests; the Host header and the TLS check
+  keep the name).
+- Besides the stream's own waits, the request calls `pause()` after the head and then at
+  most every `pause_ms` while sending (0: after every chunk): a point where other tasks run
+  even when every write completes at once (a fast LAN), and a hook for benchmarks.
 """
 
 import asyncio
@@ -57,24 +58,10 @@ def _sleep0():
     return asyncio.sleep_ms(0)
 
 
-def _open_default(host, port, timeout_s, tls):
+async def _open_default(host, port, timeout_s, tls, addr=None):
     from wildcam.net.stream import open_stream  # late: the pure helpers above need no socket
 
-    s = open_stream(host, port, timeout_s, tls)
-    nodelay(s)
-    return s
-
-
-def nodelay(stream):
-    """TCP_NODELAY on a Stream's socket where the port has it: without it the last short
-    segment of a body waits for the server's delayed ACK (~40 ms per request)."""
-    try:
-        import socket
-
-        sock = stream._sock
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    except (AttributeError, OSError, ImportError):
-        pass
+    return await open_stream(host, port, timeout_s, tls, addr)
 
 
 class HTTP:
@@ -107,7 +94,7 @@ class HTTP:
         if c is not None:
             c.close()
 
-    def _open(self, scheme, host, port):
+    async def _open(self, scheme, host, port):
         key = "%s://%s:%d" % (scheme, host, port)
         c = self._conn
         if c is not None:
@@ -121,7 +108,11 @@ class HTTP:
             if self.tls is None:
                 raise ValueError("https URL but no TLS context (set tls / a CA file)")
             tls = self.tls
-        c = self._connect(self.resolve.get(host, host), port, self.timeout_s, tls)
+        addr = self.resolve.get(host)
+        if addr is None:
+            c = await self._connect(host, port, self.timeout_s, tls)
+        else:
+            c = await self._connect(host, port, self.timeout_s, tls, addr)
         self.counters["connects"] += 1
         self._conn = c
         self._conn_key = key
@@ -146,7 +137,7 @@ class HTTP:
         self.counters["requests"] += 1
         for attempt in (0, 1):
             try:
-                c, reused = self._open(scheme, host, port)
+                c, reused = await self._open(scheme, host, port)
             except OSError as e:
                 self.close()
                 raise Retry("%s %s: cannot connect: %s %s" % (method, host, type(e).__name__,
@@ -195,11 +186,11 @@ class HTTP:
         total = self.timeout_s * 2000 + ((length or 0) * 1000 // max(1, self.min_rate))
         c.deadline(total)
         try:
-            c.write(head)
+            await c.write(head)
             await self.pause()  # signing was CPU work: let the other tasks run
             resp = None
             if expect and body is not None:
-                resp = self._wait_continue(c)
+                resp = await self._wait_continue(c)
                 if resp is not None and resp.status != 100:
                     self.close()  # the body was not sent: this connection is done
                     if resp.status < 300:
@@ -211,14 +202,14 @@ class HTTP:
                 except OSError:
                     # a server may answer (403, 413) and close while the body is still
                     # going: its answer, when there is one, says more than EPIPE does
-                    early = self._early_response(c, method)
+                    early = await self._early_response(c, method)
                     if early is None:
                         raise
                     self.close()
                     return early
                 self.counters["sent"] += length or 0
             while True:
-                resp = self._response(c, method)
+                resp = await self._response(c, method)
                 if resp.status != 100:
                     break
             self._conn_used = time.ticks_ms()
@@ -229,12 +220,12 @@ class HTTP:
 
     async def _send_body(self, c, body, length):
         if not callable(body):
-            c.write(body)
+            await c.write(body)
             return
         sent = 0
         last = time.ticks_ms()
         for chunk in body():  # pyright: ignore[reportGeneralTypeIssues]  # callable() narrows the unannotated body to returning object
-            c.write(chunk)
+            await c.write(chunk)
             sent += len(chunk)
             now = time.ticks_ms()
             if time.ticks_diff(now, last) >= self.pause_ms:
@@ -243,31 +234,27 @@ class HTTP:
         if sent != length:
             raise OSError(5, "body was %d bytes, announced %d" % (sent, length))
 
-    def _early_response(self, c, method):
+    async def _early_response(self, c, method):
         if c.closed:
             return None
         try:
-            c.settimeout(max(0.05, self.continue_ms / 1000))
-            resp = self._response(c, method)
+            c.deadline(max(50, self.continue_ms))
+            resp = await self._response(c, method)
         except (OSError, ValueError, Stale, Quiet):
             return None
         return resp if resp.status >= 300 else None
 
-    def _wait_continue(self, c):
+    async def _wait_continue(self, c):
         """After headers with Expect: the interim or final response, or None when the
         server said nothing within continue_ms (then the body goes anyway)."""
-        saved = c.timeout_s
-        c.settimeout(max(0.05, self.continue_ms / 1000))
         try:
-            n = self.reader.read_head(c, True)
+            n = await self.reader.read_head(c, max(50, self.continue_ms))
         except Quiet:
             return None
-        finally:
-            c.settimeout(saved)
-        return self._kept(*self.reader.finish(c, n, "PUT", self.keepalive))
+        return self._kept(*await self.reader.finish(c, n, "PUT", self.keepalive))
 
-    def _response(self, c, method):
-        return self._kept(*self.reader.read(c, method, self.keepalive))
+    async def _response(self, c, method):
+        return self._kept(*await self.reader.read(c, method, self.keepalive))
 
     def _kept(self, resp, keep):
         if not keep and resp.status != 100:

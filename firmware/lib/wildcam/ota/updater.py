@@ -29,7 +29,7 @@ from binascii import hexlify
 
 from wildcam.ota import MAX_MANIFEST, OtaError
 from wildcam.ota import boot as ota_boot
-from wildcam.ota.fetch import CHUNK, make_fetch
+from wildcam.ota.fetch import CHUNK, chunks_of, make_fetch
 
 
 class Updater:
@@ -97,8 +97,8 @@ class Updater:
             if manifest is None:
                 if not url:
                     raise OtaError("no manifest URL")
-                manifest = self._small(url)
-                sig = self._small(url + ".sig")
+                manifest = await self._small(url)
+                sig = await self._small(url + ".sig")
             if sig is None:
                 raise OtaError("no signature")
             from wildcam.ota.manifest import base_url, parse, policy  # only when updating
@@ -144,13 +144,18 @@ class Updater:
         self._set("failed", error=msg)
         return {"ok": False, "reboot": False, "error": msg}
 
-    def _small(self, url):
+    async def _small(self, url):
         """A small resource (manifest, signature) in RAM, resuming after breaks."""
         out = bytearray()
         fails = 0
         while True:
+            src = None
             try:
-                for part in self.fetch(url, len(out)):
+                src = chunks_of(self.fetch(url, len(out)))
+                while True:
+                    part = await src.next()
+                    if part is None:
+                        break
                     out += part
                     if len(out) > MAX_MANIFEST:
                         raise OtaError("%s is too large" % url)
@@ -159,6 +164,9 @@ class Updater:
                 fails += 1
                 if fails > self.retries:
                     raise OtaError("download of %s failed: %s %s" % (url, type(e).__name__, e))
+            finally:
+                if src is not None:
+                    src.close()
 
     def buffer(self):
         """The one chunk buffer of this update (freed when apply() returns)."""
@@ -173,8 +181,13 @@ class Updater:
         got = 0
         fails = 0
         while True:
+            src = None
             try:
-                for part in self.fetch(url, got):
+                src = chunks_of(self.fetch(url, got))
+                while True:
+                    part = await src.next()
+                    if part is None:
+                        break
                     n = len(part)
                     if got + n > size:
                         raise OtaError("%s is longer than the manifest says" % what)
@@ -182,12 +195,15 @@ class Updater:
                     h.update(part)
                     got += n
                     self.progress["bytes"] = self.progress.get("bytes", 0) + n
-                    await asyncio.sleep_ms(0)
+                    await asyncio.sleep_ms(0)  # a flash write per chunk: let others run
                 if got == size:
                     return hexlify(h.digest()).decode()
                 err = "truncated at %d of %d bytes" % (got, size)
             except OSError as e:
                 err = "%s %s" % (type(e).__name__, e)
+            finally:
+                if src is not None:
+                    src.close()
             fails += 1
             if fails > self.retries:
                 raise OtaError("download of %s failed: %s" % (what, err))
