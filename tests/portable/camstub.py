@@ -45,6 +45,7 @@ class GrabMode:
 frames = None       # (fmt, frame_size, n) -> bytes, set by the test
 fail_at = ()        # frame numbers (1-based, counted over all cameras) that never come
 count = [0]         # frames asked for so far
+shots = []          # "jpeg" / "gray" per frame, in order (what the firmware asked first)
 made = []           # constructor keyword arguments seen
 _REQUIRED = ("data_pins", "pclk_pin", "vsync_pin", "href_pin", "xclk_pin")
 _BUF = 200000       # the driver's frame buffer (bytes)
@@ -113,6 +114,7 @@ class Camera:
         self._check()
         self._held = False
         count[0] += 1
+        shots.append("jpeg" if self._fmt == PixelFormat.JPEG else "gray")
         self.n += 1
         if count[0] in fail_at:
             return None

@@ -80,6 +80,7 @@ def _setup(extra=None):
     camstub.frames = _frames
     camstub.fail_at = ()
     camstub.count[0] = 0
+    del camstub.shots[:]
     del Pin.driven[:]
     del camstub.made[:]
     if not hasattr(asyncio, "ThreadSafeFlag"):  # the wasm build lacks it; a board has it
@@ -149,8 +150,12 @@ def test_the_detector_sees_unsigned_frames_and_confirms_the_animal():
         _done()
     assert len(paths) == 3, log.lines
     side = json.loads(st.read(paths[0][:-4] + ".json"))
-    assert side["ambient"] == BRIGHT and side["detection"] is not None
-    assert side["trigger"] == "pir"
+    # the frames after the burst judge it (and give the light: the animal is in them)
+    assert 150 < side["ambient"] <= BRIGHT and side["detection"]["motion"] is True
+    assert side["trigger"] == "pir" and side["verdict"] == "motion"
+    assert side["det_ms"] > 0  # the deciding frame came after the image
+    assert camstub.shots[:4] == ["jpeg", "jpeg", "jpeg", "jpeg"], camstub.shots  # test frame,
+    # then the burst: photographed before any grayscale look
 
 
 def test_a_lost_frame_is_retried_and_a_deinitialised_camera_is_enoent():
@@ -199,3 +204,33 @@ def test_the_frame_wait_yields_to_other_tasks():
     finally:
         _done()
     assert ran >= 2  # the ticker ran while capture() waited for frame_available()
+
+
+def test_the_pending_marker_keeps_an_earlier_boots_burst_until_it_is_handed_over():
+    """A burst waits in /sd/DCIM/pending.json for its verdict. A reset before the verdict
+    leaves it; the next boot's own burst joins the marker instead of replacing it, and
+    `take_pending` hands over only the earlier boot's images, never this boot's own."""
+    from wildcam.capture.store import PENDING, Store
+    st, cfg = _setup()
+    try:
+        log = Log()
+        st.makedirs("/sd/DCIM")
+        for p in ("/sd/DCIM/a1.jpg", "/sd/DCIM/a2.jpg", "/sd/DCIM/b1.jpg"):
+            st.write_atomic(p, b"\xff\xd8jpeg\xff\xd9")
+            st.write_atomic(p[:-4] + ".json", b'{"event": "e"}')
+        one = Store(cfg, st, log, 1, "cam-p")
+        one.mark_pending([("/sd/DCIM/a1.jpg", 8, "h1"), ("/sd/DCIM/a2.jpg", 8, "h2")])
+        # reset: boot 2 is a PIR wake that photographs before it recovers anything
+        two = Store(cfg, st, log, 2, "cam-p")
+        two.mark_pending([("/sd/DCIM/b1.jpg", 8, "h3")])
+        assert [e[0] for e in json.loads(st.read(PENDING))] == [
+            "/sd/DCIM/a1.jpg", "/sd/DCIM/a2.jpg", "/sd/DCIM/b1.jpg"]
+        got = two.take_pending()
+        assert [g[0] for g in got] == ["/sd/DCIM/a1.jpg", "/sd/DCIM/a2.jpg"]
+        assert got[0][3] == {"event": "e"}
+        assert [e[0] for e in json.loads(st.read(PENDING))] == ["/sd/DCIM/b1.jpg"]
+        two.clear_pending()  # its verdict came: handed over
+        assert not st.exists(PENDING)
+        assert Store(cfg, st, log, 3, "cam-p").take_pending() == []
+    finally:
+        _done()

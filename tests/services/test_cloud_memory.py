@@ -28,12 +28,20 @@ def peaks(make_dest, root):
     """Peak traced allocation per size. CPython's asyncio transport reads up to 256 KB per
     recv() (`max_size`) into a fresh bytes object; a board reads into the connection's
     512-byte buffer (wildcam.net.stream). The figure is about the firmware's code, so the
-    transport is set to read 4 KB at a time here (its write buffer, up to 64 KB when the
-    server is slower, still counts)."""
-    from asyncio import selector_events
+    transport is set to read 4 KB at a time here. Its write buffer grows to 64 KB before
+    `drain()` waits (how far depends on how fast the in-process server thread runs on a
+    busy machine); MicroPython's `drain()` writes the whole buffer out every time, so the
+    transport's high-water mark is set to 4 KB too."""
+    from asyncio import selector_events, transports
 
     saved = selector_events._SelectorSocketTransport.max_size
     selector_events._SelectorSocketTransport.max_size = 4096
+    limits = transports._FlowControlMixin._set_write_buffer_limits
+
+    def small(self, high=None, low=None):
+        limits(self, 4096 if high is None else high, low)
+
+    transports._FlowControlMixin._set_write_buffer_limits = small
     loop = asyncio.new_event_loop()
     try:
         d = make_dest()
@@ -52,6 +60,7 @@ def peaks(make_dest, root):
     finally:
         loop.close()
         selector_events._SelectorSocketTransport.max_size = saved
+        transports._FlowControlMixin._set_write_buffer_limits = limits
 
 
 def _assert_flat(p):

@@ -22,11 +22,15 @@ def document(rows: list[tuple[dict, object]], firmware: set[str]) -> dict:
         if m["captureMethod"] == "timeLapse":
             why = "time-lapse image: no detector ran"
         elif im.detection:
+            if im.det_ms is None:
+                when = ""
+            elif im.det_ms >= 0:
+                when = " %d ms after it" % im.det_ms
+            else:
+                when = " %d ms before it" % -im.det_ms
             why = ("not analysed: the on-board detector confirmed motion on %s grayscale look "
-                   "frames%s, not on this image" % (
-                       im.detection.get("frame") or "small",
-                       " %d ms before it" % im.det_ms if im.det_ms is not None else " before it"))
-            t = m["_t"] - (im.det_ms or 0) / 1000
+                   "frames%s, not on this image" % (im.detection.get("frame") or "small", when))
+            t = m["_t"] + (im.det_ms or 0) / 1000
             last = t if last is None else max(last, t)
         else:
             why = "not analysed: no on-board detector verdict for this image"

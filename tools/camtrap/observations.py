@@ -40,7 +40,7 @@ def _tags(det: dict, det_ms) -> str:
     if isinstance(box, list) and len(box) == 4:
         tags.append("lookBox:" + ",".join("%g" % float(v) for v in box))
     if det_ms is not None:
-        tags.append("lookMsBeforeFirstImage:%d" % det_ms)
+        tags.append("lookMsAfterFirstImage:%d" % det_ms)
     return " | ".join(tags)
 
 
@@ -60,8 +60,10 @@ def event_rows(dep, media: list[dict]) -> list[dict]:
                "eventStart": iso(t0, dep.tz), "eventEnd": iso(t1, dep.tz),
                "observationLevel": "event", "observationType": "unclassified"}
         if det is not None:
-            ms = min((im.det_ms for im, _ in members if im.det_ms is not None), default=None)
-            looked = t0 - (ms or 0) / 1000
+            first_ms = first[0].det_ms
+            ms = first_ms if first_ms is not None else next(
+                (im.det_ms for im, _ in members if im.det_ms is not None), None)
+            looked = t0 + (ms or 0) / 1000
             row.update(classificationMethod="machine",
                        classifiedBy=onboard_name(first[0].firmware),
                        classificationTimestamp=iso(looked, dep.tz),

@@ -39,7 +39,7 @@ class Image:
     seq: int | None = None
     of: int | None = None
     detection: dict | None = None
-    det_ms: int | None = None
+    det_ms: int | None = None  # ms from this image to the deciding look frame (< 0: before)
     sha256: str | None = None
     firmware: str | None = None
     source: str = "sidecar"
@@ -145,6 +145,16 @@ def beat_of(device: str, snap: dict, created) -> Beat | None:
                 snap.get("sleep") if isinstance(snap.get("sleep"), dict) else None)
 
 
+def look_ms(side: dict) -> int | None:
+    """Milliseconds from the image to the look frame that decided its event. Firmware that
+    writes `verdict` judges after the burst (`det_ms` after the image); older firmware
+    looked first, and its `det_ms` counts back from the image."""
+    ms = _int(side.get("det_ms"))
+    if ms is None:
+        return None
+    return ms if "verdict" in side else -ms
+
+
 def image_from_sidecar(jpg: Path, side: dict) -> Image:
     t = side.get("time") if side.get("clock") != "unset" else None
     det = side.get("detection") if isinstance(side.get("detection"), dict) else None
@@ -152,7 +162,7 @@ def image_from_sidecar(jpg: Path, side: dict) -> Image:
                  time=_float(t), tz=_int(side.get("tz_offset_min")),
                  deployment=side.get("deployment"), event=side.get("event"),
                  trigger=side.get("trigger"), seq=_int(side.get("seq")), of=_int(side.get("of")),
-                 detection=det, det_ms=_int(side.get("det_ms")), sha256=side.get("sha256"),
+                 detection=det, det_ms=look_ms(side), sha256=side.get("sha256"),
                  firmware=side.get("firmware"), source="sidecar")
 
 
@@ -164,7 +174,7 @@ def image_from_item(device: str, name: str, data: dict, created, received, sha25
                  received=_float(received) or None, event=data.get("event"),
                  trigger=data.get("trigger") or (kind if kind == "timelapse" else None),
                  seq=_int(data.get("seq")), of=_int(data.get("of")), detection=det,
-                 det_ms=_int(data.get("det_ms")), sha256=sha256, source="cloud")
+                 det_ms=look_ms(data), sha256=sha256, source="cloud")
 
 
 def add_item(h: Harvest, device: str, doc: dict):

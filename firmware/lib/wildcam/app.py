@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 class App:
     def __init__(self, storage=None, ota_options=None):
+        self.t0 = time.ticks_ms()  # the firmware's start: images' uptime counts from here
         self.storage = storage if storage is not None else Storage()
         # tests and tools may hand the updater its keys, fetch and partition
         self.ota_options = ota_options or {}
@@ -54,18 +55,29 @@ class App:
         self.policy = None  # type: Policy | None
         self.sleeper = None  # type: Sleeper | None
         self.space = None
-        self.has_sd = False
+        self.has_sd = None  # mounted by wiring.mount_sd: True / False
         self.mqtt = None
         self.camera_problem = None
 
     def build(self):
         """Construct every service (no task runs yet)."""
+        self.build_core()
+        return self.build_rest()
+
+    def build_core(self, wake=False):
+        """What any boot needs first: config, log, boot count, the supervisor. With `wake`
+        (a PIR wake) nothing here writes to flash: the boot is counted in RTC memory and
+        written by `build_rest()`, after the burst."""
         st = self.storage
         self.config = cfg = Config(st).load()
         self.logs = Log(st, files=cfg.get("log.files"), file_bytes=cfg.get("log.file_kb") * 1024,
                         level=LEVELS.get(cfg.get("log.level"), INFO), clock=clock.now)
         self.log = self.logs.get("app")
-        self.boot = BootState(st).begin()
+        if cfg.get("power.mode") == "battery":
+            from wildcam.core import rtcstate
+
+            self.rtc = rtcstate.RtcState().load()  # across deep sleep: boot count, reference
+        self.boot = BootState(st).begin(self.rtc, defer=wake)
         self.device_id = cfg.get("device.id") or board.default_device_id()
         self.safe_mode = self.boot.safe_mode
         self.log.info("WildCAM %s on %s: boot %d, reset cause %s, config from %s%s",
@@ -84,16 +96,35 @@ class App:
         self.camera_problem = None if board.psram_bytes() else board.NO_PSRAM
         if self.camera_problem:
             self.log.error("%s", self.camera_problem)
+        return self
+
+    def can_capture(self):
+        return not self.safe_mode and not self.camera_problem
+
+    def build_rest(self):
+        """Everything else: queue, network, destinations, OTA, management, power."""
+        self.boot.commit()
         wiring.build_sync(self)
         wiring.build_ota(self)
-        if not self.safe_mode and not self.camera_problem:
-            wiring.build_capture(self)
+        if self.capture is None and self.can_capture():
+            cap = wiring.build_capture(self)
+            if board.woken_by_pir():
+                cap.trigger("pir-wake")  # the event that woke us is not lost
         wiring.build_management(self)
         if self.safe_mode:
             return self
-        if cfg.get("power.mode") == "battery" and self.capture is not None:
+        if self.config.get("power.mode") == "battery" and self.capture is not None:
             wiring.build_power(self)
         return self
+
+    async def start(self):
+        """Build the firmware; on a PIR wake photograph first (capture.service): the camera
+        and the card before anything else, the burst, then the rest."""
+        wake = board.woken_by_pir()
+        self.build_core(wake=wake)
+        if wake and self.can_capture():
+            await wiring.build_capture(self).wake_burst("pir-wake")
+        self.build_rest()
 
     def queue(self, kind, route, **kw):
         """Put an item in the outbox; a full queue is logged, never raised."""
@@ -189,7 +220,7 @@ class App:
     async def run(self):
         """Run every service until the board resets; never returns normally."""
         if self.sup is None:
-            self.build()
+            await self.start()
         try:
             await self.sup.run()
             self.log.error("all tasks ended")

@@ -14,14 +14,22 @@ from wildcam.core.version import VERSION
 FLASH_KEEP_FREE = 256 * 1024  # without an SD card the outbox leaves this much flash free
 
 
+def mount_sd(app):
+    """Mount the SD card once (the PIR wake's burst needs it before anything else)."""
+    if app.has_sd is None:
+        from wildcam.capture import sdcard
+
+        app.has_sd = sdcard.mount(app.storage, app.log)
+    return app.has_sd
+
+
 def build_sync(app):
     """Outbox (on the SD card, else flash), WiFi link, destinations, sync engine."""
-    from wildcam.capture import sdcard
     from wildcam.queue.outbox import Outbox
     from wildcam.queue.sync import Route, SyncEngine
 
     cfg = app.config
-    app.has_sd = sdcard.mount(app.storage, app.log)
+    mount_sd(app)
     # keys carry the boot number; on flash the queue leaves room for logs, config, OTA
     app.outbox = Outbox(app.storage, "/sd/outbox" if app.has_sd else "/outbox",
                         max_bytes=cfg.get("sync.max_queue_mb") * 1024 * 1024, now=clock.now,
@@ -129,6 +137,7 @@ def build_capture(app):
     from wildcam.capture.sensors import Sensors
 
     cfg = app.config
+    mount_sd(app)
     app.sensors = Sensors(cfg.get("pins.battery_adc"), cfg.get("power.battery_divider"))
     app.sensors.read_battery()  # ADC2 pins only read before WiFi starts
     app.space = SdSpace(app.storage, cfg.get("storage.min_free_mb") * 1024 * 1024,
@@ -140,12 +149,20 @@ def build_capture(app):
     app.capture = CaptureService(cfg, app.storage, app.cam, app.logs.get("capture"),
                                  app.boot.boots, app.device_id, sensors=app.sensors,
                                  space=app.space, detector=build_detector(app),
-                                 on_image=app.on_image, on_event=app.on_event)
+                                 on_image=app.on_image, on_event=app.on_event,
+                                 boot_ms=app.t0)
     app.sup.add("capture", app.capture.run)
     if "timelapse" in cfg.get("capture.mode") or cfg.get("capture.timelapse_s"):
         app.sup.add("timelapse", app.capture.timelapse, critical=False)
-    if board.woken_by_pir():
-        app.capture.trigger("pir-wake")  # the event that woke us is not lost
+    if app.rtc is not None:  # a battery camera: light level and reference across sleep
+        from wildcam.power import Policy
+
+        app.capture.reference_store = app.rtc
+        app.policy = Policy(cfg.get("power.low_pct"), cfg.get("power.critical_pct"),
+                            cfg.get("power.active_hours"), cfg.get("time.tz_offset_min"))
+        tier = app.policy.tier(app.sensors.snapshot()["battery_pct"])
+        app.capture.max_burst = app.policy.burst(cfg.get("capture.burst_count"), tier)
+    return app.capture
 
 
 def build_detector(app):
@@ -165,10 +182,9 @@ def build_detector(app):
 def keep_reference(app):
     """A battery camera keeps the detector's reference background in RTC memory: the next
     PIR wake judges its frames against the view before the animal came."""
-    det = app.capture._detector if app.capture is not None else None
+    det = app.capture.judge.detector if app.capture is not None else None
     if det is None:
         return
-    app.capture.reference_store = app.rtc
     if app.rtc.reference:
         if not det.load_reference(app.rtc.reference):
             app.log.info("detector reference not used (%s): cold start", det.ref_problem)
@@ -271,18 +287,13 @@ def build_commands(app):
 def build_power(app):
     """Battery camera: radio only when useful, deep sleep when idle (wildcam.power)."""
     from wildcam.core import windows
-    from wildcam.power import Policy, Sleeper
-    from wildcam.core.rtcstate import RtcState
+    from wildcam.power import Sleeper
 
     cfg = app.config
-    app.rtc = RtcState().load()
     if app.rtc.problem:
         app.log.warning("%s", app.rtc.problem)
     keep_reference(app)
-    app.policy = Policy(cfg.get("power.low_pct"), cfg.get("power.critical_pct"),
-                        cfg.get("power.active_hours"), cfg.get("time.tz_offset_min"))
     tier = app.policy.tier(app.sensors.snapshot()["battery_pct"])
-    app.capture.max_burst = app.policy.burst(cfg.get("capture.burst_count"), tier)
     spans = windows.parse(cfg.get("sync.windows"))
     tz = cfg.get("time.tz_offset_min")
     uploads = app.policy.uploads(tier)

@@ -88,6 +88,7 @@ class Camera:
         self.errors = 0
         self.reinits = 0
         self.discarded = 0
+        self.switches = 0  # mode changes after the first (each drops `settle` frames)
         self.timeouts = 0
 
     @property
@@ -104,8 +105,18 @@ class Camera:
         else:
             self._configure_legacy(*mode)
         self._mode = mode
+        self.switches += 1
         self._discard = self.settle
         self._last = None
+
+    async def ready(self):
+        """Back to JPEG at the configured size with the settle frames already dropped, so
+        the next burst's first frame is a real one (called while idle, after a look)."""
+        self.configure(gray=False)
+        while self._discard > 0:
+            self._discard -= 1
+            self.discarded += 1
+            await self._grab()
 
     def _configure_maintained(self, gray, size):
         d = self._drv

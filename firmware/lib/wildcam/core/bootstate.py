@@ -5,6 +5,11 @@ boot (one small atomic write), `mark_stable()` sets `unstable` back to 0 once th
 has run long enough. A board that keeps resetting before that point reaches
 `unstable >= SAFE_AFTER` and boots in safe mode (no camera; log, REPL, network and OTA only),
 so a bad build or a bad config cannot lock a camera in a reset loop.
+
+On a PIR wake the first picture comes before any flash write: `begin(rtc, defer=True)`
+counts the boot in RTC memory (which survives resets and deep sleep, not power loss) and
+`commit()` writes the file after the burst. A crash before that still counts: the next
+boot finds RTC memory ahead of the file and continues from it.
 """
 
 import json
@@ -20,6 +25,8 @@ class BootState:
         self._st = storage
         self.boots = 0
         self.unstable = 0
+        self._rtc = None
+        self._dirty = False
 
     def load(self):
         """Read the counters (a missing or corrupt file counts as a fresh start)."""
@@ -32,13 +39,33 @@ class BootState:
             self.boots, self.unstable = 0, 0
         return self
 
-    def begin(self):
-        """Count this boot (one small atomic write)."""
+    def begin(self, rtc=None, defer=False):
+        """Count this boot: one small atomic write, or with `defer` only in `rtc` (an
+        RtcState) until `commit()`."""
         self.load()
+        self._rtc = rtc
+        if rtc is not None and rtc.get("boots") > self.boots:  # counted, then a reset
+            self.boots, self.unstable = rtc.get("boots"), rtc.get("unstable")
         self.boots += 1
         self.unstable += 1
-        self._save()
+        self._remember()
+        if defer and rtc is not None:
+            self._dirty = True
+        else:
+            self._save()
         return self
+
+    def commit(self):
+        """Write a deferred count (after the PIR wake's burst)."""
+        if self._dirty:
+            self._dirty = False
+            self._save()
+
+    def _remember(self):
+        if self._rtc is not None:
+            self._rtc.set("boots", self.boots)
+            self._rtc.set("unstable", self.unstable)
+            self._rtc.save()
 
     @property
     def safe_mode(self):
@@ -47,6 +74,7 @@ class BootState:
     def mark_stable(self):
         if self.unstable:
             self.unstable = 0
+            self._remember()
             self._save()
 
     def _save(self):
