@@ -45,8 +45,11 @@ PINS = {
 # Benchmark baselines -> pinned version (never deployed). 0.9.1 is the newest urequests on
 # PyPI (2018); `micropython-requests` there is an empty 0.0.0 placeholder. The maintained
 # micropython-lib `requests` is published on micropython.org's mip index only.
+# `micropython-pystone-lowmem` is the benchmark behind the published ESP32 pystone figure
+# `python -m bench wake` scales by (micropython/micropython#5673).
 BASELINES = {
     "micropython-urequests": "0.9.1",
+    "micropython-pystone-lowmem": "3.4.2-4",
 }
 
 

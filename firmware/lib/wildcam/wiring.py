@@ -148,7 +148,9 @@ def build_capture(app):
                      settle=cfg.get("capture.settle_frames"), pins=presets.from_config(cfg))
     app.capture = CaptureService(cfg, app.storage, app.cam, app.logs.get("capture"),
                                  app.boot.boots, app.device_id, sensors=app.sensors,
-                                 space=app.space, detector=build_detector(app),
+                                 space=app.space,
+                                 detector=(lambda: build_detector(app))
+                                 if cfg.get("detect.enabled") else None,
                                  on_image=app.on_image, on_event=app.on_event,
                                  boot_ms=app.t0)
     app.sup.add("capture", app.capture.run)

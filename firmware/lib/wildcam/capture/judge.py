@@ -34,10 +34,15 @@ def level(frame):
 
 
 class Judge:
+    """`detector`: a wildcam.capture.detect.MotionDetector, None (no detection), or a
+    function that builds one: it is called on first use, after the burst, so a PIR wake
+    does not import the detector's modules before its first picture."""
+
     def __init__(self, config, cam, detector, log):
         self._cfg = config
         self._cam = cam
-        self.detector = detector  # wildcam.capture.detect.MotionDetector or None
+        self._det = detector
+        self.enabled = detector is not None
         self._log = log
         self.store = None  # has .reference and .get/.set (RTC state of a battery camera)
         self.reason = "?"  # why the last window said no
@@ -45,6 +50,13 @@ class Judge:
         self._ambient = None
         self._ambient_ms = 0  # ticks when it was measured
         self.light_ms = None  # ticks of the last light frame taken (None: none yet)
+
+    @property
+    def detector(self):
+        d = self._det
+        if d is not None and not hasattr(d, "refresh"):
+            d = self._det = d()  # the factory: build it now
+        return d
 
     # --- light ----------------------------------------------------------------------------
     def note_ambient(self, value):
@@ -117,7 +129,7 @@ class Judge:
         camera failed. For a PIR event, after its burst: it was not worth waiting for."""
         cam = self._cam
         try:
-            size = self._cfg.get("detect.frame") if self.detector is not None else "96X96"
+            size = self._cfg.get("detect.frame") if self.enabled else "96X96"
             cam.configure(gray=True, frame_size=size)
             ambient = level(cam.unsigned(await cam.capture()))
             self.light_ms = time.ticks_ms()
@@ -132,7 +144,7 @@ class Judge:
         nothing is expected to move); returns the ambient level, or None."""
         cam = self._cam
         try:
-            if self.detector is None:
+            if not self.enabled:
                 cam.configure(gray=True, frame_size="96X96")
                 ambient = level(cam.unsigned(await cam.capture()))
             else:

@@ -201,10 +201,10 @@ class CaptureService:
             return None
         self._seq += 1
         urgent = reason in URGENT
-        judged = urgent and self.judge.detector is not None
+        judged = urgent and self.judge.enabled
         if urgent:
             ambient = self.judge.ambient()
-        elif self._cfg.get("capture.flash") == "auto" or self.judge.detector is not None:
+        elif self._cfg.get("capture.flash") == "auto" or self.judge.enabled:
             ambient = await self.judge.refresh()  # not in a hurry: look first
         else:
             ambient = None

