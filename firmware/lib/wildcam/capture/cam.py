@@ -42,6 +42,10 @@ FRAME_SIZES = {
 FRAME_POLL_MS = 10   # how often a waiting task looks for the frame
 FRAME_WAIT_MS = 2000  # the slowest OV2640 mode gives 2 frames/s; beyond this a frame is lost
 STALE_MS = 250       # legacy driver: after this pause the buffered frame is old
+# maintained driver: two frame buffers in PSRAM with GRAB_LATEST double the OV2640's JPEG
+# rate (cnadler86 README benchmark: VGA 12.5 -> 25 fps), so the settle frames after a start
+# and a burst's frames come twice as fast; a VGA JPEG buffer is w*h/5 = 61 KB
+FB_COUNT = 2
 
 
 def legacy_quality(q):
@@ -138,7 +142,7 @@ class Camera:
             data_pins=list(p["data"]), pclk_pin=p["pclk"], vsync_pin=p["vsync"],
             href_pin=p["href"], sda_pin=p["sda"], scl_pin=p["scl"], xclk_pin=p["xclk"],
             xclk_freq=p["xclk_hz"], powerdown_pin=p["pwdn"], reset_pin=p["reset"],
-            pixel_format=fmt, frame_size=fs, jpeg_quality=self.quality, fb_count=1,
+            pixel_format=fmt, frame_size=fs, jpeg_quality=self.quality, fb_count=FB_COUNT,
             grab_mode=d.GrabMode.LATEST)
 
     def _configure_legacy(self, gray, size):

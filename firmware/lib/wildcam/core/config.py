@@ -13,7 +13,7 @@ Guarantees:
 
 import json
 
-from wildcam.core import jsonutil, migrate, schema
+from wildcam.core import jsonutil, schema
 from wildcam.core import validate as rules  # `validate` is a REPL helper name below
 
 CONFIG_PATH = "/config.json"
@@ -80,6 +80,8 @@ class Config:
         flat = flat or {}
         dirty = False
         if version != schema.VERSION and flat:
+            from wildcam.core import migrate  # only an older file needs it (not every wake)
+
             flat = migrate.migrate(flat, version, self.notes)
             dirty = version < schema.VERSION
         sflat, _, serr = self._read(self.secrets_path)
