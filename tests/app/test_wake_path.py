@@ -5,7 +5,7 @@ A wake from deep sleep is a reset: every module is imported again. The simulator
 share one CPython process, so this test gives each boot a fresh import of the firmware
 (`fresh_entry`) and looks, at the moment the wake boot's first JPEG frame leaves the camera
 driver, at what the boot has imported and done: no network, queue, OTA, management or cloud
-module loaded, the radio still off, no look frame taken yet. The sync window is open all day
+module loaded, the radio still off, nothing written to flash, no look frame taken yet. The sync window is open all day
 and items are pending, so the boot does turn the radio on, after the picture.
 """
 import sys
@@ -60,7 +60,8 @@ def trace(monkeypatch):
         if view is not None:
             fmt = "jpeg" if self.get_pixel_format() == cnadler86.PixelFormat.JPEG else "look"
             mods = sorted(k for k in sys.modules if _ours(k))
-            out.append((self._board.now, self._board.name, fmt, mods))
+            b = self._board
+            out.append((b.now, b.name, fmt, mods, _flash(b)))
         return view
 
     def traced_active(self, *a):
@@ -72,6 +73,12 @@ def trace(monkeypatch):
     monkeypatch.setattr(cnadler86.Camera, "capture", traced_capture)
     monkeypatch.setattr(network.WLAN, "active", traced_active)
     return out
+
+
+def _flash(b):
+    """(writes, bytes) the firmware has made to the board's flash filesystem so far."""
+    c = b.storage.flash.counters
+    return c["writes"], c["bytes"]
 
 
 def _scene():
@@ -90,6 +97,14 @@ def test_a_pir_wake_photographs_before_it_imports_or_switches_on_anything_that_w
     sim = Simulation()
     try:
         b = battery_board(sim, tmp_path, _scene(), extra={"sync.windows": "00:00-23:59"})
+        log = b.log
+
+        def log_sleep(kind, **detail):  # the flash as the board left it before each sleep
+            if kind == "deepsleep":
+                trace.append((b.now, b.name, "sleep", None, _flash(b)))
+            log(kind, **detail)
+
+        b.log = log_sleep
         b.power_on(fresh_entry)
         sim.run_for(CROSSINGS[1] + 300)
         assert b.events_of("deepsleep"), "the battery camera never slept"
@@ -97,7 +112,10 @@ def test_a_pir_wake_photographs_before_it_imports_or_switches_on_anything_that_w
             boot = _wake_boot(trace, at)
             frames = [e for e in boot if e[2] in ("jpeg", "look")]
             assert frames, "no frame after the PIR at %s" % at
-            t, _, kind, mods = frames[0]
+            t, _, kind, mods, flash = frames[0]
+            slept = [e for e in trace if e[2] == "sleep" and e[0] < at][-1]
+            assert flash == slept[4], "flash written before the first picture: %s -> %s" % (
+                slept[4], flash)
             assert kind == "jpeg", "the wake looked before it photographed: %s" % frames[:3]
             loaded = [m for m in mods if m.startswith(WAITING)]
             assert loaded == [], "imported before the first picture: %s" % loaded
