@@ -5,8 +5,9 @@ A wake from deep sleep is a reset: every module is imported again. The simulator
 share one CPython process, so this test gives each boot a fresh import of the firmware
 (`fresh_entry`) and looks, at the moment the wake boot's first JPEG frame leaves the camera
 driver, at what the boot has imported and done: no network, queue, OTA, management or cloud
-module loaded, the radio still off, nothing written to flash, no look frame taken yet. The sync window is open all day
-and items are pending, so the boot does turn the radio on, after the picture.
+module loaded, the radio still off, nothing written to flash, no look frame taken yet. The
+sync window is open all day and items are pending, so the boot does turn the radio on, after
+the picture.
 """
 import sys
 
