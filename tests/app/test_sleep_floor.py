@@ -81,6 +81,40 @@ def test_sleep_current_by_variant_sd_card_and_led():
     assert floor_ma("ai-thinker-mod") < 1.6 < floor_ma("ai-thinker") < 6.0
 
 
+@pytest.mark.parametrize("variant,reads", [("ai-thinker-mod", True), ("ai-thinker", False)])
+def test_the_battery_is_read_by_default_where_the_preset_has_a_divider(sim, tmp_path, variant,
+                                                                       reads):
+    from host_sim import Battery
+    b = battery_board(sim, tmp_path, Scene(3, []), variant=variant)
+    b.battery = Battery(soc=0.5)
+    b.power_on()
+    sim.run_for(60)
+    log = "\n".join(log_tail(b, 200))
+    if reads:  # GPIO33 through the 100k/100k divider, read before WiFi starts
+        assert "battery 3.7" in log and "battery mode: tier low" in log, log
+    else:  # the stock board has no divider: nothing to read, and it says so
+        assert "battery None V" in log and "tier normal" in log
+
+
+def test_preset_battery_pin_and_override():
+    from wildcam.core import presets
+
+    class Cfg(dict):
+        get = dict.__getitem__
+
+    base = {"camera.board": "ai-thinker-mod", "pins.battery_adc": -2,
+            "power.battery_divider": 3.0}
+    assert presets.battery_adc(Cfg(base)) == (33, 2.0)
+    assert presets.battery_adc(Cfg(base, **{"camera.board": "ai-thinker"})) == (-1, 2.0)
+    assert presets.battery_adc(Cfg(base, **{"pins.battery_adc": 14})) == (14, 3.0)
+    assert presets.battery_adc(Cfg(base, **{"pins.battery_adc": -1})) == (-1, 3.0)
+    for name, row in presets.PRESETS.items():  # the firmware's expectations = the simulator's
+        p = row["power"]
+        assert p["sleep_ua"] == pytest.approx(floor_ma(name) * 1000, abs=1)
+        assert p["sleep_ua_cam_on"] == pytest.approx(sleep_ma(name, True) * 1000, abs=1)
+        assert BOARDS[name]["pwdn"] == row["cam"]["pwdn"]
+
+
 # --- the shims: pad hold as the esp32 port does it -------------------------------------------
 @pytest.fixture
 def board(sim, tmp_path):

@@ -129,7 +129,7 @@ def build_capture(app):
     from wildcam.capture.sensors import Sensors
 
     cfg = app.config
-    app.sensors = Sensors(cfg.get("pins.battery_adc"), cfg.get("power.battery_divider"))
+    app.sensors = Sensors(*presets.battery_adc(cfg))  # the preset's divider by default
     app.sensors.read_battery()  # ADC2 pins only read before WiFi starts
     app.space = SdSpace(app.storage, cfg.get("storage.min_free_mb") * 1024 * 1024,
                         cfg.get("storage.full_policy"), app.logs.get("sd")) \
