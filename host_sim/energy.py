@@ -87,6 +87,20 @@ PER_EVENT_S = {
     "tls": (0.2, 0.5, 1.5),
 }
 
+# The battery (bench power): every triple is (pessimistic, central, optimistic).
+BATTERY = {
+    # share of the rated capacity the survey can use (estimate: the firmware stops PIR
+    # wakes below power.critical_pct = 10 %, so 0.90 central; 0.80 for a pack that delivers
+    # less than its rating; 0.95 for a cell that delivers its rating and a lower tier)
+    "usable": (0.80, 0.90, 0.95),
+    # Li-ion self-discharge per month: Battery University BU-802b: 1-2 % a month after the
+    # first day, +3 % a month with a protection circuit (5 % pessimistic, 2.5 % central)
+    "self_discharge_month": (0.05, 0.025, 0.01),
+    # capacity delivered at the site's temperature (estimate: 1.0 at 20 C; 0.8 for a cold
+    # site near 0 C, where a Li-ion cell delivers noticeably less)
+    "temperature": (0.8, 1.0, 1.0),
+}
+
 STOCK_SLEEP_MA = BOARDS["ai-thinker"]["sleep_cam_off_ma"][1] + 1.5 + 0.0
 MODIFIED_SLEEP_MA = BOARDS["ai-thinker-mod"]["sleep_cam_off_ma"][1] + 0.06
 LOW, CENTRAL, HIGH = 0, 1, 2
