@@ -144,12 +144,12 @@ def network(run: dict, which: int) -> dict:
     return {"net_tls_handshakes": tls_s * ma / 3600, "net_upload": send_s * ma / 3600}
 
 
-def price(run: dict, variant: str, which: int) -> dict:
+def price(run: dict, variant: str, which: int, sd_card: bool = True) -> dict:
     """mAh per day by part, with the `which` (LOW/CENTRAL/HIGH) current figures."""
     s, ev = run["seconds"], run["events"]
     parts = {
-        "deep_sleep": s.get("deep_sleep", 0) * floor_ma(variant, True, which) / 3600,
-        "deep_sleep_cam_on": s.get("deep_sleep_cam_on", 0) * sleep_ma(variant, True, True,
+        "deep_sleep": s.get("deep_sleep", 0) * floor_ma(variant, sd_card, which) / 3600,
+        "deep_sleep_cam_on": s.get("deep_sleep_cam_on", 0) * sleep_ma(variant, True, sd_card,
                                                                        False, which) / 3600,
         "deep_sleep_led_on": s.get("deep_sleep_led_on", 0) * AWAKE["flash_led"][which] / 3600,
     }
@@ -171,10 +171,10 @@ def battery_days(mah_per_day: float, case: int) -> float:
     return usable / (mah_per_day + self_mah_day)
 
 
-def figures(run: dict, variant: str) -> dict:
+def figures(run: dict, variant: str, sd_card: bool = True) -> dict:
     # low days = high currents and the pessimistic battery; high days = the reverse
-    central = price(run, variant, CENTRAL)
-    worst, best = price(run, variant, HIGH), price(run, variant, LOW)
+    central = price(run, variant, CENTRAL, sd_card)
+    worst, best = price(run, variant, HIGH, sd_card), price(run, variant, LOW, sd_card)
     total = sum(central.values())
     asleep = sum(v for k, v in central.items() if k.startswith("deep_sleep"))
     sleep_s = sum(run["seconds"].get(k, 0) for k in ("deep_sleep", "deep_sleep_cam_on"))
@@ -183,10 +183,10 @@ def figures(run: dict, variant: str) -> dict:
         "battery_days_central": round(battery_days(total, CENTRAL), 1),
         "battery_days_low": round(battery_days(sum(worst.values()), LOW), 1),
         "battery_days_high": round(battery_days(sum(best.values()), HIGH), 1),
-        "battery_days_floor": round(battery_days(floor_ma(variant) * 24, CENTRAL), 1),
+        "battery_days_floor": round(battery_days(floor_ma(variant, sd_card) * 24, CENTRAL), 1),
         "awake_share": round((total - asleep) / total, 3),
         "sleep_ma": round(asleep / (sleep_s / 3600), 3) if sleep_s else None,
-        "floor_ma": round(floor_ma(variant), 3),
+        "floor_ma": round(floor_ma(variant, sd_card), 3),
         "awake_s_per_day": round(sum(run["seconds"].get(k, 0) for k in ("awake", "awake_wifi")), 1),
         "radio_s_per_day": round(run["seconds"].get("awake_wifi", 0), 1),
         "mah_per_day_by_part": {k: round(v, 3) for k, v in sorted(central.items()) if v},
@@ -208,6 +208,9 @@ def run() -> dict:
         f["baseline_without_hold"] = {k: base[k] for k in (
             "battery_days_central", "battery_days_low", "battery_days_high", "sleep_ma",
             "awake_share", "mah_per_day")}
+        no_sd = figures(sim_run, variant, sd_card=False)  # the same run priced without a card
+        f["without_sd_card"] = {k: no_sd[k] for k in (
+            "battery_days_central", "battery_days_low", "battery_days_high", "floor_ma")}
         f["gain_vs_baseline"] = round(f["battery_days_central"] /
                                       base["battery_days_central"], 2)
         result["presets"][variant] = f
