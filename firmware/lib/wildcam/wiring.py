@@ -357,7 +357,10 @@ def _quiesce(app):
 def _hold(app):
     from wildcam.power import hold_pins
 
-    hold_pins(*_power_pins(app.config))
+    try:
+        hold_pins(*_power_pins(app.config))
+    except (ValueError, OSError):  # a bad pin in the config must not stop the sleep
+        pass
 
 
 def release_holds(app):
