@@ -154,3 +154,19 @@ def test_holds_in_deep_sleep_rtc_and_digital_pads(board):
     assert st(32).level() == 1 and st(32).mode is None
     board.pins.reset(power_loss=True)
     assert st(32).held is None and st(32).level() == 0
+
+
+def test_before_sleep_the_camera_and_radio_are_off(sim, tmp_path, monkeypatch):
+    import wildcam.wiring
+
+    seen = []
+    real = wildcam.wiring._quiesce
+
+    def spy(app):
+        real(app)
+        seen.append((app.cam._cam is None, app.link is None or not app.link.wlan().active()))
+
+    monkeypatch.setattr(wildcam.wiring, "_quiesce", spy)
+    b = _day(sim, tmp_path, hours=1)
+    assert len(seen) == len(_sleeps(b)) >= 2
+    assert all(cam_off and radio_off for cam_off, radio_off in seen), seen
