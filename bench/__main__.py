@@ -10,12 +10,17 @@ import importlib
 # name -> [(key, target text, check(value) -> bool)]
 TARGETS = {
     "power": [
-        ("mah_per_day", "", None),
-        ("battery_days", ">= 180 d", lambda v: v >= 180),
-        ("battery_days_stock_board", "reference", None),
-        ("battery_days_lean", ">= 180 d", lambda v: v >= 180),
-        ("dominant_state", "", None),
-        ("images", "", None),
+        ("battery_days_central", "modified board", None),
+        ("battery_days_low", "", None),
+        ("battery_days_high", "", None),
+        ("battery_days_floor", "sleep only", None),
+        ("central_vs_floor", ">= 0.85", lambda v: v >= 0.85),
+        ("awake_share", "<= 0.15", lambda v: v <= 0.15),
+        ("sleep_ma", "", None),
+        ("gain_vs_baseline", "vs no hold", None),
+        ("battery_days_central_stock", "stock board", None),
+        ("battery_days_low_stock", "", None),
+        ("battery_days_high_stock", "", None),
     ],
     "outbox": [
         ("open_ratio_10000_vs_10", "<= 1.2", lambda v: v is not None and v <= 1.2),

@@ -24,7 +24,7 @@ from typing import Callable, Optional
 
 from . import constants as C
 from .context import current_board, current_boot
-from .energy import EnergyModel
+from .energy import BOARDS, EnergyModel
 from .errors import BoardHalted
 from .hw.battery import Battery
 from .hw import images
@@ -102,6 +102,8 @@ class Board(LifeCycle):
         self.led_log: list = []          # (t, level) of the flash LED pin
         self.pwm: dict = {}              # gpio -> {"freq":..., "duty_u16":...}
         self.ext0 = None                 # (gpio, level) armed for the next deep sleep
+        self.deep_sleep_hold = False     # esp32.gpio_deep_sleep_hold(); lost with power
+        self._sleep_pads = (True, False)  # (camera powered, LED lit) of the current sleep
         self.ext1 = None                 # (gpios, level)
         self.wdt: Optional[dict] = None
         self.generation = 0
@@ -253,6 +255,25 @@ class Board(LifeCycle):
         self.wdt = None
 
     # --- energy -------------------------------------------------------------------------------------
+    def camera_held_off(self, pwdn: int) -> bool:
+        """True when the camera's power-down pad is still held high (a hold from the last
+        sleep never released): the driver's power-up write does not reach the pad, the
+        sensor stays powered down and the SCCB probe finds nothing (ESP_ERR_NOT_FOUND)."""
+        if pwdn is None or pwdn < 0:
+            return False
+        st = self.pins.get(pwdn)
+        return st.held is not None and st.level() == 1
+
+    def sleep_pads(self) -> tuple:
+        """(camera powered?, flash LED lit?) in deep sleep, from the pads as they will be:
+        the camera is powered down only when the variant's power-down pad is held at its
+        power-down level through deep sleep (host_sim/hw/pins.py)."""
+        row = BOARDS[self.energy.variant]
+        keep = self.deep_sleep_hold or self.chip != "esp32"  # digital pads: see esp32.py
+        cam_off = self.pins.get(row["pwdn"]).sleep_level(keep) == row["pwdn_level"]
+        led_on = self.pins.get(self.flash_led_pin).sleep_level(keep) == 1
+        return (not cam_off, led_on)
+
     def account_energy(self) -> None:
         dt = self.now - self._energy_at
         self._energy_at = self.now
@@ -260,7 +281,10 @@ class Board(LifeCycle):
             return
         b, e = self.battery, self.energy
         if self.state == "sleeping":
-            mah = e.account(dt, "deep_sleep")
+            cam_powered, led_on = self._sleep_pads
+            mah = e.account(dt, "deep_sleep_cam_on" if cam_powered else "deep_sleep")
+            if led_on:
+                mah += e.account(dt, "deep_sleep_led_on")
         elif self.state in ("running", "idle", "booting"):
             mah = e.account(dt, "awake_wifi" if self.sta.active else "awake")
             if self.ir_on():

@@ -1,36 +1,150 @@
 """Energy model of an ESP32-CAM board: current by state, integrated over virtual time.
 
-States, each with a configurable current (mA); defaults from published ESP32-CAM
-measurements (the BRIEF): deep sleep 4.4 mA on a stock AI-Thinker board (LDO and SD card
-pull-ups) or 1.4 mA on a modified one; about 190 mA awake with WiFi; about 440 mA with the
-flash LED lit. Awake without the radio is taken as 120 mA (CPU at 240 MHz + camera).
+Every figure is a (low, central, high) triple with its published source (docs/POWER.md
+lists them; `SOURCES` names them). The simulation runs with the central figures; bench
+power re-prices the same run's state times and event counts with the low and high ones.
 
-`EnergyModel.account(seconds, state)` adds to per-state time and charge; `report()` gives
-mAh per state and the share of each, so a run can say which states dominate.
+Deep sleep is not one number: the board variant (`BOARDS`) and the pads in deep sleep decide
+it. The camera is powered down only when the variant has a camera power-down line and that
+pad is held at its power-down level through deep sleep (host_sim/hw/pins.py models the
+hold); otherwise the sensor stays powered and the board draws what dimhoff measured "without
+camera power down" (20-25 mA). The regulator's quiescent current, the SD card (present or
+not) and a flash LED held on are added. `EnergyModel.account(seconds, state)` adds time and
+charge; `report()` gives mAh per state and each state's share.
 """
 from __future__ import annotations
 
-STOCK_SLEEP_MA = 4.4
-MODIFIED_SLEEP_MA = 1.4
+from typing import Optional
 
-DEFAULT_TABLE = {
-    "deep_sleep": STOCK_SLEEP_MA,
-    "awake": 120.0,       # CPU + camera, radio off
-    "awake_wifi": 190.0,  # radio on
-    "flash_led": 250.0,   # added while the flash/IR LED is lit (190 + 250 = 440)
-    "off": 0.0,
+SOURCES = {
+    "dimhoff": "dimhoff/ESP32-CAM_Interval doc/power_consumption.md (AI-Thinker ESP32-CAM, "
+               "AMS1117 removed, 3.3 V fed by a Silicon Labs energy monitor, Intenso 8 GB SD "
+               "card inserted; averages over 5 min of 30 s intervals)",
+    "cicciocb": "cicciocb.com forum 'Sleep mode on ESP32-Cam' (AndyGadget, 2021-10-07): stock "
+                "board, no SD card: 190 mA operational, 440 mA with flash, 110 mA WiFi modem "
+                "sleep, 4.4 mA deep sleep; with an SD card 25 mA deep sleep",
+    "time4ee": "time4ee.com 'How to decrease the deep-sleep current of ESP32-CAM' (2020-02-28): "
+               "the AMS1117 measured ~1.5 mA quiescent (datasheet 5 mA typ., 10 mA max.); "
+               "AP7361C 60 uA",
+    "esp32-ds": "Espressif ESP32 datasheet, RF power-consumption table: TX 802.11b 1 Mbps "
+                "19.5 dBm 240 mA; RX 95-100 mA",
+    "nrollo": "NRollo/ESP32CamTimeLapse README: 'the SD card uses ~300 uA in standby'",
+    "estimate": "an estimate (no published measurement found); the reason is given with it",
 }
+
+# Deep sleep of each board variant, SD card inserted (dimhoff's set-up), regulator excluded.
+# "cam_off": the camera powered down by its pin held through deep sleep; "cam_on": not.
+BOARDS = {
+    "ai-thinker": {
+        "name": "AI-Thinker ESP32-CAM, stock",
+        # GPIO32 drives CAM_PWR (Q2 switches the camera's 1.2/2.8 V regulators; the sensor's
+        # own PWDN is tied low by R3): dimhoff test 3 "WITH_EVIL_CAM_PWR_SHUTDOWN", 4.02 mA
+        # (+-0.11)
+        "pwdn": 32, "pwdn_level": 1,
+        "sleep_cam_off_ma": (3.91, 4.02, 4.13),
+        "sleep_cam_on_ma": (20.13, 22.5, 24.93),  # dimhoff test 1L / 1H
+        "regulator": "AMS1117", "regulator_ma": (1.5, 1.5, 5.0),  # time4ee measured; datasheet typ.
+    },
+    "ai-thinker-mod": {
+        "name": "AI-Thinker ESP32-CAM, modified (R3 removed, PWDN wired to GPIO32, R11 removed, "
+                "R14 pull-down, AMS1117 replaced by a low-quiescent LDO)",
+        # dimhoff test 5 (PWDN held high, resistor mods) 1.41 mA (+-0.01); test 2 (PWDN only,
+        # no resistor mods) 1.79 mA as the high figure
+        "pwdn": 32, "pwdn_level": 1,
+        "sleep_cam_off_ma": (1.40, 1.41, 1.79),
+        "sleep_cam_on_ma": (20.13, 22.5, 24.93),  # dimhoff test 1: camera not powered down
+        "regulator": "AP7361C", "regulator_ma": (0.06, 0.06, 0.06),  # time4ee (datasheet)
+    },
+}
+# an idle SD card: dimhoff measured 0.07 mA ("differs per card"); NRollo ~0.3 mA
+SD_IDLE_MA = (0.07, 0.07, 0.3)
+
+# Awake states (whole board).
+AWAKE = {
+    # camera + CPU + SD writes, radio off: dimhoff "Active" 82.0-88.2 mA (no WiFi, no
+    # regulator); high: the board with its AMS1117 and a busier SD card (estimate: +30 mA)
+    "awake": (82.0, 85.0, 120.0),
+    # radio on: cicciocb 190 mA operational (stock board, no SD); low: cicciocb 110 mA in
+    # modem sleep; high: datasheet TX 240 mA + camera (estimate: 260 mA while sending)
+    "awake_wifi": (110.0, 190.0, 260.0),
+    # added while the flash/IR LED is lit: cicciocb 440 - 190 = 250 mA
+    "flash_led": (250.0, 250.0, 250.0),
+}
+
+# Costs the simulator does not spend as virtual time, charged per counted event (seconds
+# at the awake current of that phase).
+PER_EVENT_S = {
+    # boot + imports beyond the simulated `boot_time` (0.5 s): MicroPython on an ESP32
+    # reaches a minimal main.py in 635 ms; ~2 s from wake to the first image are reported
+    # for MicroPython on the ESP32-CAM (figures as issue 21 quotes them; our imports are
+    # larger than a minimal main.py, so the central figure is 1.0 s more)
+    "boot": (0.135, 1.0, 1.5),
+    # camera init beyond the simulated fixed driver delays (~0.08 s): 0.5-0.9 s measured
+    # for esp_camera_init on esp-who/esp32-camera (as issue 21 quotes)
+    "camera_init": (0.42, 0.62, 0.82),
+    # TLS handshake beyond the simulated 1.0 s + 2 RTT: 1.2-2.5 s published per handshake
+    # (micropython-esp32#131: 1.18-1.28 s; issue 21: up to 2.5 s with a longer chain)
+    "tls": (0.2, 0.5, 1.5),
+}
+
+# The battery (bench power): every triple is (pessimistic, central, optimistic).
+BATTERY = {
+    # share of the rated capacity the survey can use (estimate: the firmware stops PIR
+    # wakes below power.critical_pct = 10 %, so 0.90 central; 0.80 for a pack that delivers
+    # less than its rating; 0.95 for a cell that delivers its rating and a lower tier)
+    "usable": (0.80, 0.90, 0.95),
+    # Li-ion self-discharge per month: Battery University BU-802b: 1-2 % a month after the
+    # first day, +3 % a month with a protection circuit (5 % pessimistic, 2.5 % central)
+    "self_discharge_month": (0.05, 0.025, 0.01),
+    # capacity delivered at the site's temperature (estimate: 1.0 at 20 C; 0.8 for a cold
+    # site near 0 C, where a Li-ion cell delivers noticeably less)
+    "temperature": (0.8, 1.0, 1.0),
+}
+
+STOCK_SLEEP_MA = BOARDS["ai-thinker"]["sleep_cam_off_ma"][1] + 1.5 + 0.0
+MODIFIED_SLEEP_MA = BOARDS["ai-thinker-mod"]["sleep_cam_off_ma"][1] + 0.06
+LOW, CENTRAL, HIGH = 0, 1, 2
+
+
+def sleep_ma(variant: str, cam_powered: bool, sd_card: bool = True, led_on: bool = False,
+             which: int = CENTRAL) -> float:
+    """Deep-sleep current of `variant` with the camera powered or not, an SD card or none,
+    the flash LED held on or not."""
+    row = BOARDS[variant]
+    ma = row["sleep_cam_on_ma" if cam_powered else "sleep_cam_off_ma"][which]
+    ma += row["regulator_ma"][which]
+    if not sd_card:
+        ma -= SD_IDLE_MA[CENTRAL]  # dimhoff's figures include his card's 0.07 mA
+    elif which == HIGH:
+        ma += SD_IDLE_MA[HIGH] - SD_IDLE_MA[CENTRAL]
+    if led_on:
+        ma += AWAKE["flash_led"][which]
+    return ma
+
+
+def floor_ma(variant: str, sd_card: bool = True, which: int = CENTRAL) -> float:
+    """The hardware's floor: deep sleep with the camera powered down, LED off."""
+    return sleep_ma(variant, False, sd_card, False, which)
 
 
 class EnergyModel:
-    def __init__(self, table: dict | None = None, *, modified_board: bool = False) -> None:
-        self.table = dict(DEFAULT_TABLE)
-        if modified_board:
-            self.table["deep_sleep"] = MODIFIED_SLEEP_MA
+    def __init__(self, table: Optional[dict] = None, *, modified_board: bool = False,
+                 variant: Optional[str] = None, sd_card: bool = True) -> None:
+        self.variant = variant or ("ai-thinker-mod" if modified_board else "ai-thinker")
+        if self.variant not in BOARDS:
+            raise ValueError("unknown board variant %r (one of %s)"
+                             % (self.variant, ", ".join(sorted(BOARDS))))
+        self.sd_card = sd_card
+        self.table = {k: v[CENTRAL] for k, v in AWAKE.items()}
+        self.table["deep_sleep"] = floor_ma(self.variant, sd_card)
+        self.table["deep_sleep_cam_on"] = sleep_ma(self.variant, True, sd_card)
+        self.table["deep_sleep_led_on"] = AWAKE["flash_led"][CENTRAL]  # added, as awake
+        self.table["off"] = 0.0
         if table:
             self.table.update(table)
         self.seconds: dict[str, float] = {k: 0.0 for k in self.table}
         self.mah: dict[str, float] = {k: 0.0 for k in self.table}
+        self.events: dict[str, int] = {k: 0 for k in PER_EVENT_S}
 
     def current(self, state: str) -> float:
         return self.table[state]
@@ -42,6 +156,16 @@ class EnergyModel:
         self.mah[state] += mah
         return mah
 
+    def count(self, event: str, n: int = 1) -> float:
+        """Count a per-event cost (PER_EVENT_S); returns the mAh it draws (central)."""
+        self.events[event] += n
+        state = "awake_wifi" if event == "tls" else "awake"
+        mah = PER_EVENT_S[event][CENTRAL] * n * self.table[state] / 3600.0
+        key = "event_" + event
+        self.seconds.setdefault(key, 0.0)
+        self.mah[key] = self.mah.get(key, 0.0) + mah
+        return mah
+
     @property
     def total_mah(self) -> float:
         return sum(self.mah.values())
@@ -49,10 +173,12 @@ class EnergyModel:
     def report(self) -> dict:
         total = self.total_mah or 1.0
         return {"total_mah": round(self.total_mah, 3),
-                "by_state": {k: {"seconds": round(self.seconds[k], 1),
+                "variant": self.variant, "sd_card": self.sd_card,
+                "events": dict(self.events),
+                "by_state": {k: {"seconds": round(self.seconds.get(k, 0.0), 1),
                                  "mah": round(self.mah[k], 3),
                                  "share": round(self.mah[k] / total, 3)}
-                             for k in sorted(self.table) if self.seconds[k]}}
+                             for k in sorted(self.mah) if self.mah[k]}}
 
     def battery_days(self, mah_per_day: float, capacity_mah: float) -> float:
         return capacity_mah / mah_per_day if mah_per_day > 0 else float("inf")

@@ -79,13 +79,22 @@ BATTERY_DAY = {"power.mode": "battery", "sync.windows": "06:00-06:30",
                "health.interval_s": 21600}
 
 
-def battery_board(sim, workdir, scene, name="cam-b", extra=None) -> Board:
-    """A battery camera on the modified board (1.4 mA sleep) with a morning sync window and
-    6-hourly heartbeats, uploading to a `cloud` folder under `workdir`."""
+# the ADC pin each board variant's battery divider is wired to (wildcam.core.presets);
+# the stock board has none (the simulated cell is then on GPIO14 for tests that set
+# pins.battery_adc themselves)
+BATTERY_PIN = {"ai-thinker": 14, "ai-thinker-mod": 33}
+
+
+def battery_board(sim, workdir, scene, name="cam-b", extra=None,
+                  variant="ai-thinker-mod", **board_kw) -> Board:
+    """A battery camera (by default the modified board: ~1.5 mA asleep) with a morning sync
+    window and 6-hourly heartbeats, uploading to a `cloud` folder under `workdir`."""
     cloud = Filesystem("cloud", str(Path(workdir) / "cloud"), 1 << 30)
     b = Board(name, workdir, sim=sim, scene=scene, mounts={"cloud": cloud},
-              wifi=WifiModel(SSID, PASSWORD), energy=EnergyModel(modified_board=True))
+              wifi=WifiModel(SSID, PASSWORD), energy=EnergyModel(variant=variant),
+              battery_pin=BATTERY_PIN[variant], **board_kw)
     cfg = dict(BATTERY_DAY)
+    cfg["camera.board"] = variant
     cfg.update(extra or {})
     provision(b, 3, cfg)
     return b
@@ -118,10 +127,12 @@ class Fleet:
                        for o in (3, 11, 19) if o < hours]
             b = Board(name, out, sim=sim, scene=scene, image=image,
                       mounts={"cloud": self.cloud}, wifi=WifiModel(SSID, PASSWORD, outages=outages),
-                      energy=EnergyModel(modified_board=battery))
+                      energy=EnergyModel(modified_board=battery),
+                      battery_pin=BATTERY_PIN["ai-thinker-mod" if battery else "ai-thinker"])
             cfg = dict(extra or {})
             if battery:
-                cfg.update({"power.mode": "battery", "sync.windows": "06:00-06:30,18:00-18:30"})
+                cfg.update({"power.mode": "battery", "sync.windows": "06:00-06:30,18:00-18:30",
+                            "camera.board": "ai-thinker-mod"})
             if self.rollout is not None:
                 cfg.update(self.rollout.config())
             dep = deployment_record(name, i, sim.wall(), int(cfg.get("time.tz_offset_min", 0)))

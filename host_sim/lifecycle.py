@@ -138,7 +138,9 @@ class LifeCycle:
             self.rtc.power_on()  # the RTC starts at 2000-01-01 when power comes
         self.counters["boots"] += 1
         self.counters[_CAUSE_NAMES[cause]] += 1
-        self.pins.reset()
+        self.pins.reset(power_loss=cause == C.PWRON_RESET)  # pad holds survive the rest
+        if cause == C.PWRON_RESET:
+            self.deep_sleep_hold = False
         self.sta = StaState(self.wifi)
         self.nvs.drop_pending()
         self.ext0 = self.ext1 = None
@@ -159,6 +161,7 @@ class LifeCycle:
         await asyncio.wait({self._halt}, timeout=self.boot_time)
         if self._halt.done():
             return self._halt.result()
+        self.energy.count("boot")  # boot and imports beyond boot_time (host_sim/energy.py)
         ctx = contextvars.copy_context()
         ctx.run(current_board.set, self)
         ctx.run(current_boot.set, self.generation)
@@ -241,8 +244,10 @@ class LifeCycle:
 
     async def _deep_sleep(self, ms: Optional[int]):
         self.state = "sleeping"
+        self._sleep_pads = self.sleep_pads()
         self._wake = self.sim.loop.create_future()
-        self.log("deepsleep", ms=ms, ext0=self.ext0, ext1=self.ext1)
+        self.log("deepsleep", ms=ms, ext0=self.ext0, ext1=self.ext1,
+                 camera_powered=self._sleep_pads[0], led_on=self._sleep_pads[1])
         self._check_wake()
         timeout = ms / 1000 if ms else None
         await asyncio.wait({self._wake}, timeout=timeout)

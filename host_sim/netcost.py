@@ -261,4 +261,9 @@ async def paced_connection(loop, create, model: NetModel, protocol_factory, host
         clock = getattr(loop, "clock", None)
         if clock is not None:
             clock.advance(model.tls_cpu_s)  # the arithmetic: the loop is held meanwhile
+        from .context import board_or_none
+
+        board = board_or_none()
+        if board is not None:  # the handshake's published cost beyond tls_cpu_s (energy.py)
+            board.energy.count("tls")
     return proto.transport, proto.inner

@@ -237,8 +237,10 @@ class Camera:
         b = self._board
         model = b.camera
         model.inits += 1
+        b.energy.count("camera_init")
         b.sim.clock.advance(model.init_time(self._pins))
-        why = model.probe(self._pins)
+        why = "not_found" if b.camera_held_off(self._pins.get("powerdown_pin", -1)) \
+            else model.probe(self._pins)
         if why == "not_found":
             raise OSError(ESP_ERR_NOT_FOUND, "ESP_ERR_NOT_FOUND")
         fmt = _FMT.get(self._fmt)

@@ -75,13 +75,14 @@ def init(id, **kw):
         pins[name] = kw.get(k, w[name])
     model = b.camera
     model.inits += 1
+    b.energy.count("camera_init")
     b.sim.clock.advance(model.init_time(pins))
     if st["ready"]:  # camera_probe: ESP_ERR_INVALID_STATE -> esp_camera_deinit()
         st["ready"] = False
         raise OSError("Camera Init Failed")
     loc = kw.get("fb_location", DRAM)
     in_dram_ok = fmt == JPEG and size <= _CIF
-    why = model.probe(pins)
+    why = "not_found" if b.camera_held_off(pins.get("powerdown_pin", -1)) else model.probe(pins)
     if why == "not_found" or (loc == DRAM and not in_dram_ok) or (loc != DRAM and not b.psram):
         raise OSError("Camera Init Failed")
     st.update(ready=True, format=fmt, framesize=size, quality=kw.get("quality", 12),

@@ -55,8 +55,17 @@ def _raw_temperature():
     return int(_board().die_temperature_c() * 9 / 5 + 32)
 
 
-_BY_CHIP = {"raw_temperature": ("esp32",), "mcu_temperature": ("esp32s2", "esp32s3", "esp32c3")}
-_CHIP_NAMES = {"raw_temperature": _raw_temperature, "mcu_temperature": _mcu_temperature}
+def _gpio_deep_sleep_hold(enable, /):
+    """modesp32.c: gpio_deep_sleep_hold_en()/_dis(): held digital (non-RTC) pads keep their
+    configuration in deep sleep too. Built where the chip holds digital pads only all
+    together (SOC_GPIO_SUPPORT_HOLD_IO_IN_DSLP && !..._SINGLE_IO_...): the classic ESP32."""
+    _board().deep_sleep_hold = bool(enable)
+
+
+_BY_CHIP = {"raw_temperature": ("esp32",), "mcu_temperature": ("esp32s2", "esp32s3", "esp32c3"),
+            "gpio_deep_sleep_hold": ("esp32",)}
+_CHIP_NAMES = {"raw_temperature": _raw_temperature, "mcu_temperature": _mcu_temperature,
+               "gpio_deep_sleep_hold": _gpio_deep_sleep_hold}
 
 
 def __getattr__(name):

@@ -53,6 +53,12 @@ class Pin:
             st.pull = pull
         if value is not None:
             self.value(value)
+        if hold is not None and self.id not in _P.INPUT_ONLY:
+            # machine_pin.c: gpio_hold_dis() (outstanding changes reach the pad), then
+            # gpio_hold_en() again when hold is true
+            st.set_hold(bool(hold))
+            if st.mode in (_P.OUT, _P.OPEN_DRAIN):
+                self._board.output_changed(self.id, st.level())
         return None
 
     def value(self, x=None, /):

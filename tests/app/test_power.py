@@ -47,7 +47,7 @@ def test_low_battery_shortens_bursts(sim, tmp_path):
     from host_sim import Battery
     visits = [Animal(300, size=0.3, speed=0.1)]
     from host_sim.scenes.base import Scene
-    b = _battery_board(sim, tmp_path, Scene(8, visits), extra={"pins.battery_adc": 14})
+    b = _battery_board(sim, tmp_path, Scene(8, visits))
     b.battery = Battery(soc=0.5)  # 3.7 V on the simulated cell: about 25 %, below low_pct
     b.power_on()
     sim.run_for(1200)
@@ -59,8 +59,7 @@ def test_low_battery_shortens_bursts(sim, tmp_path):
 def test_critical_battery_sleeps_without_pir_or_radio(sim, tmp_path):
     from host_sim import Battery
     from host_sim.scenes.base import Scene
-    b = _battery_board(sim, tmp_path, Scene(9, [Animal(300, size=0.3, speed=0.1)]),
-                       extra={"pins.battery_adc": 14})
+    b = _battery_board(sim, tmp_path, Scene(9, [Animal(300, size=0.3, speed=0.1)]))
     b.battery = Battery(soc=0.1)  # 3.3 V: about 0 %
     b.power_on()
     sim.run_for(3600)
@@ -93,7 +92,7 @@ def test_the_sleep_record_counts_time_asleep_with_and_without_the_pir(sim, tmp_p
     """Effort for the export: sleep with the PIR armed counts, timer-only sleep does not."""
     from host_sim import Battery
     from host_sim.scenes.base import Scene
-    b = _battery_board(sim, tmp_path, Scene(12, []), extra={"pins.battery_adc": 14})
+    b = _battery_board(sim, tmp_path, Scene(12, []))
     b.battery = Battery(soc=0.1 if critical else 0.95)
     b.power_on()
     sim.run_for(13 * 3600)

@@ -11,6 +11,14 @@ unless in maintenance) with:
   during the quiet period after an event (the PIR is level-triggered: it would wake us at
   once while the animal is still there), which becomes a timer wake instead;
 - a timer wake for the next heartbeat, sync window or time-lapse image.
+Before sleeping it brings the board to its hardware floor (`quiesce`): the camera driver
+deinitialised, the camera's power-down pin (preset "pwdn"; GPIO32 on the AI-Thinker, its
+CAM_PWR line on a stock board, the sensor's PWDN on the modified one) driven high and the
+flash LED pin low, both with the ESP32 pad hold (`Pin(..., hold=True)`: the level stays
+through deep sleep on RTC GPIOs, on others with `esp32.gpio_deep_sleep_hold(True)`, which
+the classic ESP32 port has), the SD card unmounted, WiFi off. Forgetting the hold costs
+20+ mA asleep (docs/POWER.md). Holds survive the wake: `release_holds()` runs at boot
+before the camera starts (a held PWDN would keep the sensor off).
 Before sleeping it records the boot as clean (so sleeping never looks like a crash loop),
 notes when it went to sleep and whether the PIR was armed, saves the RTC state and flushes
 the log; `account(now)` at the next boot adds the time asleep to `armed_s` (the camera
@@ -70,9 +78,38 @@ class Policy:
         return active and tier != CRITICAL
 
 
+def hold_pins(pwdn, led):
+    """Camera powered down (pwdn high) and flash LED off, held through deep sleep."""
+    import machine
+
+    if pwdn >= 0:
+        machine.Pin(pwdn, machine.Pin.OUT, value=1, hold=True)  # pyright: ignore[reportCallIssue]  # stub gap: hold= (esp32 machine_pin.c)
+    if led >= 0:
+        machine.Pin(led, machine.Pin.OUT, value=0, hold=True)  # pyright: ignore[reportCallIssue]  # stub gap: as above
+    try:
+        import esp32
+
+        keep = getattr(esp32, "gpio_deep_sleep_hold", None)  # classic ESP32 only
+        if keep is not None:
+            keep(True)  # held digital (non-RTC) pads keep their level in deep sleep too
+    except ImportError:
+        pass
+
+
+def release_holds(pwdn, led):
+    """At boot, before the camera starts: release the holds of the last sleep at the levels
+    they held (releasing unconfigured would drop the pad to its default first)."""
+    import machine
+
+    if pwdn >= 0:
+        machine.Pin(pwdn, machine.Pin.OUT, value=1, hold=False)  # pyright: ignore[reportCallIssue]  # stub gap: hold=; the driver powers it up
+    if led >= 0:
+        machine.Pin(led, machine.Pin.OUT, value=0, hold=False)  # pyright: ignore[reportCallIssue]  # stub gap: hold=
+
+
 class Sleeper:
     def __init__(self, cfg, policy, rtc, log, logs, boot, busy, draining, pir_pin,
-                 next_due=None, deepsleep=None, arm_pir=None):
+                 next_due=None, deepsleep=None, arm_pir=None, quiesce=None, hold=None):
         self.cfg = cfg
         self.policy = policy
         self.rtc = rtc
@@ -85,6 +122,8 @@ class Sleeper:
         self._next_due = next_due  # () -> seconds until the next timed job, or None
         self._deepsleep = deepsleep
         self._arm_pir = arm_pir
+        self._quiesce = quiesce  # () -> None: camera deinit, SD unmount, WiFi off
+        self._hold = hold  # () -> None: power-down pins held (hold_pins with the preset's)
         self.tier = NORMAL
         self.maintenance = lambda: False
         self.may_sleep = lambda: True  # OTA: a version on trial must finish its gate first
@@ -154,6 +193,12 @@ class Sleeper:
     def sleep(self, seconds, pir):
         import machine
 
+        if self._quiesce is not None:
+            try:
+                self._quiesce()
+            except Exception as e:  # a part that will not stop must not keep us awake
+                self.log.warning("before sleep: %s", e)
+
         if pir:
             if self._arm_pir is not None:
                 self._arm_pir()
@@ -170,4 +215,6 @@ class Sleeper:
         self.log.info("deep sleep %d s (%s wake; battery tier %s)", seconds,
                       "PIR or timer" if pir else "timer", self.tier)
         self.logs.flush()
+        if self._hold is not None:
+            self._hold()  # last: nothing may drive these pins after the hold
         (self._deepsleep or machine.deepsleep)(seconds * 1000)

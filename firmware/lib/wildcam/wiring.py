@@ -138,11 +138,12 @@ def build_capture(app):
 
     cfg = app.config
     mount_sd(app)
-    app.sensors = Sensors(cfg.get("pins.battery_adc"), cfg.get("power.battery_divider"))
+    app.sensors = Sensors(*presets.battery_adc(cfg))  # the preset's divider by default
     app.sensors.read_battery()  # ADC2 pins only read before WiFi starts
     app.space = SdSpace(app.storage, cfg.get("storage.min_free_mb") * 1024 * 1024,
                         cfg.get("storage.full_policy"), app.logs.get("sd")) \
         if app.has_sd else None
+    release_holds(app)  # the camera's power-down pin may still be held from deep sleep
     app.cam = Camera(app.logs.get("cam"), frame_size=cfg.get("capture.frame_size"),
                      quality=cfg.get("capture.jpeg_quality"),
                      settle=cfg.get("capture.settle_frames"), pins=presets.from_config(cfg))
@@ -332,7 +333,8 @@ def build_power(app):
         app.link.want = radio_wanted
     s = app.sleeper = Sleeper(cfg, app.policy, app.rtc, app.logs.get("power"),
                               app.logs, app.boot, lambda: app.capture.busy, draining,
-                              cfg.get("pins.pir"), next_due=next_due)
+                              cfg.get("pins.pir"), next_due=next_due,
+                              quiesce=lambda: _quiesce(app), hold=lambda: _hold(app))
     s.tier = tier
     s.account()  # the sleep that ended with this boot, for the heartbeat
     from wildcam.manage.health import sleep_source
@@ -345,6 +347,43 @@ def build_power(app):
     app.sync.on_done = _chain(app.sync.on_done, lambda items: s.activity())
     app.log.info("battery mode: tier %s, uploads %s", tier, uploads)
     app.sup.add("sleep", s.run, critical=False)
+
+
+def _power_pins(cfg):
+    from wildcam.core import presets
+
+    return presets.from_config(cfg)["pwdn"], cfg.get("pins.flash_led")
+
+
+def _quiesce(app):
+    """Before deep sleep: camera driver off, radio off, SD card unmounted."""
+    from wildcam.capture import sdcard
+
+    if app.cam is not None:
+        app.cam.deinit()
+    if app.link is not None:
+        app.link.off()
+    if app.has_sd:
+        sdcard.unmount()
+
+
+def _hold(app):
+    from wildcam.power import hold_pins
+
+    try:
+        hold_pins(*_power_pins(app.config))
+    except (ValueError, OSError):  # a bad pin in the config must not stop the sleep
+        pass
+
+
+def release_holds(app):
+    """At boot, before the camera starts: the pins the last deep sleep held are let go."""
+    from wildcam.power import release_holds as release
+
+    try:
+        release(*_power_pins(app.config))
+    except (ValueError, OSError) as e:  # a bad pin in the config: the camera says the rest
+        app.log.warning("pin holds: %s", e)
 
 
 def _chain(first, second):

@@ -24,3 +24,22 @@ def mount(storage, log):
     except (OSError, AttributeError, ValueError) as e:
         log.warning("no SD card (%s): images cannot be stored; queue kept on flash", e)
         return False
+
+
+def unmount():
+    """Before deep sleep: unmount /sd (FAT flushed, the card left idle). Never fatal."""
+    try:
+        import vfs  # MicroPython >= 1.23; os.umount before
+
+        vfs.umount("/sd")
+    except ImportError:
+        import os
+
+        umount = getattr(os, "umount", None)
+        if umount is not None:
+            try:
+                umount("/sd")
+            except (OSError, ValueError):
+                pass
+    except (OSError, ValueError):
+        pass

@@ -42,7 +42,7 @@ SCHEMA = (
     ("capture.flash", "s", "auto", ("auto", "on", "off"), E),
     ("capture.dark_level", "i", 40, (0, 255), 0),  # mean gray below this = night: LED on
     # the camera board (wildcam.core.presets): pins passed to the driver explicitly
-    ("camera.board", "s", "ai-thinker", ("ai-thinker",), E),
+    ("camera.board", "s", "ai-thinker", ("ai-thinker", "ai-thinker-mod"), E),
     ("camera.pins", "s", "", (0, 160), 0),  # overrides: "pwdn=-1,data=5/18/19/21/36/39/34/35"
     # on-device motion detection (confirms PIR triggers; see docs/DETECTION.md)
     ("detect.enabled", "b", True, None, 0),
@@ -57,7 +57,7 @@ SCHEMA = (
     # pins (AI-Thinker ESP32-CAM defaults)
     ("pins.pir", "i", 13, (0, 39), 0),
     ("pins.flash_led", "i", 4, (-1, 39), 0),
-    ("pins.battery_adc", "i", -1, (-1, 39), 0),
+    ("pins.battery_adc", "i", -2, (-2, 39), 0),  # -2: the board preset's divider; -1: none
     ("pins.safe_mode", "i", -1, (-1, 39), 0),  # held low at boot -> safe mode; -1 = none
     # storage
     ("storage.full_policy", "s", "delete_uploaded", ("stop", "delete_uploaded"), E),

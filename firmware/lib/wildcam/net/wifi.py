@@ -149,6 +149,10 @@ class Link:
                 delay -= CHECK_MS
                 self.alive()
 
+    def off(self):
+        """The radio off now (before deep sleep)."""
+        self._radio_off()
+
     def _radio_off(self):
         try:
             w = self.wlan()
