@@ -181,12 +181,8 @@ def build_ota(app):
     from wildcam.ota.updater import Updater
 
     cfg = app.config
-    tls = None
-    if cfg.get("ota.ca"):
-        from wildcam.net.stream import tls_context
-
-        tls = tls_context(app.storage.real(cfg.get("ota.ca")))
     log = app.logs.get("ota")
+    tls = ota_tls(cfg, app.storage.real, log)
     opts = {}  # the fetch function, then whatever tests/tools hand the updater
     opts["fetch"] = make_fetch(app.storage, tls)
     opts.update(app.ota_options)
@@ -206,6 +202,28 @@ def build_ota(app):
             app.updater, cfg.get("ota.url"), cfg.get("ota.check_h") * 3600000,
             ready=lambda: app.link is None or app.link.up(), reboot=app.reset),
             critical=False)
+
+
+def ota_tls(cfg, real, log):
+    """The TLS context for https:// OTA URLs: verifying against `ota.ca`; without one, none
+    (an https URL is then refused) unless `ota.insecure` is set, which is said loudly at
+    every boot. Integrity never rests on TLS (the manifest is signed, every file hashed):
+    verification keeps a network attacker from reading what the camera fetches and from
+    feeding it junk to download."""
+    from wildcam.net.stream import tls_context
+
+    if cfg.get("ota.ca"):
+        try:
+            return tls_context(real(cfg.get("ota.ca")))
+        except (OSError, ValueError) as e:
+            log.error("ota: CA file %s not usable (%s): https updates refused",
+                      cfg.get("ota.ca"), e)
+            return None
+    if cfg.get("ota.insecure"):
+        log.error("ota: ota.insecure is set: https updates are fetched WITHOUT verifying the "
+                  "server (set ota.ca to a CA file to verify)")
+        return tls_context(verify=False)
+    return None
 
 
 def build_management(app):
@@ -258,6 +276,7 @@ def build_commands(app):
     app.manage = m = Management(cfg, app.storage, app.logs.get("manage"), app.logs,
                                 app.mqtt, cmds, app.device_id, VERSION)
     m.register_basics(app.capture, app.sync, app.health)
+    app.health.sources["cmd"] = m.stats  # refusals are counted where the user looks
     m.register_ota(app.updater)
     if cfg.secret("cmd.hmac_key"):
         app.sup.add("commands", lambda: m.run(app.sup.beat("commands")))
