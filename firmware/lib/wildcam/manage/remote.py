@@ -120,31 +120,35 @@ class Management:
         await self.mqtt.subscribe(self.mqtt.topic("cmd"), self.on_message)
         while True:
             self._wake.clear()
-            while self._replies:
-                await self._reply(self._replies.pop(0))
-            if self._clear:
-                await self._clear_retained()
-            while self._inbox:
-                raw, digest = self._inbox.pop(0)
-                reply = await self.commands.handle(raw)
-                if digest is not None and self.commands.final:
-                    self._handled(digest)
-                if self._clear:
-                    await self._clear_retained()  # before a reboot the command may ask
-                if reply is None:  # a muted refusal
-                    continue
-                await self._reply(reply)
-                again = reply.get("cmd") in ("reboot", "config_set") or (
-                    reply.get("cmd") == "ota" and (reply.get("result") or {}).get("reboot"))
-                if reply.get("ok") and again:
-                    await asyncio.sleep_ms(500)  # let the reply leave
-                    self.restart("remote %s" % reply["cmd"])
+            await self.step()
             try:
                 await asyncio.wait_for_ms(self._wake.wait(), 10000)
             except asyncio.TimeoutError:
                 pass
             if alive:
                 alive()
+
+    async def step(self):
+        """Send the queued refusal replies and clears, then run the inbox's commands."""
+        while self._replies:
+            await self._reply(self._replies.pop(0))
+        if self._clear:
+            await self._clear_retained()
+        while self._inbox:
+            raw, digest = self._inbox.pop(0)
+            reply = await self.commands.handle(raw)
+            if digest is not None and self.commands.final:
+                self._handled(digest)
+            if self._clear:
+                await self._clear_retained()  # before a reboot the command may ask
+            if reply is None:  # a muted refusal
+                continue
+            await self._reply(reply)
+            again = reply.get("cmd") in ("reboot", "config_set") or (
+                reply.get("cmd") == "ota" and (reply.get("result") or {}).get("reboot"))
+            if reply.get("ok") and again:
+                await asyncio.sleep_ms(500)  # let the reply leave
+                self.restart("remote %s" % reply["cmd"])
 
     async def _reply(self, reply):
         try:
