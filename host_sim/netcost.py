@@ -17,6 +17,13 @@ so without this the simulator would say a network step is free. With it, in a si
 - Receiving: bytes reach the firmware half a round trip after the server sent them, no
   faster than the same rates, and not before a round trip after the firmware's last byte
   left (a reply cannot overtake its request, although the real server got it at once).
+- Receiving comes in segments of at most `mss` bytes, each delivered when its last byte
+  has arrived at the modelled rate (a large read from the real socket is not held back
+  until all of it would have arrived).
+- Receive window: no more than `rcvwnd` bytes (lwIP's TCP window) wait between the server
+  and the firmware; past that the real socket is not read, so the server's own send buffer
+  fills and it waits, as it would for a board that does not read (a 10 MB message is never
+  held in the simulator's memory either).
 - DNS: a `socket.getaddrinfo` from a firmware step blocks for `dns_s` (host_sim/stepwatch.py
   charges it; the firmware caches results, wildcam.net.stream.resolve).
 
@@ -42,6 +49,8 @@ class NetModel:
     # 0.93-1.07 s (mean 0.98) for an ESP32 client; nearly all of it computation on a LAN
     dns_s: float = 0.03  # one DNS round trip when the resolver answers
     sndbuf: int = 5744  # ESP-IDF CONFIG_LWIP_TCP_SND_BUF_DEFAULT (4 x MSS 1436)
+    mss: int = 1436  # ESP-IDF CONFIG_LWIP_TCP_MSS default: what arrives comes in these
+    rcvwnd: int = 5744  # ESP-IDF CONFIG_LWIP_TCP_WND_DEFAULT (4 x MSS; 5760 in IDF 5.x)
 
     def rate(self, tls: bool) -> float:
         return self.tls_bps if tls else self.tcp_bps
@@ -62,6 +71,9 @@ class PacedProtocol(asyncio.Protocol):
         self._timer = None
         self._real_paused = False
         self._await_t = None  # real time of the first write since the last bytes came in
+        self._queued = 0  # bytes received from the real socket, not yet delivered
+        self._win_paused = False  # the real socket is not read: the window is full
+        self._inner_paused = False  # the firmware's StreamReader asked for a pause
 
     # from the real transport
     def connection_made(self, transport):
@@ -82,12 +94,32 @@ class PacedProtocol(asyncio.Protocol):
     def data_received(self, data):
         self._await_t = None
         now = self.loop.time()
-        start = max(now + self.model.rtt_s / 2, self._rx_free)
         t = self.transport
-        if t is not None:  # an answer cannot come back before what it answers got there
-            start = max(start, t._tx_free + self.model.rtt_s)
-        self._rx_free = start + len(data) / self.model.rate(self.tls)
-        self._push(self._rx_free, "data", bytes(data))
+        mss = self.model.mss
+        for i in range(0, len(data), mss):  # segment by segment, each when it has arrived
+            piece = bytes(data[i:i + mss])
+            start = max(now + self.model.rtt_s / 2, self._rx_free)
+            if t is not None:  # an answer cannot come back before what it answers got there
+                start = max(start, t._tx_free + self.model.rtt_s)
+            self._rx_free = start + len(piece) / self.model.rate(self.tls)
+            self._queued += len(piece)
+            self._push(self._rx_free, "data", piece)
+        if self._queued > self.model.rcvwnd and not self._win_paused:
+            self._win_paused = True
+            self._reading()
+
+    def _reading(self):
+        """Read the real socket unless the window is full or the firmware paused reading."""
+        t = self.transport
+        if t is None or t._closed:
+            return
+        try:
+            if self._win_paused or self._inner_paused:
+                t.real.pause_reading()
+            else:
+                t.real.resume_reading()
+        except (AttributeError, RuntimeError):  # a transport already closing
+            pass
 
     def eof_received(self):
         self._push(max(self._rx_free, self.loop.time()), "eof", None)
@@ -130,7 +162,11 @@ class PacedProtocol(asyncio.Protocol):
         while self._queue and self._queue[0][0] <= now + 1e-9:
             _, kind, arg = self._queue.pop(0)
             if kind == "data":
+                self._queued -= len(arg)
                 self.inner.data_received(arg)
+                if self._win_paused and self._queued <= self.model.rcvwnd:
+                    self._win_paused = False
+                    self._reading()
             elif kind == "eof":
                 keep = self.inner.eof_received()
                 if not keep and self.transport is not None:
@@ -231,10 +267,12 @@ class PacedTransport(asyncio.Transport):
         return self.real.is_reading()
 
     def pause_reading(self):
-        self.real.pause_reading()
+        self.proto._inner_paused = True
+        self.proto._reading()
 
     def resume_reading(self):
-        self.real.resume_reading()
+        self.proto._inner_paused = False
+        self.proto._reading()
 
     def get_protocol(self):
         return self.proto.inner

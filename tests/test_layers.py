@@ -10,7 +10,7 @@ PKG = Path(__file__).resolve().parents[1] / "firmware" / "lib" / "wildcam"
 
 # the part each top-level name of the package belongs to, and its layer (higher may use lower)
 LAYER = {"core": 0, "net": 1, "dest": 2, "ota": 2, "manage": 2, "capture": 2, "queue": 2,
-         "power": 2, "app": 3, "wiring": 3, "__init__": 3}
+         "power": 2, "app": 3, "wiring": 3, "devices": 3, "__init__": 3}
 
 
 def part_of(module: str) -> str:

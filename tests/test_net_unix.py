@@ -217,7 +217,7 @@ async def ticker():
 async def main():
     t = asyncio.create_task(ticker())
     m = MQTT("127.0.0.1", PORT, client_id="wc-u", device="wc-u", timeout_s=3, keepalive_s=30)
-    await m.subscribe(m.topic("cmd"), lambda topic, msg: got.append((topic, msg)))
+    await m.subscribe(m.topic("cmd"), lambda topic, msg, retained: got.append((topic, msg)))
     await m.connect()
     before = ticks[0]
     n = await m.publish(m.topic("event"), b'{"key":"u1"}')

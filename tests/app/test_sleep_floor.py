@@ -157,16 +157,16 @@ def test_holds_in_deep_sleep_rtc_and_digital_pads(board):
 
 
 def test_before_sleep_the_camera_and_radio_are_off(sim, tmp_path, monkeypatch):
-    import wildcam.wiring
+    import wildcam.devices
 
     seen = []
-    real = wildcam.wiring._quiesce
+    real = wildcam.devices._quiesce
 
     def spy(app):
         real(app)
         seen.append((app.cam._cam is None, app.link is None or not app.link.wlan().active()))
 
-    monkeypatch.setattr(wildcam.wiring, "_quiesce", spy)
+    monkeypatch.setattr(wildcam.devices, "_quiesce", spy)
     b = _day(sim, tmp_path, hours=1)
     assert len(seen) == len(_sleeps(b)) >= 2
     assert all(cam_off and radio_off for cam_off, radio_off in seen), seen

@@ -181,7 +181,7 @@ def test_parse_head_and_errors():
     assert (v, st, reason) == ("HTTP/1.1", 503, "Slow Down")
     assert h["set-x"] == "a, b" and retry_after_ms(h) == 7000
     assert retry_after_ms({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}, 5) == 5
-    raises(ValueError, parse_head, b"SSH-2.0-OpenSSH\r\n")
+    assert "SSH-2.0-OpenSSH" in str(raises(Retry, parse_head, b"SSH-2.0-OpenSSH\r\n"))
     body = b"<Error><Code>SignatureDoesNotMatch</Code><Message>bad sig</Message></Error>"
     assert xml_text(body, "Code") == "SignatureDoesNotMatch"
 

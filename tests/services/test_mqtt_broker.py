@@ -196,7 +196,7 @@ def test_commands_reach_a_subscription_callback(live_broker):
     got = []
 
     async def main():
-        await m.subscribe(m.topic("cmd"), lambda t, msg: got.append((t, msg)))
+        await m.subscribe(m.topic("cmd"), lambda t, msg, retained: got.append((t, msg)))
         await m.connect()
         await asyncio.get_running_loop().run_in_executor(None, lambda: pub.single(
             m.topic("cmd"), b'{"op":"capture"}', qos=1, hostname="127.0.0.1",

@@ -254,8 +254,13 @@ def _handshake_then(send_after, after=8):
             t, body = p
             if t >> 4 == 3:
                 tl = struct.unpack("!H", body[:2])[0]
-                c.sendall(b"\x40\x02" + body[2 + tl:4 + tl])
+                qos = (t >> 1) & 3
+                br.published.append((n, "PUBLISH", (body[2:2 + tl].decode(), t & 1,
+                                                    body[2 + tl + (2 if qos else 0):])))
+                if qos:
+                    c.sendall(b"\x40\x02" + body[2 + tl:4 + tl])
             elif t >> 4 == 8:
+                br.published.append((n, "SUBSCRIBE", body))
                 c.sendall(b"\x90\x03" + body[:2] + b"\x01")
             if t >> 4 == after and not sent:
                 sent = True
@@ -270,7 +275,7 @@ def _handshake_then(send_after, after=8):
 def _subscribed(port, got):
     async def main():
         m = _mqtt(port, timeout_s=1)
-        await m.subscribe(m.topic("cmd"), lambda t, msg: got.append(msg))
+        await m.subscribe(m.topic("cmd"), lambda t, msg, retained: got.append(msg))
         await m.connect()
         for _ in range(100):
             if got:
@@ -289,13 +294,17 @@ def test_an_oversized_message_is_drained_acknowledged_and_the_next_one_arrives(f
     assert got == [b'{"cmd":"status"}']
     assert m.counters["oversized"] == 1 and m.connected
     assert "oversized" in m.last_error
-    acks = [body for _, kind, body in b.published if kind == "PUBACK"]
+    for _ in range(100):  # the fake broker's thread records the PUBACKs a moment later
+        acks = [body for _, kind, body in b.published if kind == "PUBACK"]
+        if struct.pack("!H", 41) in acks and struct.pack("!H", 42) in acks:
+            break
+        run(asyncio.sleep(0.02))
     assert struct.pack("!H", 41) in acks and struct.pack("!H", 42) in acks
     run(m.disconnect())
 
 
 def test_a_packet_past_the_drain_limit_or_malformed_drops_the_connection(fake):
-    huge = b"\x30\xff\xff\x7f"  # remaining length 2 MB: not read, the link is dropped
+    huge = b"\x30\xff\xff\x7f\x00\x03a/b"  # 2 MB: its topic read, the rest not: dropped
     bad = b"\x30\xff\xff\xff\xff\x01"  # five length bytes: malformed
     for junk, why in ((huge, "not draining"), (bad, "malformed")):
         b = fake(_handshake_then(lambda c, j=junk: c.sendall(j), after=3))
@@ -307,6 +316,92 @@ def test_a_packet_past_the_drain_limit_or_malformed_drops_the_connection(fake):
                 break
             run(asyncio.sleep(0.02))
         assert not m.connected and why in m.last_error and got == []
+
+
+def _retained(pkt):
+    return bytes([pkt[0] | 1]) + pkt[1:]
+
+
+def test_callbacks_are_told_whether_a_message_was_retained(fake):
+    kept = _retained(_publish_pkt("wildcam/wc-f/cmd", b"old", pid=5))
+    live = _publish_pkt("wildcam/wc-f/cmd", b"new", pid=6)
+    b = fake(_handshake_then(lambda c: c.sendall(kept + live)))
+    got = []
+
+    async def main():
+        m = _mqtt(b.port, timeout_s=1)
+        await m.subscribe(m.topic("cmd"), lambda t, msg, retained: got.append((msg, retained)))
+        await m.connect()
+        for _ in range(100):
+            if len(got) == 2:
+                break
+            await asyncio.sleep(0.02)
+        await m.disconnect()
+
+    run(main())
+    assert got == [(b"old", True), (b"new", False)]
+
+
+def test_an_oversized_retained_command_is_drained_acknowledged_and_cleared(fake):
+    """A retained message too big to keep would come back at every subscribe: after the
+    drain the client clears it (an empty retained message on the same topic)."""
+    big = _retained(_publish_pkt("wildcam/wc-f/cmd", b"x" * 10000, pid=41))
+    b = fake(_handshake_then(lambda c: c.sendall(big)))
+    got = []
+    m = run(_subscribed(b.port, got)())
+    for _ in range(100):
+        if m.counters["cleared"]:
+            break
+        run(asyncio.sleep(0.02))
+    assert got == [] and m.connected and m.counters["oversized"] == 1
+    assert m.counters["cleared"] == 1
+    for _ in range(100):  # recorded by the fake broker's thread a moment later
+        if ("PUBLISH", ("wildcam/wc-f/cmd", 1, b"")) in [(k, x) for _, k, x in b.published]:
+            break
+        run(asyncio.sleep(0.02))
+    pubs = [body for _, kind, body in b.published if kind == "PUBLISH"]
+    assert ("wildcam/wc-f/cmd", 1, b"") in pubs  # retain flag, no payload
+    assert struct.pack("!H", 41) in [body for _, kind, body in b.published if kind == "PUBACK"]
+    run(m.disconnect())
+
+
+def test_a_retained_packet_past_the_drain_limit_is_acknowledged_then_cleared_first(fake):
+    """Past DRAIN_MAX the connection is dropped, but not before the PUBACK (the broker
+    forgets the message even for a persistent session); the next connect clears the
+    retained message *before* it subscribes, so it is not delivered again, and waits a
+    while first (a broker whose ACL forbids the clear cannot make the camera spin)."""
+    head = b"\x33\x80\x80\x80\x01"  # PUBLISH qos1 retained, remaining length 2 MB
+    var = struct.pack("!H", 16) + b"wildcam/wc-f/cmd" + struct.pack("!H", 99)
+    sent = []
+
+    def once(c):  # a real broker would not send it again: the clear came first
+        if not sent:
+            sent.append(c.sendall(head + var + b"x" * 1000))
+
+    b = fake(_handshake_then(once))
+    got = []
+
+    async def main():
+        m = _mqtt(b.port, timeout_s=1)
+        await m.subscribe(m.topic("cmd"), lambda t, msg, retained: got.append(msg))
+        with pytest.raises(Retry):  # it comes right after the SUBACK: this connect fails
+            await m.connect()
+        assert not m.connected and m.counters["oversized"] == 1
+        with pytest.raises(Retry) as held:
+            await m.publish(m.topic("event"), b"{}")  # run() and publish() are held off
+        assert held.value.after_ms > 4000
+        m._hold = None  # (the test does not wait the 5 s)
+        await m.connect()
+        await m.disconnect()
+        return m
+
+    m = run(main())
+    assert got == [] and m.counters["cleared"] == 1
+    acks = [body for n, kind, body in b.published if kind == "PUBACK" and n == 1]
+    assert struct.pack("!H", 99) in acks
+    second = [(kind, body) for n, kind, body in b.published if n == 2 and kind != "PUBACK"]
+    assert second[0] == ("PUBLISH", ("wildcam/wc-f/cmd", 1, b""))  # the clear, first
+    assert second[1][0] == "SUBSCRIBE"
 
 
 def test_the_loop_runs_while_a_publish_waits_for_its_puback(fake):

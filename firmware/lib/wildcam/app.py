@@ -13,7 +13,7 @@ Guarantees:
 import asyncio
 import time
 
-from wildcam import wiring
+from wildcam import devices
 from wildcam.core import board, clock
 from wildcam.core.bootstate import BootState
 from wildcam.core.config import Config
@@ -45,7 +45,7 @@ class App:
         # tests and tools may hand the updater its keys, fetch and partition
         self.ota_options = ota_options or {}
         self.sup = None  # type: Supervisor | None
-        # the parts wildcam.wiring builds (None until then, or when not configured)
+        # the parts wildcam.wiring and wildcam.devices build (None until then, or when not configured)
         self.outbox = None  # type: Outbox | None
         self.sync = None  # type: SyncEngine | None
         self.guard = None  # type: Guard | None
@@ -55,7 +55,7 @@ class App:
         self.policy = None  # type: Policy | None
         self.sleeper = None  # type: Sleeper | None
         self.space = None
-        self.has_sd = None  # mounted by wiring.mount_sd: True / False
+        self.has_sd = None  # mounted by devices.mount_sd: True / False
         self.mqtt = None
         self.camera_problem = None
 
@@ -103,18 +103,20 @@ class App:
 
     def build_rest(self):
         """Everything else: queue, network, destinations, OTA, management, power."""
+        from wildcam import wiring  # the network half: not needed before a wake's burst
+
         self.boot.commit()
         wiring.build_sync(self)
         wiring.build_ota(self)
         if self.capture is None and self.can_capture():
-            cap = wiring.build_capture(self)
+            cap = devices.build_capture(self)
             if board.woken_by_pir():
                 cap.trigger("pir-wake")  # the event that woke us is not lost
         wiring.build_management(self)
         if self.safe_mode:
             return self
         if self.config.get("power.mode") == "battery" and self.capture is not None:
-            wiring.build_power(self)
+            devices.build_power(self)
         return self
 
     async def start(self):
@@ -123,7 +125,7 @@ class App:
         wake = board.woken_by_pir()
         self.build_core(wake=wake)
         if wake and self.can_capture():
-            await wiring.build_capture(self).wake_burst("pir-wake")
+            await devices.build_capture(self).wake_burst("pir-wake")
         self.build_rest()
 
     def queue(self, kind, route, **kw):

@@ -1,4 +1,5 @@
-"""The composition root's builders: each wires one group of services from the config.
+"""The composition root's builders for the queue, the network and what runs over it (sync,
+MQTT, OTA, management, commands); the board's own devices are built in wildcam.devices.
 
 `App.build()` (wildcam.app) calls them in order; each takes the App, reads the config and
 what earlier builders made, and stores what it makes on the App. This is the only module
@@ -6,21 +7,12 @@ besides app.py that knows every part of the firmware; the parts themselves recei
 they need as arguments and never import each other sideways.
 """
 
-import time
 
+from wildcam import devices
 from wildcam.core import board, clock
 from wildcam.core.version import VERSION
 
 FLASH_KEEP_FREE = 256 * 1024  # without an SD card the outbox leaves this much flash free
-
-
-def mount_sd(app):
-    """Mount the SD card once (the PIR wake's burst needs it before anything else)."""
-    if app.has_sd is None:
-        from wildcam.capture import sdcard
-
-        app.has_sd = sdcard.mount(app.storage, app.log)
-    return app.has_sd
 
 
 def build_sync(app):
@@ -29,7 +21,7 @@ def build_sync(app):
     from wildcam.queue.sync import Route, SyncEngine
 
     cfg = app.config
-    mount_sd(app)
+    devices.mount_sd(app)
     # keys carry the boot number; on flash the queue leaves room for logs, config, OTA
     app.outbox = Outbox(app.storage, "/sd/outbox" if app.has_sd else "/outbox",
                         max_bytes=cfg.get("sync.max_queue_mb") * 1024 * 1024, now=clock.now,
@@ -129,70 +121,6 @@ def build_mqtt(app):
     return app.mqtt
 
 
-def build_capture(app):
-    from wildcam.capture.cam import Camera
-    from wildcam.capture.service import CaptureService
-    from wildcam.core import presets
-    from wildcam.capture.sdspace import SdSpace
-    from wildcam.capture.sensors import Sensors
-
-    cfg = app.config
-    mount_sd(app)
-    app.sensors = Sensors(*presets.battery_adc(cfg))  # the preset's divider by default
-    app.sensors.read_battery()  # ADC2 pins only read before WiFi starts
-    app.space = SdSpace(app.storage, cfg.get("storage.min_free_mb") * 1024 * 1024,
-                        cfg.get("storage.full_policy"), app.logs.get("sd")) \
-        if app.has_sd else None
-    release_holds(app)  # the camera's power-down pin may still be held from deep sleep
-    app.cam = Camera(app.logs.get("cam"), frame_size=cfg.get("capture.frame_size"),
-                     quality=cfg.get("capture.jpeg_quality"),
-                     settle=cfg.get("capture.settle_frames"), pins=presets.from_config(cfg))
-    app.capture = CaptureService(cfg, app.storage, app.cam, app.logs.get("capture"),
-                                 app.boot.boots, app.device_id, sensors=app.sensors,
-                                 space=app.space,
-                                 detector=(lambda: build_detector(app))
-                                 if cfg.get("detect.enabled") else None,
-                                 on_image=app.on_image, on_event=app.on_event,
-                                 boot_ms=app.t0)
-    app.sup.add("capture", app.capture.run)
-    if "timelapse" in cfg.get("capture.mode") or cfg.get("capture.timelapse_s"):
-        app.sup.add("timelapse", app.capture.timelapse, critical=False)
-    if app.rtc is not None:  # a battery camera: light level and reference across sleep
-        from wildcam.power import Policy
-
-        app.capture.reference_store = app.rtc
-        app.policy = Policy(cfg.get("power.low_pct"), cfg.get("power.critical_pct"),
-                            cfg.get("power.active_hours"), cfg.get("time.tz_offset_min"))
-        tier = app.policy.tier(app.sensors.snapshot()["battery_pct"])
-        app.capture.max_burst = app.policy.burst(cfg.get("capture.burst_count"), tier)
-    return app.capture
-
-
-def build_detector(app):
-    cfg = app.config
-    if not cfg.get("detect.enabled"):
-        return None
-    from wildcam.capture.cam import FRAME_SIZES
-    from wildcam.capture.detect import MotionDetector
-
-    w, h = FRAME_SIZES[cfg.get("detect.frame")]
-    return MotionDetector(w, h, threshold=cfg.get("detect.threshold"),
-                          min_area=cfg.get("detect.min_area"),
-                          confirm=cfg.get("detect.confirm"),
-                          roi=cfg.get("detect.roi") or None)
-
-
-def keep_reference(app):
-    """A battery camera keeps the detector's reference background in RTC memory: the next
-    PIR wake judges its frames against the view before the animal came."""
-    det = app.capture.judge.detector if app.capture is not None else None
-    if det is None:
-        return
-    if app.rtc.reference:
-        if not det.load_reference(app.rtc.reference):
-            app.log.info("detector reference not used (%s): cold start", det.ref_problem)
-
-
 def build_ota(app):
     """Signed OTA: the updater, the health gate for a version on trial, the checks."""
     from wildcam.ota.fetch import make_fetch
@@ -200,12 +128,8 @@ def build_ota(app):
     from wildcam.ota.updater import Updater
 
     cfg = app.config
-    tls = None
-    if cfg.get("ota.ca"):
-        from wildcam.net.stream import tls_context
-
-        tls = tls_context(app.storage.real(cfg.get("ota.ca")))
     log = app.logs.get("ota")
+    tls = ota_tls(cfg, app.storage.real, log)
     opts = {}  # the fetch function, then whatever tests/tools hand the updater
     opts["fetch"] = make_fetch(app.storage, tls)
     opts.update(app.ota_options)
@@ -225,6 +149,28 @@ def build_ota(app):
             app.updater, cfg.get("ota.url"), cfg.get("ota.check_h") * 3600000,
             ready=lambda: app.link is None or app.link.up(), reboot=app.reset),
             critical=False)
+
+
+def ota_tls(cfg, real, log):
+    """The TLS context for https:// OTA URLs: verifying against `ota.ca`; without one, none
+    (an https URL is then refused) unless `ota.insecure` is set, which is said loudly at
+    every boot. Integrity never rests on TLS (the manifest is signed, every file hashed):
+    verification keeps a network attacker from reading what the camera fetches and from
+    feeding it junk to download."""
+    from wildcam.net.stream import tls_context
+
+    if cfg.get("ota.ca"):
+        try:
+            return tls_context(real(cfg.get("ota.ca")))
+        except (OSError, ValueError) as e:
+            log.error("ota: CA file %s not usable (%s): https updates refused",
+                      cfg.get("ota.ca"), e)
+            return None
+    if cfg.get("ota.insecure"):
+        log.error("ota: ota.insecure is set: https updates are fetched WITHOUT verifying the "
+                  "server (set ota.ca to a CA file to verify)")
+        return tls_context(verify=False)
+    return None
 
 
 def build_management(app):
@@ -277,6 +223,7 @@ def build_commands(app):
     app.manage = m = Management(cfg, app.storage, app.logs.get("manage"), app.logs,
                                 app.mqtt, cmds, app.device_id, VERSION)
     m.register_basics(app.capture, app.sync, app.health)
+    app.health.sources["cmd"] = m.stats  # refusals are counted where the user looks
     m.register_ota(app.updater)
     if cfg.secret("cmd.hmac_key"):
         app.sup.add("commands", lambda: m.run(app.sup.beat("commands")))
@@ -285,110 +232,3 @@ def build_commands(app):
         app.mqtt.on_connect = m.announce
         if app.capture is not None:
             app.capture.on_thumb = m.publish_thumb
-
-
-def build_power(app):
-    """Battery camera: radio only when useful, deep sleep when idle (wildcam.power)."""
-    from wildcam.core import windows
-    from wildcam.power import Sleeper
-
-    cfg = app.config
-    if app.rtc.problem:
-        app.log.warning("%s", app.rtc.problem)
-    keep_reference(app)
-    tier = app.policy.tier(app.sensors.snapshot()["battery_pct"])
-    spans = windows.parse(cfg.get("sync.windows"))
-    tz = cfg.get("time.tz_offset_min")
-    uploads = app.policy.uploads(tier)
-
-    def radio_wanted():
-        if uploads == "none" or not app.outbox.pending():
-            return False
-        if app.outbox.depth()["alert"]:
-            return True
-        return uploads == "all" and windows.is_open(spans, clock.now(), tz)
-
-    def draining():
-        """Uploads are due and possible: stay up (connecting counts) to send them."""
-        if app.link is None or not app.outbox.pending() or not radio_wanted():
-            return False
-        if not app.link.up():
-            return True  # still connecting (bounded by power.max_awake_s)
-        return app.outbox.next(lambda lane: app.sync._ready(lane, time.ticks_ms())) \
-            is not None
-
-    def next_due():
-        now = clock.now()
-        due = []
-        if now is not None:
-            every = app.policy.heartbeat_s(cfg.get("health.interval_s"), tier)
-            due.append(max(0, app.rtc.get("last_hb") + every - now))
-            if spans and uploads == "all":  # drained in this window: wake for the next
-                due.append(windows.minutes_to_next_start(spans, now, tz) * 60)
-        if cfg.get("capture.timelapse_s"):
-            due.append(cfg.get("capture.timelapse_s"))
-        return min(due) if due else None
-
-    if app.link is not None:
-        app.link.want = radio_wanted
-    s = app.sleeper = Sleeper(cfg, app.policy, app.rtc, app.logs.get("power"),
-                              app.logs, app.boot, lambda: app.capture.busy, draining,
-                              cfg.get("pins.pir"), next_due=next_due,
-                              quiesce=lambda: _quiesce(app), hold=lambda: _hold(app))
-    s.tier = tier
-    s.account()  # the sleep that ended with this boot, for the heartbeat
-    from wildcam.manage.health import sleep_source
-
-    app.health.sources["sleep"] = sleep_source(app.rtc)
-    if app.manage is not None:
-        s.maintenance = lambda: app.manage.maintenance
-    s.may_sleep = app.guard.may_sleep
-    app.capture.on_done = s.event_done
-    app.sync.on_done = _chain(app.sync.on_done, lambda items: s.activity())
-    app.log.info("battery mode: tier %s, uploads %s", tier, uploads)
-    app.sup.add("sleep", s.run, critical=False)
-
-
-def _power_pins(cfg):
-    from wildcam.core import presets
-
-    return presets.from_config(cfg)["pwdn"], cfg.get("pins.flash_led")
-
-
-def _quiesce(app):
-    """Before deep sleep: camera driver off, radio off, SD card unmounted."""
-    from wildcam.capture import sdcard
-
-    if app.cam is not None:
-        app.cam.deinit()
-    if app.link is not None:
-        app.link.off()
-    if app.has_sd:
-        sdcard.unmount()
-
-
-def _hold(app):
-    from wildcam.power import hold_pins
-
-    try:
-        hold_pins(*_power_pins(app.config))
-    except (ValueError, OSError):  # a bad pin in the config must not stop the sleep
-        pass
-
-
-def release_holds(app):
-    """At boot, before the camera starts: the pins the last deep sleep held are let go."""
-    from wildcam.power import release_holds as release
-
-    try:
-        release(*_power_pins(app.config))
-    except (ValueError, OSError) as e:  # a bad pin in the config: the camera says the rest
-        app.log.warning("pin holds: %s", e)
-
-
-def _chain(first, second):
-    def both(items):
-        if first:
-            first(items)
-        second(items)
-    return both

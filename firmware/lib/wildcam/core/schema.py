@@ -127,6 +127,7 @@ SCHEMA = (
     ("ota.gate_min_s", "i", 120, (30, 3600), 0),  # a new version must run this long...
     ("ota.gate_deadline_s", "i", 900, (120, 7200), 0),  # ...and reach the network by this
     ("ota.ca", "s", "", (0, 64), 0),  # CA PEM for https manifest URLs
+    ("ota.insecure", "b", False, None, 0),  # https without ota.ca: unverified (logged loudly)
     # health
     ("health.interval_s", "i", 900, (60, 86400), 0),
     ("watchdog.timeout_s", "i", 60, (0, 600), 0),  # 0 = no hardware watchdog

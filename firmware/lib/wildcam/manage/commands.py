@@ -47,7 +47,13 @@ FIELDS = ("cmd", "args", "device", "seq", "ts", "nonce", "sig")
 
 
 class Refused(Exception):
-    """The command was not accepted; the message says why (never echoes secrets)."""
+    """The command was not accepted; the message says why (never echoes secrets). `final`:
+    the same bytes can never be accepted later (False only for a clock not yet set and a
+    `ts` ahead of the device clock)."""
+
+    def __init__(self, msg, final=True):
+        super().__init__(msg)
+        self.final = final
 
 
 def canonical(msg):
@@ -121,6 +127,7 @@ class Commands:
         self._voice = refusal_burst  # refusal replies left before rate limiting
         self._voice_t = time.ticks_ms()
         self._signed_ts = None  # the running command's ts (the `time` command sets it)
+        self.final = True  # the last message handled can never be accepted (again) later
         self.last_seq = self._load_seq()
         self.register("time", self._time, unset_ok=True)
 
@@ -199,17 +206,20 @@ class Commands:
         if now is None:
             if not self._handlers[msg["cmd"]][2]:
                 raise Refused("clock unset: only status, logs, config_get, ota_status and "
-                              "time run until it is set (ts %d)" % ts)
+                              "time run until it is set (ts %d)" % ts, final=False)
         elif abs(now - ts) > MAX_SKEW_S:
-            raise Refused("stale (ts %s, device time %d)" % (ts, now))
+            raise Refused("stale (ts %s, device time %d)" % (ts, now), final=ts < now)
         return msg
 
     async def handle(self, raw):
         """Authenticate, run and answer one command. Returns the signed reply dict, or None
-        when a refusal's reply is muted by the rate limit. Never raises."""
+        when a refusal's reply is muted by the rate limit; `self.final` then says whether
+        these bytes could ever be accepted later. Never raises."""
+        self.final = True
         try:
             msg = self.authenticate(raw)
         except Refused as e:
+            self.final = e.final
             return self._refused(str(e))
         except Exception as e:  # noqa: BLE001 - MemoryError, RecursionError, anything
             return self._refused("could not be read (%s)" % type(e).__name__)

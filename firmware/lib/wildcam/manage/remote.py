@@ -6,9 +6,20 @@ nothing), the running config is remembered as good, the change saved atomically,
 board restarts on *probation* (`/state/probation.json`). If the broker is not reached
 within `cmd.revert_s` after that restart (or the board keeps crashing), the last good
 config is put back and the board restarts again; the reply says what happened.
+
+Retained commands: a retained message on the command topic comes back at every subscribe
+(every connect, every boot). One that is refused for good or has run (`Commands.final`)
+is handled once: its digest is remembered (RETAINED_SEEN of them, in RAM) so a repeat is
+ignored without a refusal, and the device clears it by publishing an empty retained
+message to its own command topic. When the broker's ACL does not let the device write
+that topic the broker drops the clear without a word (MQTT 3.1.1 has no way to say so):
+the message then stays, comes back at each connect and is ignored, and after a reboot it
+is refused once more. One refused for now only (clock unset) is left for later.
+An empty message is what clearing looks like on the wire: never a command.
 """
 
 import asyncio
+import hashlib
 import json
 import time
 
@@ -17,6 +28,7 @@ from wildcam.core.config import GOOD_PATH, ConfigError
 
 PROBATION = "/state/probation.json"
 MAX_PENDING = 4
+RETAINED_SEEN = 8
 
 
 class Management:
@@ -31,8 +43,11 @@ class Management:
         self.device = device
         self.version = version
         self._reset = reset
-        self._inbox = []
+        self._inbox = []  # [(raw, digest of a retained one or None)]: signed, not yet handled
         self._replies = []  # refusal replies waiting to be published
+        self._seen = []  # digests of retained messages handled for good (newest last)
+        self._clear = False  # a handled retained command waits to be cleared
+        self.retained = {"handled": 0, "ignored": 0, "cleared": 0}
         self._wake = asyncio.Event()
         self.maintenance = False
         self.dropped = 0
@@ -40,45 +55,100 @@ class Management:
         self._thumb = None  # the newest thumbnail waiting to be published
 
     # --- commands -------------------------------------------------------------------------
-    def on_message(self, topic, msg):
+    def on_message(self, topic, msg, retained=False):
         """MQTT callback: a validly signed command for this device takes a slot in the
         bounded inbox; anything else is refused here (its reply queued, rate-limited), so
-        junk never crowds signed commands out and never reaches the command task."""
+        junk never crowds signed commands out and never reaches the command task. A
+        retained message already handled is ignored; see the module notes."""
         raw = bytes(msg)
+        if not raw:
+            return  # a retained message being cleared
+        digest = None
+        if retained:
+            digest = hashlib.sha256(raw).digest()[:12]
+            if digest in self._seen:
+                self.retained["ignored"] += 1
+                return
         refusal = self.commands.screen(raw)
         if refusal is None:
             if len(self._inbox) >= MAX_PENDING:
                 self.dropped += 1
                 return
-            self._inbox.append(raw)
-        elif refusal and len(self._replies) < MAX_PENDING:
-            self._replies.append(refusal)
+            self._inbox.append((raw, digest))
+        else:
+            if digest is not None:
+                self._handled(digest)
+            if refusal and len(self._replies) < MAX_PENDING:
+                self._replies.append(refusal)
         self._wake.set()
+
+    def _handled(self, digest):
+        """A retained message was refused for good or has run: never again, and clear it."""
+        self.retained["handled"] += 1
+        if digest not in self._seen:
+            self._seen.append(digest)
+            if len(self._seen) > RETAINED_SEEN:
+                self._seen.pop(0)
+        self._clear = True
+        self._wake.set()
+
+    def stats(self):
+        """The `cmd` part of the health report: what was accepted and refused (by reason),
+        signed commands dropped for a full inbox, retained messages handled, and what the
+        MQTT reader threw away (oversized, malformed, cleared)."""
+        c = self.commands
+        out = dict(c.counters)
+        out["dropped"] = self.dropped
+        out["refusals"] = dict(c.refusals)
+        out["retained"] = dict(self.retained)
+        m = self.mqtt.counters
+        out["mqtt"] = {"oversized": m["oversized"], "bad": m["bad"],
+                       "cleared": m.get("cleared", 0)}
+        return out
+
+    async def _clear_retained(self):
+        self._clear = False
+        try:
+            await self.mqtt.publish(self.mqtt.topic("cmd"), b"", retain=True, qos=1)
+            self.retained["cleared"] += 1
+            self.log.info("cleared a retained command the device has handled")
+        except Exception as e:  # noqa: BLE001 - it is ignored when it comes back anyway
+            self.log.warning("retained command not cleared: %s", e)
 
     async def run(self, alive=None):
         """Answer queued commands (supervised task)."""
         await self.mqtt.subscribe(self.mqtt.topic("cmd"), self.on_message)
         while True:
             self._wake.clear()
-            while self._replies:
-                await self._reply(self._replies.pop(0))
-            while self._inbox:
-                raw = self._inbox.pop(0)
-                reply = await self.commands.handle(raw)
-                if reply is None:  # a muted refusal
-                    continue
-                await self._reply(reply)
-                again = reply.get("cmd") in ("reboot", "config_set") or (
-                    reply.get("cmd") == "ota" and (reply.get("result") or {}).get("reboot"))
-                if reply.get("ok") and again:
-                    await asyncio.sleep_ms(500)  # let the reply leave
-                    self.restart("remote %s" % reply["cmd"])
+            await self.step()
             try:
                 await asyncio.wait_for_ms(self._wake.wait(), 10000)
             except asyncio.TimeoutError:
                 pass
             if alive:
                 alive()
+
+    async def step(self):
+        """Send the queued refusal replies and clears, then run the inbox's commands."""
+        while self._replies:
+            await self._reply(self._replies.pop(0))
+        if self._clear:
+            await self._clear_retained()
+        while self._inbox:
+            raw, digest = self._inbox.pop(0)
+            reply = await self.commands.handle(raw)
+            if digest is not None and self.commands.final:
+                self._handled(digest)
+            if self._clear:
+                await self._clear_retained()  # before a reboot the command may ask
+            if reply is None:  # a muted refusal
+                continue
+            await self._reply(reply)
+            again = reply.get("cmd") in ("reboot", "config_set") or (
+                reply.get("cmd") == "ota" and (reply.get("result") or {}).get("reboot"))
+            if reply.get("ok") and again:
+                await asyncio.sleep_ms(500)  # let the reply leave
+                self.restart("remote %s" % reply["cmd"])
 
     async def _reply(self, reply):
         try:

@@ -28,7 +28,9 @@ checks off and streams an upload only from an iterator. Here:
 - Nothing blocks the loop: connect, TLS, every write and read are awaited on asyncio
   streams (wildcam.net.stream; DNS is cached there). Every step runs under `timeout_s`, and
   the whole exchange under a deadline of 2 x timeout_s plus the body at `min_rate` bytes/s.
-  Network failures raise `errors.Retry` with what happened; media trouble raised by a body
+  Network failures, TLS refusals and replies that are not HTTP (a bad status line,
+  Content-Length or chunk size) raise `errors.Retry` with what happened, quoting a bounded
+  slice of what came; media trouble raised by a body
   iterator (`errors.Permanent`) passes through.
 - Keep-alive: one connection is kept per client and reused for the same scheme/host/port
   when the server allows it and it was idle less than `idle_ms`. Redirects are not followed
@@ -152,6 +154,9 @@ class HTTP:
             except OSError as e:
                 self.close()
                 raise Retry("%s %s: %s %s" % (method, host, type(e).__name__, e))
+            except (Retry, ValueError) as e:  # not HTTP: out of step, the link is done
+                self.close()
+                raise Retry("%s %s: %s" % (method, host, e))
             except BaseException:
                 self.close()
                 raise
@@ -240,7 +245,7 @@ class HTTP:
         try:
             c.deadline(max(50, self.continue_ms))
             resp = await self._response(c, method)
-        except (OSError, ValueError, Stale, Quiet):
+        except (OSError, ValueError, Retry, Stale, Quiet):
             return None
         return resp if resp.status >= 300 else None
 

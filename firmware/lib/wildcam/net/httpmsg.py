@@ -9,17 +9,30 @@ start of the body) so a person can act on a refusal.
 
 from wildcam.core.errors import Permanent, Refused, Retry
 
+QUOTE = 48  # at most this many characters of what a server sent go into an error
+
+
+def quote(text):
+    """A bounded, printable slice of what a server sent, for an error message."""
+    if not isinstance(text, str):
+        text = bytes(text).decode("latin-1")
+    return repr(text[:QUOTE]) + ("..." if len(text) > QUOTE else "")
+
 
 def parse_head(data):
     """(version, status, reason, headers) from the bytes of a status line and headers
     (CRLF-separated, the final empty line optional). Header names are lower-cased; repeated
-    headers are joined with ", "."""
+    headers are joined with ", ". Anything that is not HTTP raises Retry quoting it (a
+    proxy, a captive portal or a wrong port: worth trying again later)."""
     text = bytes(data).decode("latin-1") if not isinstance(data, str) else data
     lines = text.split("\r\n")
     first = lines[0].split(" ", 2)
     if len(first) < 2 or not first[0].startswith("HTTP/"):
-        raise ValueError("not an HTTP response: %r" % lines[0][:40])
-    status = int(first[1])
+        raise Retry("not an HTTP status line: %s" % quote(lines[0]))
+    code = first[1]
+    if len(code) != 3 or not code.isdigit():
+        raise Retry("bad status code %s" % quote(code))
+    status = int(code)
     reason = first[2] if len(first) > 2 else ""
     headers = {}
     for line in lines[1:]:
@@ -35,6 +48,17 @@ def parse_head(data):
         else:
             headers[name] = value
     return first[0], status, reason, headers
+
+
+def content_length(headers):
+    """The Content-Length as an int (None when absent); anything but one decimal number
+    (a sign, a second value, hex, 16+ digits) raises Retry quoting it."""
+    v = headers.get("content-length")
+    if v is None:
+        return None
+    if not v or len(v) > 15 or not v.isdigit():
+        raise Retry("bad Content-Length %s" % quote(v))
+    return int(v)
 
 
 def retry_after_ms(headers, default=0):

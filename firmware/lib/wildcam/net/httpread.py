@@ -7,13 +7,15 @@ Guarantees:
   allocated on the first response that has a body; the rest is read and dropped, or, past
   `DRAIN_MAX`, the connection is given up.
 - Content-Length, chunked transfer coding (trailers skipped) and read-until-close bodies;
-  a malformed frame raises OSError or ValueError, never hangs. Every read is awaited under
-  the stream's timeouts.
+  a malformed frame (status line, Content-Length, chunk size) raises errors.Retry quoting
+  a bounded slice of it, a broken one OSError; neither ever hangs. Every read is awaited
+  under the stream's timeouts.
 """
 
 from micropython import const
 
-from wildcam.net.httpmsg import Response, parse_head
+from wildcam.core.errors import Retry
+from wildcam.net.httpmsg import Response, content_length, parse_head, quote
 
 DRAIN_MAX = const(65536)  # longer unwanted bodies: close instead of reading them
 ETIMEDOUT = const(110)
@@ -81,7 +83,7 @@ class ResponseReader:
         elif headers.get("transfer-encoding", "").lower().find("chunked") >= 0:
             kept, truncated = await self._read_chunked(c)
         elif "content-length" in headers:
-            size = int(headers["content-length"])
+            size = content_length(headers) or 0  # (present: an int, or Retry)
             if size > DRAIN_MAX + self._max_body:
                 kept = await self._read_some(c, min(size, self._max_body))
                 truncated = True
@@ -142,7 +144,7 @@ class ResponseReader:
         truncated = False
         while True:
             line = await self._read_line(c)
-            size = int(line.split(b";")[0].strip(), 16)
+            size = chunk_size(line)
             if size == 0:
                 while await self._read_line(c):  # trailers up to the empty line
                     pass
@@ -168,3 +170,15 @@ class ResponseReader:
             await c.readinto(mv[kept:kept + k])  # from the stream's buffer: no wait
             kept += k
         return kept, True
+
+
+HEX = "0123456789abcdefABCDEF"
+
+
+def chunk_size(line):
+    """The size on a chunk-size line (extensions after ";" ignored): 1..8 hex digits, or
+    Retry quoting the line."""
+    digits = bytes(line).split(b";")[0].strip().decode("latin-1")
+    if not digits or len(digits) > 8 or any(c not in HEX for c in digits):
+        raise Retry("bad chunk size %s" % quote(line))
+    return int(digits, 16)

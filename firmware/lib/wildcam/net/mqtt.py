@@ -22,8 +22,8 @@ Guarantees:
   then decides: a packet that fits `max_in` (2.5 KB, allocated once) is read and handled —
   PUBLISH to the `subscribe()` callbacks (then PUBACK), PUBACK/SUBACK to the waiting caller,
   anything else ignored; a longer one is drained without being stored (counted `oversized`),
-  and one past DRAIN_MAX drops the connection. No message can crash the reader: a bad
-  packet or a failing callback is counted and the link goes on (or is re-made).
+  and one past DRAIN_MAX drops the connection (then: mqttrx). No message can crash the
+  reader: a bad packet or a failing callback is counted and the link goes on (or is re-made).
 - `poll()` (the `run()` task calls it every second) sends PINGREQ when half the keepalive
   passed without sending and drops a connection silent for 1.5 keepalives. It never raises.
 - Packets on the wire never interleave (one writer at a time), and a write cut short (a
@@ -94,6 +94,7 @@ class MQTT(Receiver):
         self._failed = None  # (ticks, Retry) of the last failed connect
         self.counters = {"connects": 0, "publishes": 0, "republishes": 0, "failures": 0,
                          "pings": 0, "received": 0, "oversized": 0, "bad": 0}
+        self._rx_init()
         self.last_error = None
         self.on_connect = None  # called (awaited if async) after each connect (HA discovery)
 
@@ -126,6 +127,7 @@ class MQTT(Receiver):
             f = self._failed
             if f is not None and time.ticks_diff(time.ticks_ms(), f[0]) < 1000:
                 raise f[1]  # another task's connect just failed: do not hammer the broker
+            self._held()  # raises Retry for a while after drops for oversized packets
             await self._connect()
 
     async def _connect(self):
@@ -141,6 +143,7 @@ class MQTT(Receiver):
             self._in = bytearray(self.max_in)
         self._reader = asyncio.create_task(self._read_loop(s))
         try:
+            await self._clear_first()  # oversized retained messages, before subscribing
             for pattern, _ in self._subs:
                 await self._subscribe(pattern)
             await self._publish(self.status_topic, b"online", True, 1)
@@ -299,8 +302,8 @@ class MQTT(Receiver):
             raise OSError(13, "subscription to %s refused" % pattern)
 
     async def subscribe(self, pattern, cb):
-        """Call `cb(topic_str, msg_bytes)` for messages matching `pattern` (qos1). Kept
-        across reconnects. Raises Retry when the connection fails while subscribing."""
+        """Call `cb(topic_str, msg_bytes, retained)` for messages matching `pattern` (qos1).
+        Kept across reconnects. Raises Retry when the connection fails while subscribing."""
         self._subs.append((pattern, cb))
         if self.stream is not None:
             try:

@@ -30,7 +30,9 @@ board's ssl module reads them); with `verify` the server certificate must chain 
 name the host given to `open_stream` (CERT_REQUIRED + server_hostname). On MicroPython the
 handshake runs inside the first write or read (the socket is wrapped with
 `do_handshake_on_connect=False`), so it is bounded by that step's timeout and its errors
-(certificate verify failed) surface there; CPython completes it inside open_connection. The
+surface there — as ValueError ("The certificate is not correctly signed by the trusted
+CA"), which the stream turns into OSError(ECONNABORTED) quoting it; CPython completes the
+handshake inside open_connection (ssl.SSLCertVerificationError, an OSError). The
 handshake's network round trips are awaited; its public-key arithmetic is CPU work the board
 does in one go (docs/CLOUD.md, "What blocks"), which is why connections are kept alive.
 """
@@ -43,6 +45,7 @@ from micropython import const
 ETIMEDOUT = const(110)
 ECONNRESET = const(104)
 EMSGSIZE = const(90)
+ECONNABORTED = const(103)
 RX = const(512)  # receive buffer per connection
 WSLICE = const(16384)  # largest write handed to the stream at once
 DNS_TTL_MS = const(3600000)
@@ -194,6 +197,17 @@ class Stream:
             return await asyncio.wait_for_ms(aw, ms)
         except asyncio.TimeoutError:
             raise OSError(ETIMEDOUT, "timed out")
+        except ValueError as e:
+            raise self._refused(e)
+
+    def _refused(self, e):
+        """MicroPython's ssl raises ValueError when the handshake fails (a certificate no
+        trusted CA signed, a host name it does not name): an OSError like any other network
+        failure (callers make it a Retry), saying what mbedtls said."""
+        if self._tls is None:
+            return e
+        return OSError(ECONNABORTED, "TLS with %s refused: %s" % (
+            self.host, " ".join(str(e).split()) or type(e).__name__))
 
     # --- reading --------------------------------------------------------------------------
     def _check(self):
@@ -302,7 +316,10 @@ class Stream:
             if w is None:
                 raise OSError(ECONNRESET, "connection closed")
             t = self._ms()
-            w.write(mv[off:off + k])
+            try:
+                w.write(mv[off:off + k])  # MicroPython: the TLS handshake runs in here
+            except ValueError as e:
+                raise self._refused(e)
             if _waiting(w):
                 await self._io(w.drain(), t)
             else:

@@ -9,7 +9,12 @@ never holds the loop — or any plain iterable of byte chunks (tests, in-memory 
 
 Guarantees: one buffer of `chunk` bytes per download, reused for every chunk (peak heap
 does not depend on the file size); a broken connection or a 5xx raises OSError (worth
-resuming at the offset reached), any other refusal raises OtaError.
+resuming at the offset reached), a reply that is not HTTP errors.Retry quoting it, any
+other refusal OtaError. An https:// URL is only fetched with a TLS context (`ota.ca`, or
+the unverified one `ota.insecure` gives): never in the clear. Every download has a total
+deadline besides the per-step timeout: 2 x timeout_s for the connection and the head, then
+timeout_s plus the body at `min_rate` bytes/s, so a server trickling a byte at a time ends
+as a resumable OSError(ETIMEDOUT) instead of holding an update for ever.
 """
 
 from micropython import const
@@ -17,6 +22,7 @@ from micropython import const
 from wildcam.ota import OtaError
 
 CHUNK = const(4096)
+MIN_RATE = const(1024)  # bytes/s a body must keep up on average (a 1 MB file: 17 min)
 
 
 class _Iter:
@@ -76,21 +82,26 @@ class HttpChunks:
         self.timeout_s = timeout_s
         self.tls = tls
         self._connect = connect
+        self.min_rate = MIN_RATE
         self._c = None
         self._left = -1  # body bytes still to read; -1 before the head
         self._skip = 0
         self._buf = bytearray(0)  # the chunk buffer, made once the head was read
 
     async def _start(self):
-        from wildcam.net.httpmsg import parse_head
+        from wildcam.net.httpmsg import content_length, parse_head
         from wildcam.net.url import host_header, urlsplit
 
         scheme, host, port, target = urlsplit(self.url)
+        if scheme == "https" and self.tls is None:
+            raise OtaError("https URL but no TLS context: set ota.ca to a CA file (or "
+                           "ota.insecure to fetch without verifying the server)")
         connect = self._connect
         if connect is None:
             from wildcam.net.stream import open_stream as connect
         self._c = c = await connect(host, port, self.timeout_s,
                                     self.tls if scheme == "https" else None)
+        c.deadline(self.timeout_s * 2000)
         req = "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\nUser-Agent: wildcam-ota\r\n" \
             % (target, host_header(scheme, host, port))
         if self.offset:
@@ -116,9 +127,11 @@ class HttpChunks:
             raise OSError(5, "HTTP %d %s" % (status, reason))
         if status not in (200, 206):
             raise OtaError("GET %s: HTTP %d %s" % (self.url, status, reason))
-        if "content-length" not in headers:
+        size = content_length(headers)
+        if size is None:
             raise OSError(5, "no Content-Length")
-        self._left = int(headers["content-length"])
+        self._left = size
+        c.deadline(self.timeout_s * 1000 + size * 1000 // max(1, self.min_rate))
         self._skip = self.offset if status == 200 else 0  # a server ignoring Range sends all
         self._buf = bytearray(self.chunk)
 

@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 from binascii import hexlify
 
+from wildcam.core.errors import Retry
 from wildcam.ota import MAX_MANIFEST, OtaError
 from wildcam.ota import boot as ota_boot
 from wildcam.ota.fetch import CHUNK, chunks_of, make_fetch
@@ -160,7 +161,7 @@ class Updater:
                     if len(out) > MAX_MANIFEST:
                         raise OtaError("%s is too large" % url)
                 return bytes(out)
-            except OSError as e:
+            except (OSError, Retry) as e:  # a break, a stall, a reply not HTTP
                 fails += 1
                 if fails > self.retries:
                     raise OtaError("download of %s failed: %s %s" % (url, type(e).__name__, e))
@@ -199,7 +200,7 @@ class Updater:
                 if got == size:
                     return hexlify(h.digest()).decode()
                 err = "truncated at %d of %d bytes" % (got, size)
-            except OSError as e:
+            except (OSError, Retry) as e:  # a break, a stall, a reply not HTTP
                 err = "%s %s" % (type(e).__name__, e)
             finally:
                 if src is not None:

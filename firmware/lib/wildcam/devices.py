@@ -1,0 +1,192 @@
+"""The composition root's builders for the board's own devices: the SD card, the camera and
+the capture service, the motion detector, the pins held through deep sleep, and battery
+power. A PIR wake needs only this half of the wiring before its first picture (wildcam.app
+`start()`), so nothing of the network half (wildcam.wiring) is loaded by then.
+
+Each builder takes the App, reads the config and what earlier builders made, and stores
+what it makes on the App.
+"""
+
+import time
+
+from wildcam.core import clock
+
+
+def mount_sd(app):
+    """Mount the SD card once (the PIR wake's burst needs it before anything else)."""
+    if app.has_sd is None:
+        from wildcam.capture import sdcard
+
+        app.has_sd = sdcard.mount(app.storage, app.log)
+    return app.has_sd
+
+
+def build_capture(app):
+    from wildcam.capture.cam import Camera
+    from wildcam.capture.service import CaptureService
+    from wildcam.core import presets
+    from wildcam.capture.sdspace import SdSpace
+    from wildcam.capture.sensors import Sensors
+
+    cfg = app.config
+    mount_sd(app)
+    app.sensors = Sensors(*presets.battery_adc(cfg))  # the preset's divider by default
+    app.sensors.read_battery()  # ADC2 pins only read before WiFi starts
+    app.space = SdSpace(app.storage, cfg.get("storage.min_free_mb") * 1024 * 1024,
+                        cfg.get("storage.full_policy"), app.logs.get("sd")) \
+        if app.has_sd else None
+    release_holds(app)  # the camera's power-down pin may still be held from deep sleep
+    app.cam = Camera(app.logs.get("cam"), frame_size=cfg.get("capture.frame_size"),
+                     quality=cfg.get("capture.jpeg_quality"),
+                     settle=cfg.get("capture.settle_frames"), pins=presets.from_config(cfg))
+    app.capture = CaptureService(cfg, app.storage, app.cam, app.logs.get("capture"),
+                                 app.boot.boots, app.device_id, sensors=app.sensors,
+                                 space=app.space,
+                                 detector=(lambda: build_detector(app))
+                                 if cfg.get("detect.enabled") else None,
+                                 on_image=app.on_image, on_event=app.on_event,
+                                 boot_ms=app.t0)
+    app.sup.add("capture", app.capture.run)
+    if "timelapse" in cfg.get("capture.mode") or cfg.get("capture.timelapse_s"):
+        app.sup.add("timelapse", app.capture.timelapse, critical=False)
+    if app.rtc is not None:  # a battery camera: light level and reference across sleep
+        from wildcam.power import Policy
+
+        app.capture.reference_store = app.rtc
+        app.policy = Policy(cfg.get("power.low_pct"), cfg.get("power.critical_pct"),
+                            cfg.get("power.active_hours"), cfg.get("time.tz_offset_min"))
+        tier = app.policy.tier(app.sensors.snapshot()["battery_pct"])
+        app.capture.max_burst = app.policy.burst(cfg.get("capture.burst_count"), tier)
+    return app.capture
+
+
+def build_detector(app):
+    cfg = app.config
+    if not cfg.get("detect.enabled"):
+        return None
+    from wildcam.capture.cam import FRAME_SIZES
+    from wildcam.capture.detect import MotionDetector
+
+    w, h = FRAME_SIZES[cfg.get("detect.frame")]
+    return MotionDetector(w, h, threshold=cfg.get("detect.threshold"),
+                          min_area=cfg.get("detect.min_area"),
+                          confirm=cfg.get("detect.confirm"),
+                          roi=cfg.get("detect.roi") or None)
+
+
+def keep_reference(app):
+    """A battery camera keeps the detector's reference background in RTC memory: the next
+    PIR wake judges its frames against the view before the animal came."""
+    det = app.capture.judge.detector if app.capture is not None else None
+    if det is None:
+        return
+    if app.rtc.reference:
+        if not det.load_reference(app.rtc.reference):
+            app.log.info("detector reference not used (%s): cold start", det.ref_problem)
+
+
+def build_power(app):
+    """Battery camera: radio only when useful, deep sleep when idle (wildcam.power)."""
+    from wildcam.core import windows
+    from wildcam.power import Sleeper
+
+    cfg = app.config
+    if app.rtc.problem:
+        app.log.warning("%s", app.rtc.problem)
+    keep_reference(app)
+    tier = app.policy.tier(app.sensors.snapshot()["battery_pct"])
+    spans = windows.parse(cfg.get("sync.windows"))
+    tz = cfg.get("time.tz_offset_min")
+    uploads = app.policy.uploads(tier)
+
+    def radio_wanted():
+        if uploads == "none" or not app.outbox.pending():
+            return False
+        if app.outbox.depth()["alert"]:
+            return True
+        return uploads == "all" and windows.is_open(spans, clock.now(), tz)
+
+    def draining():
+        """Uploads are due and possible: stay up (connecting counts) to send them."""
+        if app.link is None or not app.outbox.pending() or not radio_wanted():
+            return False
+        if not app.link.up():
+            return True  # still connecting (bounded by power.max_awake_s)
+        return app.outbox.next(lambda lane: app.sync._ready(lane, time.ticks_ms())) \
+            is not None
+
+    def next_due():
+        now = clock.now()
+        due = []
+        if now is not None:
+            every = app.policy.heartbeat_s(cfg.get("health.interval_s"), tier)
+            due.append(max(0, app.rtc.get("last_hb") + every - now))
+            if spans and uploads == "all":  # drained in this window: wake for the next
+                due.append(windows.minutes_to_next_start(spans, now, tz) * 60)
+        if cfg.get("capture.timelapse_s"):
+            due.append(cfg.get("capture.timelapse_s"))
+        return min(due) if due else None
+
+    if app.link is not None:
+        app.link.want = radio_wanted
+    s = app.sleeper = Sleeper(cfg, app.policy, app.rtc, app.logs.get("power"),
+                              app.logs, app.boot, lambda: app.capture.busy, draining,
+                              cfg.get("pins.pir"), next_due=next_due,
+                              quiesce=lambda: _quiesce(app), hold=lambda: _hold(app))
+    s.tier = tier
+    s.account()  # the sleep that ended with this boot, for the heartbeat
+    from wildcam.manage.health import sleep_source
+
+    app.health.sources["sleep"] = sleep_source(app.rtc)
+    if app.manage is not None:
+        s.maintenance = lambda: app.manage.maintenance
+    s.may_sleep = app.guard.may_sleep
+    app.capture.on_done = s.event_done
+    app.sync.on_done = _chain(app.sync.on_done, lambda items: s.activity())
+    app.log.info("battery mode: tier %s, uploads %s", tier, uploads)
+    app.sup.add("sleep", s.run, critical=False)
+
+
+def _power_pins(cfg):
+    from wildcam.core import presets
+
+    return presets.from_config(cfg)["pwdn"], cfg.get("pins.flash_led")
+
+
+def _quiesce(app):
+    """Before deep sleep: camera driver off, radio off, SD card unmounted."""
+    from wildcam.capture import sdcard
+
+    if app.cam is not None:
+        app.cam.deinit()
+    if app.link is not None:
+        app.link.off()
+    if app.has_sd:
+        sdcard.unmount()
+
+
+def _hold(app):
+    from wildcam.power import hold_pins
+
+    try:
+        hold_pins(*_power_pins(app.config))
+    except (ValueError, OSError):  # a bad pin in the config must not stop the sleep
+        pass
+
+
+def release_holds(app):
+    """At boot, before the camera starts: the pins the last deep sleep held are let go."""
+    from wildcam.power import release_holds as release
+
+    try:
+        release(*_power_pins(app.config))
+    except (ValueError, OSError) as e:  # a bad pin in the config: the camera says the rest
+        app.log.warning("pin holds: %s", e)
+
+
+def _chain(first, second):
+    def both(items):
+        if first:
+            first(items)
+        second(items)
+    return both
