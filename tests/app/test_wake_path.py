@@ -21,7 +21,8 @@ from host_sim.scenes.creature import Creature, Walk
 from host_sim.scenes.texture import Backdrop
 from host_sim.scenes.wild import WildScene
 
-WAITING = ("wildcam.net", "wildcam.queue", "wildcam.ota", "wildcam.manage", "wildcam.dest")
+WAITING = ("wildcam.net", "wildcam.queue", "wildcam.ota", "wildcam.manage", "wildcam.dest",
+           "wildcam.wiring")
 CROSSINGS = (1800.0, 3600.0)  # two PIR wakes: the second one has items pending
 
 
