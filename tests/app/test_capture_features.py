@@ -164,8 +164,13 @@ def test_detection_box_goes_into_the_sidecar_and_wind_is_dropped(sim, tmp_path):
     from host_sim.demo import log_tail
     log = "\n".join(log_tail(windy, 400))
     dropped = log.count("trigger not confirmed by motion")
-    kept = len(_jpegs(windy)) // 3
-    assert dropped > 0 and dropped > kept  # most wind triggers never become images
+    sides = [json.loads(j.with_suffix(".json").read_text()) for j in _jpegs(windy)]
+    kept = sum(1 for s in sides if s.get("verdict") != "rejected") // 3
+    rejected = [s for s in sides if s.get("verdict") == "rejected"]
+    assert dropped > 0 and dropped > kept  # most wind triggers never become uploads
+    assert len(rejected) == 3 * dropped  # kept on the card for review (detect.rejected: keep)
+    assert all(s["detection"] == {"motion": False, "reason": s["detection"]["reason"]}
+               for s in rejected)
 
 
 def test_quiet_period_drops_triggers_then_captures_again(sim, tmp_path):

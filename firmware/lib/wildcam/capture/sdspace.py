@@ -8,7 +8,9 @@
 
 Which images are safe to delete is a journal on the card (`/sd/DCIM/uploaded.txt`), one
 path per line in upload order (oldest first), appended when the sync engine finishes a
-media item. Cleaning streams it (never read whole) and rewrites the rest atomically.
+media item, and when the detector rejects a burst that `detect.rejected: keep` keeps on the
+card for review (never uploaded: the first to go when room is needed). Cleaning streams it
+(never read whole) and rewrites the rest atomically.
 """
 
 JOURNAL = "/sd/DCIM/uploaded.txt"
@@ -29,7 +31,8 @@ class SdSpace:
             pass
 
     def note_uploaded(self, path):
-        """Remember that `path` is safely uploaded (called after the outbox acknowledged)."""
+        """Remember that `path` may be deleted when room is needed: uploaded (called after the
+        outbox acknowledged) or a rejected burst's image kept for review."""
         try:
             self.st.makedirs("/sd/DCIM")
             with self.st.open(JOURNAL, "ab") as f:

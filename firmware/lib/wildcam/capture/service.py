@@ -72,7 +72,7 @@ class CaptureService:
         self.on_thumb = None  # (small JPEG bytes, meta) after each event (Home Assistant)
         self.counters = {"triggers": 0, "suppressed": 0, "events": 0, "images": 0,
                          "failures": 0, "rejected": 0, "no_space": 0, "flash": 0,
-                         "discarded": 0, "recovered": 0}
+                         "discarded": 0, "kept_rejected": 0, "recovered": 0}
 
     @property
     def deployment(self):
@@ -285,9 +285,12 @@ class CaptureService:
                        ev["meta"]["event"], ev["reason"], self.judge.reason,
                        "kept for review" if keep else "dropped")
         for path, _, _, _, _ in ev["shots"]:
-            if keep:
+            if keep:  # the animal may have left before the window: never upload, never lose
                 self.store.update_sidecar(path, {"verdict": "rejected", "detection": {
                     "motion": False, "reason": self.judge.reason}})
+                self.counters["kept_rejected"] += 1
+                if self._space is not None:
+                    self._space.note_uploaded(path)  # the first to go when the card fills
             else:
                 self.store.remove(path)
                 self.counters["discarded"] += 1

@@ -53,7 +53,7 @@ SCHEMA = (
     ("detect.min_area", "i", 1, (1, 64), 0),  # blocks
     ("detect.confirm", "i", 3, (1, 10), 0),  # consecutive frames with the same blob
     ("detect.roi", "s", "", (0, 128), 0),  # "-0,0,1,0.3" excludes the top 30 %
-    ("detect.rejected", "s", "delete", ("delete", "keep"), E),  # a false trigger's burst
+    ("detect.rejected", "s", "keep", ("delete", "keep"), E),  # an unconfirmed trigger's burst
     # pins (AI-Thinker ESP32-CAM defaults)
     ("pins.pir", "i", 13, (0, 39), 0),
     ("pins.flash_led", "i", 4, (-1, 39), 0),
