@@ -16,12 +16,11 @@ FLASH_KEEP_FREE = 256 * 1024  # without an SD card the outbox leaves this much f
 
 def build_sync(app):
     """Outbox (on the SD card, else flash), WiFi link, destinations, sync engine."""
-    from wildcam.capture import sdcard
     from wildcam.queue.outbox import Outbox
     from wildcam.queue.sync import Route, SyncEngine
 
     cfg = app.config
-    app.has_sd = sdcard.mount(app.storage, app.log)
+    app.has_sd = board.mount_sd(app.storage, app.log)
     # keys carry the boot number; on flash the queue leaves room for logs, config, OTA
     app.outbox = Outbox(app.storage, "/sd/outbox" if app.has_sd else "/outbox",
                         max_bytes=cfg.get("sync.max_queue_mb") * 1024 * 1024, now=clock.now,
@@ -189,6 +188,8 @@ def build_ota(app):
     log = app.logs.get("ota")
     opts = {}  # the fetch function, then whatever tests/tools hand the updater
     opts["fetch"] = make_fetch(app.storage, tls)
+    # staging on the flash leaves room for the log ring to fill and for config writes
+    opts["flash_reserve"] = cfg.get("log.files") * cfg.get("log.file_kb") * 1024 + 32768
     opts.update(app.ota_options)
     app.updater = Updater(app.storage, log, **opts)
     app.updater.boot_check()

@@ -31,10 +31,13 @@ from wildcam.ota import MAX_MANIFEST, OtaError
 from wildcam.ota import boot as ota_boot
 from wildcam.ota.fetch import CHUNK, chunks_of, make_fetch
 
+FLASH_RESERVE = 96 * 1024  # the log ring's 64 KB and room for config writes
+
 
 class Updater:
     def __init__(self, storage, log, keys=None, fetch=None, version=None, chunk=CHUNK,
-                 retries=3, tries_max=ota_boot.TRIES_MAX, partition=None, backoff_ms=1000):
+                 retries=3, tries_max=ota_boot.TRIES_MAX, partition=None, backoff_ms=1000,
+                 flash_reserve=FLASH_RESERVE, mount_sd=None):
         self.st = storage
         self.log = log
         if keys is None:
@@ -49,6 +52,8 @@ class Updater:
         self.backoff_ms = backoff_ms
         self.tries_max = tries_max
         self._partition = partition  # esp32.Partition-like RUNNING partition (tests)
+        self.flash_reserve = flash_reserve  # bytes of flash staging leaves to logs/config
+        self._mount_sd = mount_sd  # () -> True when /sd is usable (default: mount it)
         self._buf = None
         self.progress = {}  # state, then figures of other types
         self.progress["state"] = "idle"
@@ -61,7 +66,18 @@ class Updater:
             p = {"slot": "lib", "state": "confirmed", "version": self.factory_version,
                  "created": 0, "good": "lib", "good_version": self.factory_version,
                  "good_created": 0, "gen": 0}
+        for k, slot in (("version", "slot"), ("good_version", "good")):
+            if p.get(k) is None and p.get(slot, "lib") == "lib":
+                p[k] = self.factory_version  # back on the factory install
         return p
+
+    def mount_sd(self):
+        """True when the SD card is usable for an app slot."""
+        if self._mount_sd is not None:
+            return bool(self._mount_sd())
+        from wildcam.core import board
+
+        return board.mount_sd(self.st)
 
     def pending(self):
         """True while an app slot or a firmware image awaits confirmation."""
@@ -174,11 +190,16 @@ class Updater:
             self._buf = bytearray(self.chunk)
         return self._buf
 
-    async def stream(self, url, size, sink, what):
+    async def stream(self, url, size, sink, what, start=0, h=None):
         """Feed `size` bytes of `url` to sink(memoryview) resuming after breaks; returns
-        the hex SHA-256 of what was fed."""
-        h = hashlib.sha256()
-        got = 0
+        the hex SHA-256 of what was fed. `start` bytes are had already (their hash in
+        `h`): the download begins there. Giving up raises OtaError with `keep` (what was
+        flushed so far is worth resuming)."""
+        if h is None:
+            h = hashlib.sha256()
+        got = start
+        if got == size:  # all of it was had (a cut between the last byte and the rename)
+            return hexlify(h.digest()).decode()
         fails = 0
         while True:
             src = None
@@ -206,7 +227,7 @@ class Updater:
                     src.close()
             fails += 1
             if fails > self.retries:
-                raise OtaError("download of %s failed: %s" % (what, err))
+                raise OtaError("download of %s failed: %s" % (what, err), keep=True)
             self.log.warning("ota: %s: %s; resuming at %d", what, err, got)
             await asyncio.sleep_ms(self.backoff_ms * fails)
 
