@@ -288,7 +288,18 @@ def build_power(app):
     tz = cfg.get("time.tz_offset_min")
     uploads = app.policy.uploads(tier)
 
+    def ota_radio():
+        """The update check wants the radio: a version on trial needs its network answer, a
+        check or download is under way, or a check is due and a window is open (battery
+        tier permitting uploads)."""
+        up = app.updater
+        if app.guard.watching or up.busy():
+            return True
+        return up.wanted and uploads == "all" and windows.is_open(spans, clock.now(), tz)
+
     def radio_wanted():
+        if ota_radio():
+            return True
         if uploads == "none" or not app.outbox.pending():
             return False
         if app.outbox.depth()["alert"]:
@@ -296,7 +307,10 @@ def build_power(app):
         return uploads == "all" and windows.is_open(spans, clock.now(), tz)
 
     def draining():
-        """Uploads are due and possible: stay up (connecting counts) to send them."""
+        """Uploads (or the update check) are due and possible: stay up (connecting counts)
+        to send them, at most power.max_awake_s; a staging cut short resumes next wake."""
+        if app.link is not None and ota_radio():
+            return True
         if app.link is None or not app.outbox.pending() or not radio_wanted():
             return False
         if not app.link.up():

@@ -21,6 +21,11 @@ Guarantees:
   that makes the staged slot or image *pending* (wildcam.ota.slot, wildcam.ota.partition).
 - While an update is pending no other update is accepted.
 - `apply()` never raises: every failure is a result {"ok": False, "error": ...}, logged.
+- The time of the last check that got an answer (a manifest was read and decided on) is
+  kept on the flash (CHECKED), so it survives deep sleep and power loss: `due(every_s)`
+  tells a battery board's next radio wake whether to check. A check cut short (no
+  manifest, a download given up: `resume` in the result) is not recorded, so the next
+  wake tries again, resuming the staged part.
 """
 
 import asyncio
@@ -32,12 +37,22 @@ from wildcam.ota import boot as ota_boot
 from wildcam.ota.fetch import CHUNK, chunks_of, make_fetch
 
 FLASH_RESERVE = 96 * 1024  # the log ring's 64 KB and room for config writes
+CHECKED = "/slots/checked"  # Unix seconds of the last answered check
+
+
+def _clock_now():
+    try:
+        from wildcam.core import clock
+
+        return clock.now()
+    except Exception:  # noqa: BLE001 - no machine.RTC here (tests): time unknown, check
+        return None
 
 
 class Updater:
     def __init__(self, storage, log, keys=None, fetch=None, version=None, chunk=CHUNK,
                  retries=3, tries_max=ota_boot.TRIES_MAX, partition=None, backoff_ms=1000,
-                 flash_reserve=FLASH_RESERVE, mount_sd=None):
+                 flash_reserve=FLASH_RESERVE, mount_sd=None, now=None):
         self.st = storage
         self.log = log
         if keys is None:
@@ -54,6 +69,9 @@ class Updater:
         self._partition = partition  # esp32.Partition-like RUNNING partition (tests)
         self.flash_reserve = flash_reserve  # bytes of flash staging leaves to logs/config
         self._mount_sd = mount_sd  # () -> True when /sd is usable (default: mount it)
+        self._now = now or _clock_now  # () -> Unix seconds or None (clock not set)
+        self._answered = False  # this apply() read a manifest (the server answered)
+        self.wanted = False  # a periodic check is due (wildcam.ota.guard.watch sets it)
         self._buf = None
         self.progress = {}  # state, then figures of other types
         self.progress["state"] = "idle"
@@ -98,6 +116,34 @@ class Updater:
             out["fw"] = p["fw"]
         return out
 
+    def busy(self):
+        """True while a check or a download is under way (a battery board stays up)."""
+        return self.progress.get("state") in ("checking", "downloading")
+
+    def last_check(self):
+        """Unix seconds of the last answered check (kept on flash), or None."""
+        try:
+            raw = self.st.read_atomic(CHECKED)
+            return int(raw) if raw else None
+        except (OSError, ValueError):
+            return None
+
+    def due(self, every_s):
+        """True when a check is due: never checked, `every_s` passed since the last answered
+        one, or the clock is not set / went back (then checking is the safe side)."""
+        last = self.last_check()
+        now = self._now()
+        return last is None or now is None or now < last or now - last >= every_s
+
+    def _checked(self):
+        now = self._now()
+        if now is not None:
+            try:
+                self.st.makedirs(ota_boot.SLOTS)
+                self.st.write_atomic(CHECKED, str(now).encode())
+            except OSError as e:
+                self.log.warning("ota: cannot record the check: %s", e)
+
     def _set(self, state, **kw):
         self.progress = {}
         self.progress["state"] = state
@@ -108,6 +154,7 @@ class Updater:
     async def apply(self, url=None, manifest=None, sig=None, force=False):
         """Check and stage an update. Returns {"ok", "reboot", "version", "error"|"note"};
         after ok+reboot the caller flushes its logs and resets the board."""
+        self._answered = False
         try:
             self._set("checking", url=url)
             if manifest is None:
@@ -119,6 +166,7 @@ class Updater:
                 raise OtaError("no signature")
             from wildcam.ota.manifest import base_url, parse, policy  # only when updating
 
+            self._answered = True  # from here on the outcome is this manifest's
             m = parse(manifest, sig, self.keys)
             p = self.pointer()
             if self.pending():
@@ -131,6 +179,7 @@ class Updater:
                 what = policy(m, p.get("good_version"), p.get("good_created", 0),
                               p.get("failed"), force)
             if what == "current":
+                self._checked()
                 self._set("idle", note="already at %s" % m["version"])
                 return {"ok": True, "reboot": False, "version": m["version"],
                         "note": "up to date"}
@@ -145,20 +194,30 @@ class Updater:
                 from wildcam.ota import slot
 
                 await slot.stage(self, m, base, manifest, sig, p)
+            # (not recorded: the pointer switch is the last write of an install; the check
+            # after the trial answers "up to date" and is recorded then)
             self._set("staged", version=m["version"])
             self.log.info("ota: %s %s staged; reboot to try it", m["kind"], m["version"])
             return {"ok": True, "reboot": True, "version": m["version"]}
         except OtaError as e:
-            return self._failed(str(e))
+            return self._failed(str(e), e.keep)
         except Exception as e:  # noqa: BLE001 - whatever a download provokes: a result
-            return self._failed("%s %s" % (type(e).__name__, e))
+            return self._failed("%s %s" % (type(e).__name__, e), not self._answered)
         finally:
             self._buf = None
 
-    def _failed(self, msg):
+    def _failed(self, msg, resume=False):
+        """`resume`: cut short (no answer from the server, or a download given up with its
+        part kept): the check is not recorded, the next radio wake tries again. Any other
+        refusal (HTTP 4xx, signature, policy) is this check's answer."""
+        if not resume:
+            self._checked()
         self.log.error("ota: %s", msg)
         self._set("failed", error=msg)
-        return {"ok": False, "reboot": False, "error": msg}
+        r = {"ok": False, "reboot": False, "error": msg}
+        if resume:
+            r["resume"] = True
+        return r
 
     async def _small(self, url):
         """A small resource (manifest, signature) in RAM, resuming after breaks."""
@@ -177,9 +236,12 @@ class Updater:
                         raise OtaError("%s is too large" % url)
                 return bytes(out)
             except OSError as e:
+                what = "download of %s failed: %s %s" % (url, type(e).__name__, e)
+                if e.args and e.args[0] == 2:  # a file: URL naming no file: an answer
+                    raise OtaError(what)
                 fails += 1
                 if fails > self.retries:
-                    raise OtaError("download of %s failed: %s %s" % (url, type(e).__name__, e))
+                    raise OtaError(what, keep=True)  # no answer: the next wake tries again
             finally:
                 if src is not None:
                     src.close()
