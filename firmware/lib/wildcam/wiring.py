@@ -70,8 +70,9 @@ def build_sync(app):
 
         dests.append(MqttDest(mq))
         app.sup.add("mqtt", mq.run, critical=False)  # keepalive and reconnects
-    # images to storage; events to MQTT, falling back to storage when MQTT is down
-    events = (["mqtt"] if mq is not None else []) + local
+    # images to storage; events to MQTT, falling back to storage when MQTT is down; with
+    # neither MQTT nor a local folder, JSON objects in the bucket/container (dest/objstore)
+    events = (["mqtt"] if mq is not None else []) + local or media
     routes = [Route("media", media, cfg.get("cloud.mode") if len(media) > 1 else "failover"),
               Route("events", events), Route("default", events),
               Route("metrics", ["influx"])]  # its own lane: an InfluxDB outage holds up
@@ -116,7 +117,7 @@ def build_mqtt(app):
                     password=cfg.secret("mqtt.password") or None, tls=tls,
                     keepalive_s=cfg.get("mqtt.keepalive_s"),
                     prefix=cfg.get("mqtt.topic_prefix"), device=app.device_id,
-                    log=app.logs.get("mqtt"))
+                    clean_session=False, log=app.logs.get("mqtt"))  # the broker keeps cmds
     return app.mqtt
 
 
@@ -260,7 +261,18 @@ def build_commands(app):
                                 app.mqtt, cmds, app.device_id, VERSION)
     m.register_basics(app.capture, app.sync, app.health)
     m.register_ota(app.updater)
+
+    def requeue(args):  # dead letters back in the queue once their cause is fixed
+        from wildcam.queue.deadletters import requeue
+
+        r = requeue(app.outbox, args.get("limit", 100))
+        app.sync.kick()
+        return r
+
+    cmds.register("requeue", requeue, check=lambda a: None if isinstance(
+        a.get("limit", 100), int) and 0 < a.get("limit", 100) <= 400 else "limit: 1..400")
     if cfg.secret("cmd.hmac_key"):
+        app.mqtt.listen(app.mqtt.topic("cmd"), m.on_message)  # before the first connect
         app.sup.add("commands", lambda: m.run(app.sup.beat("commands")))
     app.sup.add("probation", lambda: m.probation(), critical=False, restart=False)
     if cfg.get("hass.discovery"):
@@ -339,7 +351,15 @@ def build_power(app):
     s.account()  # the sleep that ended with this boot, for the heartbeat
     from wildcam.manage.health import sleep_source
 
-    app.health.sources["sleep"] = sleep_source(app.rtc)
+    slept = sleep_source(app.rtc)
+
+    def sleep_state():  # `wake_at`: the timer wake if it slept now (a PIR wake may come first)
+        d, now = slept(), clock.now()
+        if now is not None:
+            d["wake_at"] = now + s.plan(now)[0]
+        return d
+
+    app.health.sources["sleep"] = sleep_state
     if app.manage is not None:
         s.maintenance = lambda: app.manage.maintenance
     s.may_sleep = app.guard.may_sleep

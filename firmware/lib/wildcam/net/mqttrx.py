@@ -30,6 +30,16 @@ def _err(e):
 class Receiver:
     """Mixed into MQTT: uses its stream, _in buffer, _subs, _want/_got/_acked, counters."""
 
+    def listen(self, pattern, cb):
+        """Register `cb` for `pattern` without network (connects subscribe it, qos1); False
+        when the pattern has one already. With a persistent session the broker hands over
+        what it kept right after CONNACK, before any SUBSCRIBE: register before connecting."""
+        for p, _ in self._subs:
+            if p == pattern:
+                return False
+        self._subs.append((pattern, cb))
+        return True
+
     async def _read_loop(self, s):
         buf = self._in
         mv = memoryview(buf)
