@@ -223,10 +223,12 @@ def test_object_key_template_and_metadata_sorted():
         "wc_1/20240601/0004.jpg"
     assert cloud.object_key("/{kind}/{key}", It("k", media="/sd/k.jpg"), "d") == "detection/k"
     # items without media (events, health: no MQTT configured) have folders of their own
-    assert cloud.object_key("/{kind}/{key}", It("k-ev", kind="event", created=1717245296),
+    # with the default template; a template the user chose is kept
+    default = "{device}/{date}/{name}.{ext}"
+    assert cloud.object_key(default, It("k-ev", kind="event", created=1717245296),
                             "d") == "d/events/20240601/k-ev.json"
-    assert cloud.object_key("{device}/{name}.{ext}", It("h1", kind="health"), "d") == \
-        "d/health/nodate/h1.json"
+    assert cloud.object_key(default, It("h1", kind="health"), "d") == "d/health/nodate/h1.json"
+    assert cloud.object_key("/{kind}/{key}", It("k"), "d") == "detection/k"
     raises(ValueError, cloud.check_template, "{device}/{nope}")
     m = cloud.metadata(it)
     names = [k for k, _ in m]
