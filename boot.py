@@ -17,7 +17,8 @@ try:
 
     gc.collect()
     # our package in /lib wins over anything frozen into the firmware image
-    for _p in [p for p in sys.path if p == "/lib" or p.startswith("/slots")]:
+    for _p in [p for p in sys.path
+               if p == "/lib" or p.startswith("/slots") or p.startswith("/sd/slots")]:
         sys.path.remove(_p)  # (a soft reset may keep an earlier choice)
     sys.path.insert(1, "/lib")
     _forget()

@@ -186,7 +186,7 @@ class MqttWatch:
 # --- the card --------------------------------------------------------------------------------
 def outbox_keys(board) -> tuple[list, list]:
     """(pending records, dead-lettered records) of a board's outbox, each a dict with the
-    outbox key `k` and media path `m`, read by the firmware's Outbox from a copy."""
+    outbox key `k`, media path `m` (dead letters: the reason `r`), read by the firmware's Outbox from a copy."""
     from wildcam.queue.outbox import Outbox
 
     from .storage import Filesystem, SimStorage
@@ -207,7 +207,7 @@ def outbox_keys(board) -> tuple[list, list]:
         pending: list = []
         for lane in box.lanes.values():
             lane.walk(lambda d, *_: pending.append(d) and False)
-        dead = [d.get("i", {}) for d in box.dead_letters(limit=100000)]
+        dead = [dict(d.get("i", {}), r=d.get("r")) for d in box.dead_letters(limit=100000)]
     return pending, dead
 
 

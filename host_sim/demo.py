@@ -92,6 +92,7 @@ def run(args: argparse.Namespace, console: Console) -> dict:
             row = server["cameras"][b["name"]]
             b["delivered"], b["lost"], b["duplicates"] = (row["delivered"], row["lost"],
                                                           row["duplicates"])
+            b["queued"], b["dead"] = row["queued"], row["dead"]
     for b in report["boards"]:
         b["images"], b["image_count"] = b.pop("images_list"), b["images"]
     (out / "summary.json").write_text(json.dumps(report, indent=1))
@@ -128,7 +129,8 @@ def show(report: dict, boards: list, console: Console, log_lines: int, html) -> 
     cols = (("name", "camera"), ("animal_visits", "animals"), ("events", "events"),
             ("true_triggers", "true"), ("false_triggers", "false"),
             ("rejected_triggers", "rejected"), ("missed_visits", "missed"),
-            ("image_count", "images"), ("delivered", "uploaded"), ("lost", "lost"),
+            ("image_count", "images"), ("delivered", "uploaded"), ("queued", "queued"),
+            ("dead", "dead"), ("lost", "lost"),
             ("duplicates", "dup"), ("boots", "boots"))
     for c, label in cols:
         t.add_column(label, justify="right" if c != "name" else "left")
@@ -143,7 +145,18 @@ def show(report: dict, boards: list, console: Console, log_lines: int, html) -> 
                   str(r["energy"]["mah_per_day"]))
     console.print(t)
     lost = sum(r["lost"] for r in report["boards"])
+    queued = sum(r.get("queued", 0) for r in report["boards"])
+    dead = sum(r.get("dead", 0) for r in report["boards"])
     console.print(f"lost images: {lost}" + (" (nothing lost)" if lost == 0 else " [red]!"))
+    kept = sum(r.get("rejected_images", 0) for r in report["boards"])
+    if kept:
+        console.print(f"kept on the cards for review: {kept} image(s) of triggers the detector "
+                      f"did not confirm (never sent, not lost; deleted first when a card fills)")
+    if queued or dead:
+        ages = [r["oldest_queued_s"] for r in report["boards"] if r.get("oldest_queued_s")]
+        oldest = f", oldest {max(ages) / 3600:.1f} h" if ages else ""
+        console.print(f"queued on the cameras: {queued} image(s){oldest} (safe on the card, "
+                      f"sent at the next sync window); dead-lettered: {dead}")
     lp = report.get("loop")
     if lp:
         console.print(f"loop: {lp['steps']} steps; longest firmware step "

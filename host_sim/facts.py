@@ -36,6 +36,40 @@ def _visible(scene, t) -> bool:
     return any(scene.truth(t + dt) for dt in (-MATCH_S, 0.0, MATCH_S))
 
 
+def accounting(b, images: dict, delivered: set, now_epoch: float | None) -> dict:
+    """Where each image taken is now, counted the way a user counts: `delivered` (at the
+    destination), `queued` (not delivered, still in the camera's outbox: it goes at the next
+    window; with the oldest such item's age), `dead` (in the dead-letter ring, by reason),
+    `lost` (taken and now nowhere: the rest). A queued image is never lost."""
+    from .atserver import outbox_keys
+
+    pending, dead = outbox_keys(b)
+    queued = {d.get("k"): d.get("c") or 0 for d in pending if d.get("m")}
+    dead_by_key = {}
+    for rec in dead:
+        if rec.get("m"):
+            dead_by_key.setdefault(rec.get("k"), str(rec.get("r") or "?"))
+    out = {"queued": 0, "dead": 0, "lost": 0, "dead_reasons": {}, "oldest_queued_s": None}
+    ages = []
+    for k in images:
+        if k in delivered:
+            continue
+        if k in queued:
+            out["queued"] += 1
+            if queued[k] and now_epoch:
+                ages.append(now_epoch - queued[k])
+        elif k in dead_by_key:
+            out["dead"] += 1
+            why = dead_by_key[k][:80]
+            out["dead_reasons"][why] = out["dead_reasons"].get(why, 0) + 1
+        else:
+            out["lost"] += 1
+    if ages:
+        out["oldest_queued_s"] = round(max(ages))
+    out["queued_items"] = len(pending)  # every kind: detections, health, events
+    return out
+
+
 def summarise(b, fleet: Fleet, start_epoch: float) -> dict:
     seconds = fleet.seconds
     scene = b.scene
@@ -72,8 +106,9 @@ def summarise(b, fleet: Fleet, start_epoch: float) -> dict:
         "false_triggers": len(events) - len(true_ev),
         "rejected_triggers": log.count("trigger not confirmed by motion"),
         "missed_visits": len(visits) - len(seen),
-        "images": len(images), "delivered": len(cloud),
-        "lost": len(set(images) - set(cloud)),
+        "images": len(images), "delivered": len(set(images) & set(cloud)),
+        "rejected_images": len(sd_images(b, rejected=True)),
+        **accounting(b, images, set(cloud), fleet.sim.wall()),
         "duplicates": max(0, len(receipts) - len(set(receipts))),
         "latency_s": {"p50": _pct(latencies, 50), "p95": _pct(latencies, 95),
                       "max": max(latencies) if latencies else None},

@@ -184,8 +184,10 @@ def pending(b: Board) -> bool:
     return bool(set(sd_images(b)) - set(cloud_objects(b)))
 
 
-def sd_images(b: Board) -> dict:
-    """{outbox key: sidecar dict} for every image on the card."""
+def sd_images(b: Board, rejected: bool = False) -> dict:
+    """{outbox key: sidecar dict} for every image on the card that is meant for the
+    destination; with `rejected`, instead, those a trigger the detector did not confirm kept
+    on the card for review (`verdict: rejected`: never uploaded, and neither lost)."""
     out = {}
     dcim = Path(b.sd.root) / "DCIM"
     if not dcim.exists():
@@ -193,6 +195,8 @@ def sd_images(b: Board) -> dict:
     for jpg in dcim.rglob("*.jpg"):
         side = jpg.with_suffix(".json")
         meta = json.loads(side.read_text()) if side.exists() else {}
+        if (meta.get("verdict") == "rejected") != rejected:
+            continue
         meta["_file"] = jpg
         out[f"{b.name}-{jpg.parent.name}-{jpg.stem}"] = meta
     return out

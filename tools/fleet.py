@@ -99,8 +99,8 @@ class Fleet:
         with self.cond:
             return self.cond.wait_for(pred, timeout)
 
-    def send(self, device: str, cmd: str, args: dict, key: str) -> dict:
-        msg = sign_command(cmd, args, device, key)
+    def send(self, device: str, cmd: str, args: dict, key: str, ttl: int | None = None) -> dict:
+        msg = sign_command(cmd, args, device, key, ttl=ttl)
         self.c.publish(f"{self.prefix}/{device}/cmd", json.dumps(msg), qos=1).wait_for_publish(10)
         return msg
 
@@ -201,22 +201,34 @@ def connect(a) -> Fleet:
 
 
 def run_commands(fleet: Fleet, targets: list[str], cmd: str, args: dict, keys: str,
-                 timeout: float) -> dict[str, dict | None]:
+                 timeout: float, ttl: int | None = None,
+                 wait_for: list[str] | None = None) -> dict[str, dict | None]:
+    """Send `cmd` to each target and wait up to `timeout` for the replies of `wait_for`
+    (default: every target; cameras asleep get the command at their next wake)."""
     sent, secret = {}, {}
     for dev in targets:
         try:
             secret[dev] = provision.device_key(Path(keys), dev)
-            sent[dev] = fleet.send(dev, cmd, args, secret[dev])
+            sent[dev] = fleet.send(dev, cmd, args, secret[dev], ttl)
         except KeyError as e:
             sent[dev] = None
             fleet.results.append((dev, {"ok": False, "error": str(e.args[0]), "local": True}))
-    fleet.wait(lambda: all(m is None or fleet.reply_to(d, m, secret[d])
+    waited = set(targets if wait_for is None else wait_for)
+    fleet.wait(lambda: all(m is None or d not in waited or fleet.reply_to(d, m, secret[d])
                            for d, m in sent.items()), timeout)
     out = {}
     for dev, m in sent.items():
         out[dev] = (fleet.reply_to(dev, m, secret[dev]) if m else
                     next(r for d, r in fleet.results if d == dev and r.get("local")))
     return out
+
+
+def next_wake(state: dict) -> str:
+    """`, next wake ~HH:MM UTC` from a camera's retained state (`sleep.wake_at`), if known."""
+    at = (state.get("sleep") or {}).get("wake_at")
+    if not isinstance(at, (int, float)) or at <= 0:
+        return ""
+    return ", next wake ~" + time.strftime("%H:%M UTC", time.gmtime(at))
 
 
 def cmd_cmd(a, console: Console) -> int:
@@ -230,19 +242,28 @@ def cmd_cmd(a, console: Console) -> int:
     fleet = connect(a)
     try:
         fleet.settle(limit=a.wait)
+        # a camera that connected once has a persistent session: the broker keeps its
+        # commands while it sleeps; one never seen has none, so nothing would wait for it
         if a.all:
-            targets = [d for d in known_devices(a.keys) if fleet.status.get(d) == "online"]
+            targets = [d for d in known_devices(a.keys) if d in fleet.status]
             for d in known_devices(a.keys):
                 if d not in targets:
-                    console.print(f"{d}: [yellow]skipped[/] ({fleet.status.get(d, 'never seen')})")
+                    console.print(f"{d}: [yellow]skipped[/] (never seen: no session at the "
+                                  "broker to keep the command)")
         else:
             targets = [a.device]
-        replies = run_commands(fleet, targets, a.command, args, a.keys, a.timeout)
+        online = [d for d in targets if fleet.status.get(d) == "online"]
+        replies = run_commands(fleet, targets, a.command, args, a.keys, a.timeout,
+                               ttl=int(a.ttl), wait_for=online)
     finally:
         fleet.close()
     bad = 0
     for dev, r in replies.items():
-        if r is None:
+        if r is None and fleet.status.get(dev) != "online":
+            console.print(f"{dev}: [yellow]queued[/] for {dev} (asleep or offline: the broker "
+                          f"keeps it {a.ttl / 3600:g} h; it runs at the camera's next wake"
+                          f"{next_wake(fleet.state.get(dev) or {})})")
+        elif r is None:
             bad += 1
             console.print(f"{dev}: [red]no reply[/] within {a.timeout:.0f} s (offline? asleep?)")
         else:
@@ -360,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("args", nargs="?", default="{}", help="JSON object")
     c.add_argument("--all", action="store_true")
     c.add_argument("--timeout", type=float, default=30)
+    c.add_argument("--ttl", type=float, default=86400,
+                   help="s a command may wait at the broker for a sleeping camera")
     c.set_defaults(fn=cmd_cmd)
     o = sub.add_parser("ota", help="staged OTA rollout")
     osub = o.add_subparsers(dest="ota_what", required=True)

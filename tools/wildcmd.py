@@ -29,12 +29,16 @@ def canonical(msg: dict) -> bytes:
 
 
 def sign_command(cmd: str, args: dict | None, device: str, key: str | bytes,
-                 seq: int | None = None, ts: int | None = None) -> dict:
-    """A signed command dict ready to publish as JSON to `<prefix>/<device>/cmd`."""
+                 seq: int | None = None, ts: int | None = None,
+                 ttl: int | None = None) -> dict:
+    """A signed command dict ready to publish as JSON to `<prefix>/<device>/cmd`; `ttl`:
+    seconds it may wait at the broker for a sleeping camera (wildcam.manage.commands)."""
     now = time.time()
     msg = {"cmd": cmd, "args": args or {}, "device": device,
            "seq": seq if seq is not None else int(now * 1000),
            "ts": ts if ts is not None else int(now), "nonce": secrets.token_hex(4)}
+    if ttl:
+        msg["ttl"] = int(ttl)
     k = key.encode() if isinstance(key, str) else key
     msg["sig"] = hmac.new(k, canonical(msg), hashlib.sha256).hexdigest()
     return msg

@@ -21,11 +21,17 @@ FLEET_COLS = (
     ("true_triggers", "true", "Events with an animal in view"),
     ("false_triggers", "false", "Events without an animal (wind, light)"),
     ("rejected_triggers", "rejected",
-     "PIR triggers the on-camera motion detector dropped (no photo kept)"),
+     "PIR triggers the on-camera motion detector did not confirm: their pictures stay on the "
+     "card for review, never sent (detect.rejected: keep), or are deleted (delete)"),
     ("missed_visits", "missed", "Animal visits with no event"),
     ("images", "images", "Pictures written to the SD card"),
     ("delivered", "delivered", "Pictures that reached the cloud"),
-    ("lost", "lost", "Pictures that will never arrive (must be 0)"),
+    ("queued", "queued",
+     "Pictures safe on the card, still in the camera's outbox: they go out at its next sync "
+     "window (not lost)"),
+    ("dead", "dead", "Pictures the camera gave up sending (dead-lettered; still on its card)"),
+    ("lost", "lost", "Pictures taken and now nowhere: not delivered, not queued, not on the "
+     "card's dead-letter list (must be 0)"),
     ("duplicates", "dupl.", "Pictures delivered more than once (harmless, dropped by key)"),
     ("lat", "latency p50 · p95 · max",
      "Time from capture to arrival in the cloud: half of the pictures (p50), 95% of them "
@@ -94,10 +100,13 @@ def verdict(boards: list) -> str:
     if lost:
         return (f'<div class="verdict bad">{lost} picture(s) LOST — {delivered} of {images} '
                 f'delivered. Lost pictures are a bug: please report this run.</div>')
-    pending = images - delivered
+    queued = sum(b.get("queued") or 0 for b in boards)
+    dead = sum(b.get("dead") or 0 for b in boards)
     msg = f"No picture lost: {delivered} of {images} delivered"
-    if pending > 0:
-        msg += f", {pending} still queued on the cameras at the end of the run"
+    if queued > 0:
+        msg += f", {queued} still queued on the cameras at the end of the run"
+    if dead > 0:
+        msg += f", {dead} dead-lettered (on the cards)"
     if crashes:
         msg += f" ({crashes} firmware crash(es), recovered)"
     return f'<div class="verdict good">{esc(msg)}.</div>'

@@ -246,8 +246,11 @@ def test_main_job_command_runs_and_reports(tmp_path):
     for b in summary["boards"]:
         # power-on, one injected power cut, and the restart into the signed update
         assert b["crashes"] == 0 and b["boots"] == 3
-        assert b["firmware"] == {"version": "0.2.0", "slot": "a", "state": "confirmed",
-                                 "rollout": "0.2.0", "published_at_s": 21600.0}
+        # the second copy goes to the SD card when the flash has no room for it (docs/OTA.md)
+        assert b["firmware"] == {"version": "0.2.0", "slot": b["firmware"]["slot"],
+                                 "state": "confirmed", "rollout": "0.2.0",
+                                 "published_at_s": 21600.0}
+        assert b["firmware"]["slot"] in ("a", "sa")
         assert b["image_count"] > 0 and b["image_count"] % 3 == 0  # whole bursts
         assert b["lost"] == 0 and b["delivered"] == b["image_count"]  # outages, cut: nothing lost
         assert b["duplicates"] == 0 or b["duplicates"] < b["delivered"]

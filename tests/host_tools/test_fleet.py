@@ -131,3 +131,44 @@ def test_pick_is_stable_and_grows():
     assert len(ten) == 5 and len(fifty) == 25 and set(ten) <= set(fifty)
     assert fleet.pick(devs, "0.3.0", 10) != ten  # another release, another first wave
     assert fleet.pick(devs, "0.2.0", 100) == sorted(devs, key=lambda d: fleet.rank(d, "0.2.0"))
+
+
+def test_cmd_all_queues_a_command_for_a_sleeping_camera(tmp_path, live_broker, subscriber,
+                                                         capsys):
+    """`wildcam cmd --all` reaches a camera that is off the air: the broker keeps the
+    command in the camera's persistent session, the CLI says it is queued (not a failure),
+    and the camera runs it when it is back, its signed reply on the result topic."""
+    keys = tmp_path / "keys"
+    provision.provision(keys, ids=["cam-s"])
+    sub = subscriber("wildcam/#")
+    sim = Simulation(start=time.time(), io_grace=0.02)
+    try:
+        b = _board(sim, tmp_path, live_broker, "cam-s", provision.device_key(keys, "cam-s"))
+        cp = Path(b.flash.root, "config.json")
+        cfg = json.loads(cp.read_text())
+        cfg["mqtt"]["keepalive_s"] = 10  # the broker notices a silent camera in 15 s
+        cp.write_text(json.dumps(cfg))
+        b.power_on()
+
+        def until(pred, real_s=40):
+            end = time.monotonic() + real_s
+            while not pred():
+                assert time.monotonic() < end
+                sim.run_for(0.5)
+                time.sleep(0.01)
+
+        until(lambda: any(t == "wildcam/cam-s/state" for t, _, _ in sub.msgs))
+        b.power_off()  # asleep: the radio is off, the connection just goes silent
+        until(lambda: any(t == "wildcam/cam-s/status" and p == b"offline"
+                          for t, p, _ in sub.msgs))
+        base = ["--broker", f"127.0.0.1:{live_broker.port}", "--user", USER, "--password",
+                PASSWORD, "--keys", str(keys), "--wait", "1"]
+        assert fleet.main(base + ["cmd", "--all", "capture", "--timeout", "2"]) == 0
+        out = capsys.readouterr().out
+        assert "cam-s: queued for cam-s" in out and "next wake ~" not in out, out  # (mains)
+        b.power_on()
+        until(lambda: any(t == "wildcam/cam-s/cmd/result" and json.loads(p).get("ok")
+                          and json.loads(p).get("cmd") == "capture" for t, p, _ in sub.msgs))
+        until(lambda: list(Path(b.sd.root, "DCIM").rglob("*.jpg")))
+    finally:
+        sim.close()

@@ -137,6 +137,8 @@ def make_entry(board: Board, plan: Plan):
         fault = ns.get("SIM_FAULT") or _running_fault()
         plan.boots.append((board.generation, path, ns["VERSION"], fault))
         if fault == "raise":
+            if path != "/lib":  # main.py: the slot cannot be imported
+                ota_boot.import_failed("ImportError: broken build", storage)
             raise ImportError("broken firmware image")
         if fault == "hang":
             await asyncio.Event().wait()  # stuck before any task runs
@@ -179,12 +181,27 @@ async def _command(board, plan, up, reset):
         await asyncio.sleep(10)
 
 
-def new_board(sim, tmp_path, name="cam"):
+def new_board(sim, tmp_path, name="cam", factory: Path | None = None, **kw):
+    """A provisioned board; `factory`: the built lib tree tools/flash.py puts at /lib (its
+    blocks are charged to the flash, as on a real board)."""
     b = Board(name, tmp_path, sim=sim, scene=scenes.empty(seed=1),
-              wifi=WifiModel("sim-forest", "sim-password"))
+              wifi=WifiModel("sim-forest", "sim-password"), **kw)
     provision(b, burst=1, extra={"ota.gate_min_s": GATE[0] // 1000,
                                  "ota.gate_deadline_s": GATE[1] // 1000})
+    if factory is not None:
+        install_factory(b, factory)
     return b
+
+
+def install_factory(board, factory: Path) -> None:
+    shutil.copytree(factory, Path(board.flash.root) / "lib")
+    board.flash.used = board.flash.scan_used()
+
+
+def slot_dir(board, slot: str) -> Path:
+    if slot in ("sa", "sb"):
+        return Path(board.sd.root) / "slots" / slot[1]
+    return Path(board.flash.root) / "slots" / slot
 
 
 def pointer(board) -> dict | None:
@@ -194,8 +211,10 @@ def pointer(board) -> dict | None:
 
 def slot_files_ok(board, slot: str, bundle: Path) -> bool:
     m = json.loads((bundle / "manifest.json").read_text())
+    if (slot_dir(board, slot) / "staging").exists():
+        return False
     for f in m["files"]:
-        p = Path(board.flash.root) / "slots" / slot / f["path"]
+        p = slot_dir(board, slot) / f["path"]
         if not p.exists() or hashlib.sha256(p.read_bytes()).hexdigest() != f["sha256"]:
             return False
     return True

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from harness import (FACTORY, Plan, Server, app_tree, bundle, fw_image, make_entry, new_board,
-                     pointer, slot_files_ok)
+                     pointer, slot_dir, slot_files_ok)
 from tools.ota import key_id
 from wildcam.ota import boot as ota_boot
 
@@ -18,7 +18,7 @@ def env(sim, tmp_path, ota_key, build):
     keys = ((key_id(ota_key.public_key().public_numbers().n),
              ota_key.public_key().public_numbers().n),)
     plan = Plan(server, keys)
-    board = new_board(sim, tmp_path / "boards")
+    board = new_board(sim, tmp_path / "boards", factory=build)  # /lib on the flash, as flashed
 
     class Env:
         pass
@@ -60,8 +60,8 @@ def test_update_is_confirmed_after_the_health_gate(env):
     env.start()
     env.sim.run_for(1800)
     assert env.plan.results[0]["ok"], env.plan.results
-    p = healthy_end(env, "0.2.0", "a")
-    assert slot_files_ok(env.board, "a", b)
+    p = healthy_end(env, "0.2.0", "sa")
+    assert slot_files_ok(env.board, "sa", b)
     assert [x[2] for x in env.plan.boots] == ["0.1.0", "0.2.0"]
 
 
@@ -74,24 +74,28 @@ def refused(env, why):
 # --- app-level path --------------------------------------------------------------------------
 def test_truncated_download_is_refused_and_resumable_later(env):
     b = bundle(env.server, env.key, "v2", env.tree("0.2.0"), "0.2.0", 1000)
-    env.server.truncate["v2/wildcam/app.mpy"] = 1000
+    # the one file that differs from the factory install (the rest is copied, not fetched)
+    env.server.truncate["v2/wildcam/core/version.py"] = 10
     env.plan.urls += [env.server.url("v2")]
     env.start()
     env.sim.run_for(600)
     refused(env, "truncated")
     assert pointer(env.board) is None and not (Path(env.board.flash.root) / "slots/a").exists()
+    # what was fetched stays, marked as staging (never booted), for the next attempt
+    assert (slot_dir(env.board, "sa") / ota_boot.MARK).exists()
+    assert (slot_dir(env.board, "sa") / "wildcam/core/version.py.tmp").stat().st_size == 10
     healthy_end(env, FACTORY)
     env.server.truncate.clear()  # the server is fixed: the same bundle now installs
     env.plan.urls += [env.server.url("v2")]
     env.restart()
     env.sim.run_for(1800)
-    healthy_end(env, "0.2.0", "a")
-    assert slot_files_ok(env.board, "a", b)
+    healthy_end(env, "0.2.0", "sa")
+    assert slot_files_ok(env.board, "sa", b)
 
 
 def test_wrong_hash_is_refused(env):
     b = bundle(env.server, env.key, "v2", env.tree("0.2.0"), "0.2.0", 1000)
-    f = b / "wildcam" / "queue" / "sync.mpy"
+    f = b / "wildcam" / "core" / "version.py"  # (files the factory holds are copied)
     f.write_bytes(f.read_bytes()[:-1] + b"\x00")
     env.plan.urls.append(env.server.url("v2"))
     env.start()
@@ -128,16 +132,16 @@ def test_downgrade_is_refused_but_a_signed_rollback_installs(env):
     env.plan.urls += [env.server.url("v2")]
     env.start()
     env.sim.run_for(1800)
-    healthy_end(env, "0.2.0", "a")
+    healthy_end(env, "0.2.0", "sa")
     env.plan.urls += [env.server.url("old")]
     env.restart()
     env.sim.run_for(600)
     refused(env, "downgrade")
-    healthy_end(env, "0.2.0", "a")
+    healthy_end(env, "0.2.0", "sa")
     env.plan.urls += [env.server.url("rb")]
     env.restart()
     env.sim.run_for(1800)
-    healthy_end(env, "0.1.5", "b")
+    healthy_end(env, "0.1.5", "sb")
 
 
 def test_path_outside_the_slot_is_refused_even_when_signed(env):
@@ -159,7 +163,8 @@ def test_path_outside_the_slot_is_refused_even_when_signed(env):
     env.sim.run_for(600)
     refused(env, "leaves the slot")
     assert not (Path(env.board.flash.root) / "boot.py").exists()
-    assert not (Path(env.board.flash.root) / "slots").exists()
+    slots = Path(env.board.flash.root) / "slots"  # nothing staged; the check time is kept
+    assert not slots.exists() or [p.name for p in slots.iterdir()] == ["checked"]
     healthy_end(env, FACTORY)
 
 
@@ -177,24 +182,24 @@ def test_power_cut_at_every_write_during_staging_and_the_switch(env, tmp_path):
     start, end = env.plan.apply_ops[0]
     total = end - start
     assert total > 50
-    healthy_end(env, "0.2.0", "a")
+    healthy_end(env, "0.2.0", "sa")
     served = []
     for cut in range(total + 1):
         with Simulation() as sim:
             plan = Plan(env.server, env.plan.keys)
             plan.urls.append(env.server.url("v2"))
             plan.cut_ops = cut
-            board = new_board(sim, tmp_path / ("cut%d" % cut))
+            board = new_board(sim, tmp_path / ("cut%d" % cut), factory=env.build)
             board.power_on(make_entry(board, plan))
             before = env.server.served
             sim.run_for(900)
             served.append(env.server.served - before)
             assert board.counters["power_cuts"] == 1, cut  # (cut == total: just after)
             p = pointer(board)
-            assert (p["slot"], p["state"], p["version"]) == ("a", "confirmed", "0.2.0"), (cut, p)
+            assert (p["slot"], p["state"], p["version"]) == ("sa", "confirmed", "0.2.0"), (cut, p)
             assert plan.boots[-1][2] == "0.2.0" and board.state == "running"
             assert plan.guards[-1].watching is False
-            assert slot_files_ok(board, "a", b)
+            assert slot_files_ok(board, "sa", b)
             assert len(plan.boots) == (3 if cut < total else 2) or cut == total
     size = sum(f.stat().st_size for f in b.rglob("*") if f.is_file())
     assert max(served) < 2 * size  # a retry re-downloads only what was not verified
@@ -216,7 +221,7 @@ def _trial_fails(env, why_part, **tree):
     env.sim.run_for(1800)
     refused_first = env.plan.results[-2]
     assert not refused_first["ok"] and "failed its health gate" in refused_first["error"]
-    healthy_end(env, "0.2.1", "a")  # slot a held the failed version: reused
+    healthy_end(env, "0.2.1", "sa")  # slot sa held the failed version: reused
     return versions
 
 
@@ -332,3 +337,20 @@ def test_firmware_that_fails_its_trial_is_rolled_back(env, fault):
     running, state, fw = fw_state(env)
     assert (running, state, fw["state"], fw["good_version"]) == ("ota_1", "valid", "confirmed",
                                                                  "1.27.2")
+
+
+def test_no_room_anywhere_is_refused_up_front_with_the_figures(env):
+    """No SD card: the flash holds the factory copy and the logs, not a second copy. The
+    update is refused before anything is written, saying what it needs and what is free."""
+    bundle(env.server, env.key, "v2", env.tree("0.2.0"), "0.2.0", 1000)
+    env.board.sd.present = False
+    env.plan.urls.append(env.server.url("v2"))
+    env.start()
+    env.sim.run_for(600)
+    r = refused(env, "no room for 0.2.0")
+    assert "flash: needs" in r["error"] and "no SD card" in r["error"], r
+    print(r["error"])
+    assert pointer(env.board) is None
+    assert not (Path(env.board.flash.root) / "slots" / "a").exists()
+    assert not (Path(env.board.flash.root) / "slots" / "b").exists()
+    healthy_end(env, FACTORY)

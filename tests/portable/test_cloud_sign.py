@@ -201,6 +201,13 @@ def test_parse_head_and_errors():
     assert isinstance(raises(Refused, check, r, "PUT k"), Retry)
     r.status, r.headers = 401, {}
     raises(Refused, check, r, "PUT k")
+    # the configured bucket or container does not exist: configuration, the item stays queued
+    r.status, r.body = 404, b"<Error><Code>NoSuchBucket</Code><Message>no bucket</Message></Error>"
+    assert "NoSuchBucket" in str(raises(Refused, check, r, "PUT k"))
+    r.body, r.headers = b"", {"x-ms-error-code": "ContainerNotFound"}
+    raises(Refused, check, r, "PUT k")
+    r.headers = {"x-ms-error-code": "BlobNotFound"}  # about this item: permanent
+    raises(Permanent, check, r, "PUT k")
     r.status = 429
     r.headers = {"retry-after": "3"}
     assert raises(Retry, check, r, "PUT k").after_ms == 3000
@@ -214,7 +221,14 @@ def test_object_key_template_and_metadata_sorted():
                                       "note": "h\u00e9llo\nthere"})
     assert cloud.object_key("{device}/{date}/{name}.{ext}", it, "wc 1") == \
         "wc_1/20240601/0004.jpg"
-    assert cloud.object_key("/{kind}/{key}", It("k", created=0), "d") == "detection/k"
+    assert cloud.object_key("/{kind}/{key}", It("k", media="/sd/k.jpg"), "d") == "detection/k"
+    # items without media (events, health: no MQTT configured) have folders of their own
+    # with the default template; a template the user chose is kept
+    default = "{device}/{date}/{name}.{ext}"
+    assert cloud.object_key(default, It("k-ev", kind="event", created=1717245296),
+                            "d") == "d/events/20240601/k-ev.json"
+    assert cloud.object_key(default, It("h1", kind="health"), "d") == "d/health/nodate/h1.json"
+    assert cloud.object_key("/{kind}/{key}", It("k"), "d") == "detection/k"
     raises(ValueError, cloud.check_template, "{device}/{nope}")
     m = cloud.metadata(it)
     names = [k for k, _ in m]

@@ -208,3 +208,34 @@ def test_no_key_means_no_commands():
 def test_broadcast_to_all_devices():
     c = _cmds()
     assert run(c.handle(_msg(device="*", seq=30)))["ok"]
+
+
+def test_a_signed_ttl_lets_a_command_wait_for_a_sleeping_camera():
+    from wildcam.manage.commands import MAX_TTL_S
+
+    c = _cmds()
+    # sent 3 h ago for a camera that slept: stale without a ttl, accepted with one
+    assert "stale" in run(c.handle(_msg(ts=NOW - 3 * 3600, seq=2)))["error"]
+    assert run(c.handle(_msg(ts=NOW - 3 * 3600, seq=3, ttl=4 * 3600)))["ok"]
+    # past its ttl, from the future, or with a ttl beyond the limit: refused
+    assert "stale" in run(c.handle(_msg(ts=NOW - 5 * 3600, seq=4, ttl=4 * 3600)))["error"]
+    assert "stale" in run(c.handle(_msg(ts=NOW + 3600, seq=5, ttl=4 * 3600)))["error"]
+    assert "ttl must be" in run(c.handle(_msg(seq=6, ttl=MAX_TTL_S + 1)))["error"]
+    # the ttl is signed (changing it breaks the signature) and seq still stops replays
+    m = json.loads(_msg(ts=NOW - 3 * 3600, seq=7, ttl=60))
+    m["ttl"] = 4 * 3600
+    assert run(c.handle(json.dumps(m).encode()))["error"] == "bad signature"
+    assert "replayed" in run(c.handle(_msg(ts=NOW - 3 * 3600, seq=3, ttl=4 * 3600)))["error"]
+
+
+def test_a_command_that_needs_the_clock_can_wait_for_it():
+    now = [None]
+    c = Commands(PrefixStorage(tmpdir()), KEY, "cam-01", Log(), now=lambda: now[0])
+    c.register("capture", lambda args: "queued")
+    c.register("status", lambda args: {}, unset_ok=True)
+    assert c.waits_for_clock(_msg(seq=2))  # a change: held until NTP
+    assert not c.waits_for_clock(_msg("status", seq=3))  # harmless: runs now
+    assert not c.waits_for_clock(_msg(seq=4, key="wrong"))  # refused anyway
+    now[0] = NOW
+    assert not c.waits_for_clock(_msg(seq=2))
+    assert run(c.handle(_msg(seq=2)))["ok"]

@@ -187,3 +187,33 @@ def test_flash_bytes_per_item_are_small():
     _drain(box)
     per_item = box.bytes_written / 50
     assert per_item < 260, per_item  # record (~220 B) + cursor (16 B)
+
+
+def test_requeue_puts_dead_letters_whose_media_is_on_the_card_back_once():
+    from wildcam.queue.deadletters import requeue
+
+    st = PrefixStorage(tmpdir())
+    clock = Clock()
+    box = _box(st, now=clock)
+    st.makedirs("/sd")
+    for name in ("a", "b", "c"):
+        st.write_atomic("/sd/%s.jpg" % name, b"jpeg")
+        box.put("detection", route="media", media="/sd/%s.jpg" % name, size=4, key="k-" + name)
+    box.put("detection", route="media", media="/sd/gone.jpg", size=4, key="k-gone")
+    for _ in range(4):
+        clock.t += 1
+        box.dead(box.next(), "403 SignatureDoesNotMatch")
+    assert box.pending() == 0
+    r = requeue(box)
+    assert r == {"requeued": 3, "gone": 1, "skipped": 0}, r
+    items = _drain(box)
+    assert sorted(i.key for i in items) == ["k-a", "k-b", "k-c"]  # same keys: no duplicates
+    assert all(i.lane.name == "1-media" and i.size == 4 for i in items)
+    # a second requeue finds nothing new; one dead-lettered again later is requeued again
+    assert requeue(box)["requeued"] == 0
+    box.put("detection", route="media", media="/sd/a.jpg", size=4, key="k-a")
+    clock.t += 10
+    box.dead(box.next(), "404 NoSuchBucket")
+    assert requeue(box)["requeued"] == 1 and [i.key for i in _drain(box)] == ["k-a"]
+    # reopened (after a reboot) it still knows what it requeued
+    assert requeue(_box(st, now=clock))["requeued"] == 0

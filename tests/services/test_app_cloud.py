@@ -40,7 +40,9 @@ def test_images_reach_s3_with_their_metadata(tmp_path, live_s3):
             sim.run_for(30)
             keys = [o["Key"] for o in s3.list_objects_v2(Bucket=S3_BUCKET,
                                                          Prefix="cam-s3/").get("Contents", [])]
-            if len([k for k in keys if k.endswith(".jpg")]) >= 2:
+            if len([k for k in keys if k.endswith(".jpg")]) >= 2 and \
+                    any(k.startswith("cam-s3/events/") for k in keys) and \
+                    any(k.startswith("cam-s3/health/") for k in keys):
                 break
         jpgs = sorted(k for k in keys if k.endswith(".jpg"))
         assert len(jpgs) == 2
@@ -48,5 +50,11 @@ def test_images_reach_s3_with_their_metadata(tmp_path, live_s3):
         body = s3.get_object(Bucket=S3_BUCKET, Key=jpgs[0])
         assert body["Body"].read() == local[0].read_bytes()
         assert body["Metadata"]  # x-amz-meta-* from the item and its sidecar
+        # no MQTT configured: events and health are JSON objects in the same bucket
+        ev = [k for k in keys if k.startswith("cam-s3/events/") and k.endswith(".json")]
+        hb = [k for k in keys if k.startswith("cam-s3/health/") and k.endswith(".json")]
+        assert ev and hb, keys
+        doc = json.loads(s3.get_object(Bucket=S3_BUCKET, Key=hb[0])["Body"].read())
+        assert doc["kind"] == "health" and doc["device"] == "cam-s3" and doc["data"], doc
     finally:
         sim.close()

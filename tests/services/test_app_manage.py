@@ -15,9 +15,9 @@ KEY = "cam-key-123"
 pytestmark = pytest.mark.services
 
 
-def _board(sim, tmp_path, broker, name="cam-m", extra=None):
-    b = Board(name, tmp_path, sim=sim, scene=scenes.empty(),
-              wifi=WifiModel("sim-forest", "sim-password"))
+def _board(sim, tmp_path, broker, name="cam-m", extra=None, mounts=None, scene=None):
+    b = Board(name, tmp_path, sim=sim, scene=scene or scenes.empty(),
+              wifi=WifiModel("sim-forest", "sim-password"), mounts=mounts)
     provision(b, burst=1)
     cp = Path(b.flash.root, "config.json")
     cfg = json.loads(cp.read_text())
@@ -141,20 +141,105 @@ def test_home_assistant_discovery_documents(tmp_path, subscriber, live_broker):
         b = _board(sim, tmp_path, live_broker, name="cam-h", extra={"hass.discovery": True})
         b.scene = scenes.animal(seed=2, start=60)
         b.power_on()
-        _wait(sim, lambda: sum(t.startswith("homeassistant/") for t, _, _ in sub.msgs) >= 7)
+        _wait(sim, lambda: sum(t.startswith("homeassistant/") for t, _, _ in sub.msgs) >= 5)
         _wait(sim, lambda: any(t.endswith("/thumb") for t, _, _ in sub.msgs), real_s=30)
     finally:
         sim.close()
     docs = {t: json.loads(p) for t, p, r in sub.msgs if t.startswith("homeassistant/")}
-    bat = docs["homeassistant/sensor/cam-h_battery/config"]
-    assert bat["state_topic"] == "wildcam/cam-h/state"
-    assert bat["value_template"] == "{{ value_json.power.battery_v }}"
-    assert bat["device_class"] == "voltage" and bat["unit_of_measurement"] == "V"
-    assert bat["availability_topic"] == "wildcam/cam-h/status"
-    assert bat["device"]["identifiers"] == ["cam-h"] and bat["unique_id"] == "cam-h_battery"
+    # a mains board (no battery reading): no battery entities at all, rather than "None"
+    assert not [t for t in docs if "battery" in t], sorted(docs)
+    tmp = docs["homeassistant/sensor/cam-h_temperature/config"]
+    assert tmp["state_topic"] == "wildcam/cam-h/state"
+    assert tmp["value_template"] == "{{ value_json.power.temp_c }}"
+    assert tmp["device_class"] == "temperature" and tmp["unit_of_measurement"] == "°C"
+    assert tmp["availability_topic"] == "wildcam/cam-h/status"
+    assert tmp["device"]["identifiers"] == ["cam-h"] and tmp["unique_id"] == "cam-h_temperature"
+    # HA 2026: default_entity_id (domain.slug), never the removed object_id
+    for t, d in docs.items():
+        assert "object_id" not in d, t
+    assert tmp["default_entity_id"] == "sensor.cam_h_temperature"
+    last = docs["homeassistant/sensor/cam-h_last_detection/config"]
+    assert last["device_class"] == "timestamp" and "timestamp_custom(" in \
+        last["value_template"] and "+00:00" in last["value_template"], last
     cam = docs["homeassistant/camera/cam-h/config"]
     assert cam["topic"] == "wildcam/cam-h/thumb"
     thumbs = [p for t, p, r in sub.msgs if t == "wildcam/cam-h/thumb"]
     assert thumbs and thumbs[-1][:2] == b"\xff\xd8" and len(thumbs[-1]) < 20000  # a small JPEG
     retained = [r for t, p, r in sub.msgs if t.startswith("homeassistant/")]
     assert retained  # published retained (a late subscriber gets them)
+
+
+def test_a_command_sent_while_the_camera_is_away_runs_when_it_is_back(tmp_path, subscriber,
+                                                                     live_broker):
+    """The mailbox (issue 18): the camera's persistent session (clean_session False, qos1
+    subscription) makes mosquitto keep a command published while the camera is off the
+    air; the camera runs it when it reconnects and its signed reply reaches the sender. The
+    command waited 10 min: a signed `ttl` lets it past the 5-minute skew rule; the same
+    command without one is refused as stale."""
+    sub = subscriber("wildcam/cam-m/#")
+    sim = Simulation(io_grace=0.02, start=None)
+    try:
+        b = _board(sim, tmp_path, live_broker)
+        _online(sim, b, sub)
+        b.power_off()  # (a deep-sleeping camera drops its connection the same way)
+        sim.run_for(600)
+        # (mosquitto may not have noticed yet: a message it sends to the dead connection is
+        # unacknowledged, and a persistent session redelivers it at the next connect)
+        ts = int(b.wall()) - 600  # signed when it was sent, 10 min before the camera is back
+        stale = _send(sub, "cam-m", "capture", ts=ts)
+        kept = _send(sub, "cam-m", "capture", ts=ts, seq=int(ts * 1000) + 5, ttl=3600)
+        sub.msgs.clear()
+        _online(sim, b, sub)
+        _wait(sim, lambda: len(_replies(sub)) >= 2)
+        replies = _replies(sub)
+        assert {"id": kept["nonce"], "cmd": "capture", "ok": True, "result": "queued"} \
+            in replies, replies
+        assert any(r.get("id") == stale["nonce"] or "stale" in r.get("error", "")
+                   for r in replies if not r.get("ok")), replies
+        _wait(sim, lambda: list(Path(b.sd.root, "DCIM").rglob("*.jpg")))  # it happened
+        # power came back before NTP: the kept command waited for the clock, not refused
+        assert not any("clock unset" in r.get("error", "") for r in replies), replies
+    finally:
+        sim.close()
+
+
+def test_requeue_sends_dead_lettered_images_again(tmp_path, subscriber, live_broker):
+    """End to end: images a destination had refused for good sit in the dead-letter ring
+    (their media still on the card); once the cause is fixed, the signed `requeue` command
+    through mosquitto puts them back and the sync delivers them."""
+    from host_sim.storage import Filesystem, SimStorage
+    from wildcam.queue.outbox import Outbox
+
+    sub = subscriber("wildcam/cam-r/#")
+    sim = Simulation(io_grace=0.02, start=None)
+    try:
+        cloud = Filesystem("cloud", str(tmp_path / "cloud"), 1 << 30)
+        b = _board(sim, tmp_path, live_broker, name="cam-r", mounts={"cloud": cloud},
+                   scene=scenes.animal(seed=3, start=60))
+        _online(sim, b, sub)
+        sink = Path(cloud.root)
+        _wait(sim, lambda: len(list(sink.rglob("*.jpg"))) >= 1, real_s=30)
+        sim.run_for(60)  # let the rest of the outbox drain
+        b.power_off()
+        sim.run_for(5)
+        # what a destination that refused them for good (HTTP 400) would have left
+        box = Outbox(SimStorage(b.flash, b.sd), "/sd/outbox").open()
+        keys = []
+        for jpg in sorted(sink.rglob("*.jpg")):
+            meta = json.loads(jpg.with_suffix(".json").read_text())
+            it = box.put("detection", route="media", media=meta["m"], size=meta["s"],
+                         sha256=meta["h"], key=meta["k"])
+            assert box.dead(it, "400 InvalidArgument")
+            jpg.unlink()
+            jpg.with_suffix(".json").unlink()
+            keys.append(meta["k"])
+        assert len(box.dead_letters()) >= len(keys) >= 1 and box.pending() == 0
+        sub.msgs.clear()
+        _online(sim, b, sub)
+        req = _send(sub, "cam-r", "requeue", ts=int(b.wall()))
+        _wait(sim, lambda: any(r.get("id") == req["nonce"] for r in _replies(sub)))
+        reply = [r for r in _replies(sub) if r.get("id") == req["nonce"]][0]
+        assert reply["ok"] and reply["result"]["requeued"] == len(keys), reply
+        _wait(sim, lambda: {p.stem for p in sink.rglob("*.jpg")} >= set(keys), real_s=30)
+    finally:
+        sim.close()

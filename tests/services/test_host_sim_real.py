@@ -220,7 +220,8 @@ def test_real_with_influx_metrics_and_home_assistant_discovery(tmp_path, capsys,
     text = capsys.readouterr().out
     assert code == 0, text
     srv = _summary(out)["server"]
-    assert srv["hass_entities"] == {"cam-01": 7}
-    assert "Home Assistant discovery: cam-01 7 entities" in text
+    # temperature, signal, queue, last detection, camera: a mains board has no battery entities
+    assert srv["hass_entities"] == {"cam-01": 5}
+    assert "Home Assistant discovery: cam-01 5 entities" in text
     res = live_influx.query('SELECT * FROM "wildcam_health"', db="sim_real")
     assert res["results"][0]["series"][0]["values"]  # heartbeats arrived

@@ -15,9 +15,9 @@ from wildcam.core import clock
 def mount_sd(app):
     """Mount the SD card once (the PIR wake's burst needs it before anything else)."""
     if app.has_sd is None:
-        from wildcam.capture import sdcard
+        from wildcam.core import board
 
-        app.has_sd = sdcard.mount(app.storage, app.log)
+        app.has_sd = board.mount_sd(app.storage, app.log)
     return app.has_sd
 
 
@@ -99,7 +99,18 @@ def build_power(app):
     tz = cfg.get("time.tz_offset_min")
     uploads = app.policy.uploads(tier)
 
+    def ota_radio():
+        """The update check wants the radio: a version on trial needs its network answer, a
+        check or download is under way, or a check is due and a window is open (battery
+        tier permitting uploads)."""
+        up = app.updater
+        if app.guard.watching or up.busy():
+            return True
+        return up.wanted and uploads == "all" and windows.is_open(spans, clock.now(), tz)
+
     def radio_wanted():
+        if ota_radio():
+            return True
         if uploads == "none" or not app.outbox.pending():
             return False
         if app.outbox.depth()["alert"]:
@@ -107,7 +118,10 @@ def build_power(app):
         return uploads == "all" and windows.is_open(spans, clock.now(), tz)
 
     def draining():
-        """Uploads are due and possible: stay up (connecting counts) to send them."""
+        """Uploads (or the update check) are due and possible: stay up (connecting counts)
+        to send them, at most power.max_awake_s; a staging cut short resumes next wake."""
+        if app.link is not None and ota_radio():
+            return True
         if app.link is None or not app.outbox.pending() or not radio_wanted():
             return False
         if not app.link.up():
@@ -137,7 +151,15 @@ def build_power(app):
     s.account()  # the sleep that ended with this boot, for the heartbeat
     from wildcam.manage.health import sleep_source
 
-    app.health.sources["sleep"] = sleep_source(app.rtc)
+    slept = sleep_source(app.rtc)
+
+    def sleep_state():  # `wake_at`: the timer wake if it slept now (a PIR wake may come first)
+        d, now = slept(), clock.now()
+        if now is not None:
+            d["wake_at"] = now + s.plan(now)[0]
+        return d
+
+    app.health.sources["sleep"] = sleep_state
     if app.manage is not None:
         s.maintenance = lambda: app.manage.maintenance
     s.may_sleep = app.guard.may_sleep
@@ -155,14 +177,14 @@ def _power_pins(cfg):
 
 def _quiesce(app):
     """Before deep sleep: camera driver off, radio off, SD card unmounted."""
-    from wildcam.capture import sdcard
+    from wildcam.core import board
 
     if app.cam is not None:
         app.cam.deinit()
     if app.link is not None:
         app.link.off()
     if app.has_sd:
-        sdcard.unmount()
+        board.unmount_sd()
 
 
 def _hold(app):

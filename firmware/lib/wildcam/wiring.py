@@ -71,8 +71,9 @@ def build_sync(app):
 
         dests.append(MqttDest(mq))
         app.sup.add("mqtt", mq.run, critical=False)  # keepalive and reconnects
-    # images to storage; events to MQTT, falling back to storage when MQTT is down
-    events = (["mqtt"] if mq is not None else []) + local
+    # images to storage; events to MQTT, falling back to storage when MQTT is down; with
+    # neither MQTT nor a local folder, JSON objects in the bucket/container (dest/objstore)
+    events = (["mqtt"] if mq is not None else []) + local or media
     routes = [Route("media", media, cfg.get("cloud.mode") if len(media) > 1 else "failover"),
               Route("events", events), Route("default", events),
               Route("metrics", ["influx"])]  # its own lane: an InfluxDB outage holds up
@@ -117,7 +118,7 @@ def build_mqtt(app):
                     password=cfg.secret("mqtt.password") or None, tls=tls,
                     keepalive_s=cfg.get("mqtt.keepalive_s"),
                     prefix=cfg.get("mqtt.topic_prefix"), device=app.device_id,
-                    log=app.logs.get("mqtt"))
+                    clean_session=False, log=app.logs.get("mqtt"))  # the broker keeps cmds
     return app.mqtt
 
 
@@ -132,6 +133,8 @@ def build_ota(app):
     tls = ota_tls(cfg, app.storage.real, log)
     opts = {}  # the fetch function, then whatever tests/tools hand the updater
     opts["fetch"] = make_fetch(app.storage, tls)
+    # staging on the flash leaves room for the log ring to fill and for config writes
+    opts["flash_reserve"] = cfg.get("log.files") * cfg.get("log.file_kb") * 1024 + 32768
     opts.update(app.ota_options)
     app.updater = Updater(app.storage, log, **opts)
     app.updater.boot_check()
@@ -225,7 +228,18 @@ def build_commands(app):
     m.register_basics(app.capture, app.sync, app.health)
     app.health.sources["cmd"] = m.stats  # refusals are counted where the user looks
     m.register_ota(app.updater)
+
+    def requeue(args):  # dead letters back in the queue once their cause is fixed
+        from wildcam.queue.deadletters import requeue
+
+        r = requeue(app.outbox, args.get("limit", 100))
+        app.sync.kick()
+        return r
+
+    cmds.register("requeue", requeue, check=lambda a: None if isinstance(
+        a.get("limit", 100), int) and 0 < a.get("limit", 100) <= 400 else "limit: 1..400")
     if cfg.secret("cmd.hmac_key"):
+        app.mqtt.listen(app.mqtt.topic("cmd"), m.on_message)  # before the first connect
         app.sup.add("commands", lambda: m.run(app.sup.beat("commands")))
     app.sup.add("probation", lambda: m.probation(), critical=False, restart=False)
     if cfg.get("hass.discovery"):

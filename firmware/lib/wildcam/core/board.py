@@ -1,5 +1,5 @@
 """Facts about this board that several parts report: reset cause, identity, wake reason,
-PSRAM."""
+PSRAM; and mounting its SD card (the App's storage and boot's slot choice both need it)."""
 
 _RESET_NAMES = ("PWRON_RESET", "HARD_RESET", "WDT_RESET", "DEEPSLEEP_RESET", "SOFT_RESET")
 
@@ -56,3 +56,47 @@ def psram_bytes():
         if region[0] >= PSRAM_MIN and region[0] > best:
             best = region[0]
     return best
+
+
+def mount_sd(storage, log=None):
+    """Mount the SD card at /sd; True when it is usable (mounted now or before). The
+    AI-Thinker board wires the card to SDMMC slot 1; 1-bit mode leaves GPIO 4 (flash LED),
+    12 and 13 (PIR) free. A missing or unreadable card is not fatal: the firmware keeps its
+    queue on flash, and boot (wildcam.ota.boot) falls back to the factory /lib when an app
+    slot on the card cannot be read."""
+    try:
+        if storage.is_dir("/sd"):
+            return True
+    except OSError:
+        pass
+    try:
+        import os
+
+        import machine
+
+        card = machine.SDCard(slot=1, width=1)
+        os.mount(card, "/sd")
+        return True
+    except (OSError, AttributeError, ValueError, ImportError) as e:  # no card, no SDCard
+        if log is not None:
+            log.warning("no SD card (%s): images cannot be stored; queue kept on flash", e)
+        return False
+
+
+def unmount_sd():
+    """Before deep sleep: unmount /sd (FAT flushed, the card left idle). Never fatal."""
+    try:
+        import vfs  # MicroPython >= 1.23; os.umount before
+
+        vfs.umount("/sd")
+    except ImportError:
+        import os
+
+        umount = getattr(os, "umount", None)
+        if umount is not None:
+            try:
+                umount("/sd")
+            except (OSError, ValueError):
+                pass
+    except (OSError, ValueError):
+        pass

@@ -7,7 +7,9 @@
 - `metadata(item, limit)`: the item's fields and its sidecar (`item.data`, top-level scalars)
   as a SORTED list of (name, value) pairs fit for x-amz-meta-* / x-ms-meta-* / x-goog-meta-*
   headers: names lower-case [a-z0-9_], values printable ASCII, total under `limit` bytes.
-- `content_type(ext)`; `item_json(item)` for items without media (events, health).
+- `content_type(ext)`; `item_json(item)` for items without media (events, health), named
+  `<device>/events/<date>/<key>.json` or `<device>/health/...` with the default template
+  (`object_key`).
 - `Clock`: Unix time for signing, with an offset learnt from a server that said the board's
   clock is off (S3 RequestTimeTooSkewed, Azure/GCS 403 with a Date header).
 """
@@ -63,11 +65,20 @@ def fields_of(item, device):
             "date": date, "created": str(item.created or 0)}
 
 
+DEFAULT_TEMPLATE = "{device}/{date}/{name}.{ext}"  # cloud.key_template's default
+DATA_TEMPLATE = "{device}/%s/{date}/{name}.json"  # items without media, default template
+
+
 def object_key(template, item, device):
     """Fill `template` for `item` (see the module notes). Media items without `{ext}` in the
-    template get nothing added; items without media get ext "json"."""
+    template get nothing added. With the default template, items without media (events and
+    health when no MQTT is configured: wildcam.wiring) are JSON objects under
+    `<device>/health/` or `<device>/events/`, apart from the images; a template the user
+    chose is used as it is (it may name `{kind}`)."""
     f = fields_of(item, device)
     out = template
+    if not item.media and template == DEFAULT_TEMPLATE:
+        out = DATA_TEMPLATE % ("health" if item.kind == "health" else "events")
     for k in FIELDS:
         tag = "{" + k + "}"
         if tag in out:

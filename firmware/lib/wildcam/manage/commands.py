@@ -21,6 +21,9 @@ Guarantees (docs/SECURITY.md has the threat model):
   badly signed, for another device, not newer than the last accepted `seq` (kept across
   reboots; `seq` must be an integer 1..2**53, so no value can lock the device out), has no
   `ts`, or (clock set) a `ts` more than MAX_SKEW_S from the device clock, or is unknown.
+  A signed `ttl` (seconds, at most MAX_TTL_S) lets the sender say how long a command may
+  wait at the broker for a sleeping camera: it is then accepted up to `ts + ttl` (never
+  more than MAX_SKEW_S ahead of the device clock). The `seq` rule still stops replays.
   With the clock unset only commands registered `unset_ok` run (read-only ones, and `time`,
   which sets the clock from the signed `ts`): nothing that changes the camera can be
   replayed from a stale signed message.
@@ -39,6 +42,7 @@ MAX_BYTES = 2048
 MAX_DEPTH = 8
 MAX_ITEMS = 256
 MAX_SKEW_S = 300
+MAX_TTL_S = 7 * 86400  # a command may wait this long for a sleeping camera
 MAX_SEQ = 1 << 53
 REFUSAL_BURST = 5
 REFUSAL_EVERY_S = 10
@@ -108,6 +112,8 @@ def _typed(msg):
         raise Refused("nonce must be a short string")
     if not isinstance(msg["sig"], str) or len(msg["sig"]) != 64:
         raise Refused("bad signature")
+    if "ttl" in msg and not _is_int(msg["ttl"], 0, MAX_TTL_S):
+        raise Refused("ttl must be seconds 0..%d" % MAX_TTL_S)
 
 
 class Commands:
@@ -207,9 +213,22 @@ class Commands:
             if not self._handlers[msg["cmd"]][2]:
                 raise Refused("clock unset: only status, logs, config_get, ota_status and "
                               "time run until it is set (ts %d)" % ts, final=False)
-        elif abs(now - ts) > MAX_SKEW_S:
+        elif ts - now > MAX_SKEW_S or now - ts > max(MAX_SKEW_S, msg.get("ttl", 0)):
             raise Refused("stale (ts %s, device time %d)" % (ts, now), final=ts < now)
         return msg
+
+    def waits_for_clock(self, raw):
+        """True when `raw` would be refused only because the clock is unset (a command kept
+        by the broker reaches a camera that lost power before NTP set its clock): the
+        caller may hold it until the clock is set. Never raises."""
+        if self._now is None or self._now() is not None:
+            return False
+        try:
+            msg = self.parse(raw)
+        except Exception:  # noqa: BLE001 - its refusal comes from handle()
+            return False
+        h = self._handlers.get(msg["cmd"])
+        return h is not None and not h[2] and msg["seq"] > self.last_seq
 
     async def handle(self, raw):
         """Authenticate, run and answer one command. Returns the signed reply dict, or None

@@ -29,6 +29,7 @@ from wildcam.core.config import GOOD_PATH, ConfigError
 PROBATION = "/state/probation.json"
 MAX_PENDING = 4
 RETAINED_SEEN = 8
+HOLD_MS = 120000  # how long a command kept by the broker may wait for the clock (NTP)
 
 
 class Management:
@@ -43,7 +44,11 @@ class Management:
         self.device = device
         self.version = version
         self._reset = reset
+        self._health = None
         self._inbox = []  # [(raw, digest of a retained one or None)]: signed, not yet handled
+        self._held = []  # inbox entries waiting for the clock (see step())
+        self._held_since = 0
+        self._go = 0  # held entries released to run now
         self._replies = []  # refusal replies waiting to be published
         self._seen = []  # digests of retained messages handled for good (newest last)
         self._clear = False  # a handled retained command waits to be cleared
@@ -129,13 +134,28 @@ class Management:
                 alive()
 
     async def step(self):
-        """Send the queued refusal replies and clears, then run the inbox's commands."""
+        """Send the queued refusal replies and clears, then run the inbox's commands.
+        Commands the broker kept for us that need the clock (after a power loss) wait for
+        NTP, HOLD_MS at most, and whatever comes after them too: `seq` order is kept."""
         while self._replies:
             await self._reply(self._replies.pop(0))
         if self._clear:
             await self._clear_retained()
+        held = self._held
+        if held and (not self.commands.waits_for_clock(held[0][0]) or
+                     time.ticks_diff(time.ticks_ms(), self._held_since) > HOLD_MS):
+            self._inbox[:0] = held
+            self._go, held = len(held), []
+            self._held = held
         while self._inbox:
-            raw, digest = self._inbox.pop(0)
+            raw, digest = entry = self._inbox.pop(0)
+            if self._go:
+                self._go -= 1
+            elif len(held) < MAX_PENDING and (held or self.commands.waits_for_clock(raw)):
+                if not held:
+                    self._held_since = time.ticks_ms()
+                held.append(entry)
+                continue
             reply = await self.commands.handle(raw)
             if digest is not None and self.commands.final:
                 self._handled(digest)
@@ -174,6 +194,7 @@ class Management:
         self.commands.register("ota_status", lambda a: updater.status(), unset_ok=True)
 
     def register_basics(self, capture, sync, health):
+        self._health = health  # for the discovery documents (which sensors this board has)
         c = self.commands
         if capture is not None:
             c.register("capture", lambda a: capture.trigger("remote") or "queued")
@@ -285,16 +306,24 @@ class Management:
         finally:
             self._thumb = None
 
-    def discovery(self):
-        """Home Assistant MQTT discovery documents: [(topic, payload)], retained."""
+    def discovery(self, snap=None):
+        """Home Assistant MQTT discovery documents: [(topic, payload)], retained. As HA 2026
+        expects: `default_entity_id` ("sensor.<device slug>_<what>"; `object_id` was deprecated
+        in 2025.10 and stops working in 2026.4); a sensor this board never has a value for
+        (battery on a mains board: none in `snap`, the health snapshot) is not announced;
+        times are ISO 8601 with `device_class: timestamp`; a value not known yet renders
+        "None", which HA's MQTT sensor takes as unknown."""
         dev = {"identifiers": [self.device], "name": "WildCAM %s" % self.device,
                "manufacturer": "WildCAM", "model": "ESP32-CAM", "sw_version": self.version}
         state = self.mqtt.topic("state")
         avail = self.mqtt.topic("status")
         out = []
-        for obj, name, tmpl, unit, cls in SENSORS:
+        for obj, name, tmpl, unit, cls, need in SENSORS:
+            if need and snap is not None and (snap.get(need[0]) or {}).get(need[1]) is None:
+                continue
             cfg = {"name": name, "unique_id": "%s_%s" % (self.device, obj),
-                   "object_id": "%s_%s" % (self.device, obj), "state_topic": state,
+                   "default_entity_id": "sensor.%s_%s" % (_slug(self.device), obj),
+                   "state_topic": state,
                    "value_template": tmpl, "availability_topic": avail,
                    "payload_available": "online", "payload_not_available": "offline",
                    "device": dev}
@@ -312,18 +341,33 @@ class Management:
         return out
 
     async def announce(self):
-        for topic, payload in self.discovery():
+        snap = None
+        if self._health is not None:
+            try:
+                snap = self._health.snapshot()
+            except Exception:  # noqa: BLE001 - announce everything rather than nothing
+                snap = None
+        for topic, payload in self.discovery(snap):
             await self.mqtt.publish(topic, payload, retain=True, qos=1)
 
 
-SENSORS = (
-    ("battery", "Battery", "{{ value_json.power.battery_v }}", "V", "voltage"),
-    ("battery_pct", "Battery level", "{{ value_json.power.battery_pct }}", "%", "battery"),
-    ("temperature", "Temperature", "{{ value_json.power.temp_c }}", "°C", "temperature"),
-    ("rssi", "WiFi signal", "{{ value_json.net.rssi }}", "dBm", "signal_strength"),
-    ("queue", "Upload queue", "{{ value_json.queue.pending }}", "items", None),
-    ("last_detection", "Last detection", "{{ value_json.capture.last_event }}", None, None),
+SENSORS = (  # (what, name, template, unit, device class, (source, field) it needs or None)
+    ("battery", "Battery", "{{ value_json.power.battery_v }}", "V", "voltage",
+     ("power", "battery_v")),
+    ("battery_pct", "Battery level", "{{ value_json.power.battery_pct }}", "%", "battery",
+     ("power", "battery_pct")),
+    ("temperature", "Temperature", "{{ value_json.power.temp_c }}", "°C", "temperature", None),
+    ("rssi", "WiFi signal", "{{ value_json.net.rssi }}", "dBm", "signal_strength", None),
+    ("queue", "Upload queue", "{{ value_json.queue.pending }}", "items", None, None),
+    ("last_detection", "Last detection",
+     "{{ value_json.capture.last_event | timestamp_custom('%Y-%m-%dT%H:%M:%S+00:00', false) "
+     "if value_json.capture.last_event else 'None' }}", None, "timestamp", None),
 )
+
+
+def _slug(name):
+    """An entity id part as HA allows it: lower-case letters, digits and underscores."""
+    return "".join(c if "a" <= c <= "z" or "0" <= c <= "9" else "_" for c in name.lower())
 
 
 def _check_ota(a):

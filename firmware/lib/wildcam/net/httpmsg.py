@@ -114,15 +114,20 @@ AUTH_CODES = ("SignatureDoesNotMatch", "InvalidAccessKeyId", "ExpiredToken", "In
               "AuthorizationFailure", "AuthorizationPermissionMismatch")
 
 
+# 404 codes that mean "your bucket/container does not exist": configuration, not the item
+WHERE_CODES = ("NoSuchBucket", "ContainerNotFound")
+
+
 def refused(resp):
     """True when the server refused the credentials (401, or a 403 with an AUTH_CODES
-    code): the destination's configuration is wrong, not the item."""
+    code) or the configured bucket/container does not exist (404 with a WHERE_CODES code):
+    the destination's configuration is wrong, not the item."""
     if resp.status == 401:
         return True
-    if resp.status != 403:
+    if resp.status not in (403, 404):
         return False
     code = xml_text(resp.body, "Code") or resp.headers.get("x-ms-error-code")
-    return code in AUTH_CODES
+    return code in (AUTH_CODES if resp.status == 403 else WHERE_CODES)
 
 
 def check(resp, what, permanent_codes=None):

@@ -28,6 +28,8 @@ Guarantees:
   passed without sending and drops a connection silent for 1.5 keepalives. It never raises.
 - Packets on the wire never interleave (one writer at a time), and a write cut short (a
   cancelled task, a timeout) closes the connection rather than leave half a packet.
+- With `clean_session=False` (the App's) the broker keeps our subscriptions and their qos1
+  messages while we sleep; `listen()` (wildcam.net.mqttrx) makes sure none is dropped.
 
 Authentication: `user`/`password` (Azure IoT Hub: user `<hub>.azure-devices.net/<device>/
 ?api-version=2021-04-12`, password a SAS token from `azure_sas_token()`), and/or a client
@@ -273,9 +275,7 @@ class MQTT(Receiver):
 
     async def publish(self, topic, msg, retain=False, qos=1):
         """Publish and (qos1) wait for the PUBACK; see the module notes. Returns len(msg)."""
-        topic = _b(topic)
-        msg = _b(msg)
-        last = None
+        topic, msg, last = _b(topic), _b(msg), None
         for attempt in range(self.attempts):
             await self._ensure()  # raises Retry: no immediate second connect
             try:
@@ -302,9 +302,11 @@ class MQTT(Receiver):
             raise OSError(13, "subscription to %s refused" % pattern)
 
     async def subscribe(self, pattern, cb):
-        """Call `cb(topic_str, msg_bytes, retained)` for messages matching `pattern` (qos1).
-        Kept across reconnects. Raises Retry when the connection fails while subscribing."""
-        self._subs.append((pattern, cb))
+        """Call `cb(topic_str, msg_bytes, retained)` for messages matching `pattern` (qos1),
+        kept across reconnects (a pattern `listen` registered: as it is). Raises Retry when
+        the connection fails while subscribing."""
+        if not self.listen(pattern, cb):
+            return
         if self.stream is not None:
             try:
                 await self._subscribe(pattern)
@@ -374,11 +376,8 @@ def _current():
 def _quote(s):
     out = []
     for ch in s:
-        if ch.isalpha() and ord(ch) < 128 or ch.isdigit() or ch in "-_.~":
-            out.append(ch)
-        else:
-            for b in ch.encode():
-                out.append("%%%02X" % b)
+        ok = ch.isalpha() and ord(ch) < 128 or ch.isdigit() or ch in "-_.~"
+        out.append(ch if ok else "".join("%%%02X" % b for b in ch.encode()))
     return "".join(out)
 
 

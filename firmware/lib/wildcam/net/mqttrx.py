@@ -70,6 +70,16 @@ class Receiver:
             await self._send(pkt.publish_head(self._clear_next.pop(0), 0, 0, True))
             self.counters["cleared"] += 1
 
+    def listen(self, pattern, cb):
+        """Register `cb` for `pattern` without network (connects subscribe it, qos1); False
+        when the pattern has one already. With a persistent session the broker hands over
+        what it kept right after CONNACK, before any SUBSCRIBE: register before connecting."""
+        for p, _ in self._subs:
+            if p == pattern:
+                return False
+        self._subs.append((pattern, cb))
+        return True
+
     async def _read_loop(self, s):
         buf = self._in
         mv = memoryview(buf)

@@ -6,7 +6,9 @@ MAX_MANIFEST = 16384  # bytes: the manifest and its signature are read into RAM 
 
 
 class OtaError(Exception):
-    """An update refused or aborted (nothing of the running version was touched)."""
+    """An update refused or aborted (nothing of the running version was touched). `keep`:
+    what was staged so far stays (marked, never booted) for the next attempt to resume."""
 
-    def __init__(self, msg):
+    def __init__(self, msg, keep=False):
         super().__init__(msg)
+        self.keep = keep

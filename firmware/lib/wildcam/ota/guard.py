@@ -98,11 +98,26 @@ class Guard:
             await asyncio.sleep_ms(self.feed_ms)
 
 
-async def watch(updater, url, every_ms, ready=None, reboot=None):
-    """Periodic check of a manifest URL (when `ready()`); resets after staging."""
+POLL_MS = 5000  # how often a due check looks whether the radio is up
+RETRY_MS = 900000  # within one boot, a check cut short is tried again after 15 min
+
+
+async def watch(updater, url, every_ms, ready=None, reboot=None, poll_ms=POLL_MS):
+    """The periodic check of a manifest URL. A check is due `every_ms` after the last
+    answered one (`updater.due`, kept on flash: a battery board's deep sleeps and power
+    cuts do not reset it); while one is due, `ready()` (the radio is up) is looked at every
+    `poll_ms`, so whichever wake brings the radio up (sync window, alert, heartbeat) checks
+    before the board sleeps again. `updater.wanted` says so to the battery policy (it keeps
+    the radio up and the board awake for it). Resets after staging."""
+    every_s = every_ms // 1000
+    tried = None  # ticks of this boot's last check
     while True:
-        if not updater.pending() and (ready is None or ready()):
+        due = not updater.pending() and updater.due(every_s) and (
+            tried is None or time.ticks_diff(time.ticks_ms(), tried) >= min(every_ms, RETRY_MS))
+        updater.wanted = due
+        if due and (ready is None or ready()):
             r = await updater.apply(url)
+            tried = time.ticks_ms()  # not again this boot before RETRY_MS (clock unset)
             if r.get("reboot"):
                 if reboot is not None:
                     reboot()
@@ -110,4 +125,5 @@ async def watch(updater, url, every_ms, ready=None, reboot=None):
                     import machine
 
                     machine.reset()
-        await asyncio.sleep_ms(every_ms)
+            continue
+        await asyncio.sleep_ms(poll_ms)

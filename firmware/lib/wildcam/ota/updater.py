@@ -21,6 +21,11 @@ Guarantees:
   that makes the staged slot or image *pending* (wildcam.ota.slot, wildcam.ota.partition).
 - While an update is pending no other update is accepted.
 - `apply()` never raises: every failure is a result {"ok": False, "error": ...}, logged.
+- The time of the last check that got an answer (a manifest was read and decided on) is
+  kept on the flash (CHECKED), so it survives deep sleep and power loss: `due(every_s)`
+  tells a battery board's next radio wake whether to check. A check cut short (no
+  manifest, a download given up: `resume` in the result) is not recorded, so the next
+  wake tries again, resuming the staged part.
 """
 
 import asyncio
@@ -32,10 +37,23 @@ from wildcam.ota import MAX_MANIFEST, OtaError
 from wildcam.ota import boot as ota_boot
 from wildcam.ota.fetch import CHUNK, chunks_of, make_fetch
 
+FLASH_RESERVE = 96 * 1024  # the log ring's 64 KB and room for config writes
+CHECKED = "/slots/checked"  # Unix seconds of the last answered check
+
+
+def _clock_now():
+    try:
+        from wildcam.core import clock
+
+        return clock.now()
+    except Exception:  # noqa: BLE001 - no machine.RTC here (tests): time unknown, check
+        return None
+
 
 class Updater:
     def __init__(self, storage, log, keys=None, fetch=None, version=None, chunk=CHUNK,
-                 retries=3, tries_max=ota_boot.TRIES_MAX, partition=None, backoff_ms=1000):
+                 retries=3, tries_max=ota_boot.TRIES_MAX, partition=None, backoff_ms=1000,
+                 flash_reserve=FLASH_RESERVE, mount_sd=None, now=None):
         self.st = storage
         self.log = log
         if keys is None:
@@ -50,6 +68,11 @@ class Updater:
         self.backoff_ms = backoff_ms
         self.tries_max = tries_max
         self._partition = partition  # esp32.Partition-like RUNNING partition (tests)
+        self.flash_reserve = flash_reserve  # bytes of flash staging leaves to logs/config
+        self._mount_sd = mount_sd  # () -> True when /sd is usable (default: mount it)
+        self._now = now or _clock_now  # () -> Unix seconds or None (clock not set)
+        self._answered = False  # this apply() read a manifest (the server answered)
+        self.wanted = False  # a periodic check is due (wildcam.ota.guard.watch sets it)
         self._buf = None
         self.progress = {}  # state, then figures of other types
         self.progress["state"] = "idle"
@@ -62,7 +85,18 @@ class Updater:
             p = {"slot": "lib", "state": "confirmed", "version": self.factory_version,
                  "created": 0, "good": "lib", "good_version": self.factory_version,
                  "good_created": 0, "gen": 0}
+        for k, slot in (("version", "slot"), ("good_version", "good")):
+            if p.get(k) is None and p.get(slot, "lib") == "lib":
+                p[k] = self.factory_version  # back on the factory install
         return p
+
+    def mount_sd(self):
+        """True when the SD card is usable for an app slot."""
+        if self._mount_sd is not None:
+            return bool(self._mount_sd())
+        from wildcam.core import board
+
+        return board.mount_sd(self.st)
 
     def pending(self):
         """True while an app slot or a firmware image awaits confirmation."""
@@ -83,6 +117,34 @@ class Updater:
             out["fw"] = p["fw"]
         return out
 
+    def busy(self):
+        """True while a check or a download is under way (a battery board stays up)."""
+        return self.progress.get("state") in ("checking", "downloading")
+
+    def last_check(self):
+        """Unix seconds of the last answered check (kept on flash), or None."""
+        try:
+            raw = self.st.read_atomic(CHECKED)
+            return int(raw) if raw else None
+        except (OSError, ValueError):
+            return None
+
+    def due(self, every_s):
+        """True when a check is due: never checked, `every_s` passed since the last answered
+        one, or the clock is not set / went back (then checking is the safe side)."""
+        last = self.last_check()
+        now = self._now()
+        return last is None or now is None or now < last or now - last >= every_s
+
+    def _checked(self):
+        now = self._now()
+        if now is not None:
+            try:
+                self.st.makedirs(ota_boot.SLOTS)
+                self.st.write_atomic(CHECKED, str(now).encode())
+            except OSError as e:
+                self.log.warning("ota: cannot record the check: %s", e)
+
     def _set(self, state, **kw):
         self.progress = {}
         self.progress["state"] = state
@@ -93,6 +155,7 @@ class Updater:
     async def apply(self, url=None, manifest=None, sig=None, force=False):
         """Check and stage an update. Returns {"ok", "reboot", "version", "error"|"note"};
         after ok+reboot the caller flushes its logs and resets the board."""
+        self._answered = False
         try:
             self._set("checking", url=url)
             if manifest is None:
@@ -104,6 +167,7 @@ class Updater:
                 raise OtaError("no signature")
             from wildcam.ota.manifest import base_url, parse, policy  # only when updating
 
+            self._answered = True  # from here on the outcome is this manifest's
             m = parse(manifest, sig, self.keys)
             p = self.pointer()
             if self.pending():
@@ -116,6 +180,7 @@ class Updater:
                 what = policy(m, p.get("good_version"), p.get("good_created", 0),
                               p.get("failed"), force)
             if what == "current":
+                self._checked()
                 self._set("idle", note="already at %s" % m["version"])
                 return {"ok": True, "reboot": False, "version": m["version"],
                         "note": "up to date"}
@@ -130,20 +195,30 @@ class Updater:
                 from wildcam.ota import slot
 
                 await slot.stage(self, m, base, manifest, sig, p)
+            # (not recorded: the pointer switch is the last write of an install; the check
+            # after the trial answers "up to date" and is recorded then)
             self._set("staged", version=m["version"])
             self.log.info("ota: %s %s staged; reboot to try it", m["kind"], m["version"])
             return {"ok": True, "reboot": True, "version": m["version"]}
         except OtaError as e:
-            return self._failed(str(e))
+            return self._failed(str(e), e.keep)
         except Exception as e:  # noqa: BLE001 - whatever a download provokes: a result
-            return self._failed("%s %s" % (type(e).__name__, e))
+            return self._failed("%s %s" % (type(e).__name__, e), not self._answered)
         finally:
             self._buf = None
 
-    def _failed(self, msg):
+    def _failed(self, msg, resume=False):
+        """`resume`: cut short (no answer from the server, or a download given up with its
+        part kept): the check is not recorded, the next radio wake tries again. Any other
+        refusal (HTTP 4xx, signature, policy) is this check's answer."""
+        if not resume:
+            self._checked()
         self.log.error("ota: %s", msg)
         self._set("failed", error=msg)
-        return {"ok": False, "reboot": False, "error": msg}
+        r = {"ok": False, "reboot": False, "error": msg}
+        if resume:
+            r["resume"] = True
+        return r
 
     async def _small(self, url):
         """A small resource (manifest, signature) in RAM, resuming after breaks."""
@@ -162,9 +237,12 @@ class Updater:
                         raise OtaError("%s is too large" % url)
                 return bytes(out)
             except (OSError, Retry) as e:  # a break, a stall, a reply not HTTP
+                what = "download of %s failed: %s %s" % (url, type(e).__name__, e)
+                if isinstance(e, OSError) and e.args and e.args[0] == 2:
+                    raise OtaError(what)  # a file: URL naming no file: an answer
                 fails += 1
                 if fails > self.retries:
-                    raise OtaError("download of %s failed: %s %s" % (url, type(e).__name__, e))
+                    raise OtaError(what, keep=True)  # no answer: the next wake tries again
             finally:
                 if src is not None:
                     src.close()
@@ -175,11 +253,16 @@ class Updater:
             self._buf = bytearray(self.chunk)
         return self._buf
 
-    async def stream(self, url, size, sink, what):
+    async def stream(self, url, size, sink, what, start=0, h=None):
         """Feed `size` bytes of `url` to sink(memoryview) resuming after breaks; returns
-        the hex SHA-256 of what was fed."""
-        h = hashlib.sha256()
-        got = 0
+        the hex SHA-256 of what was fed. `start` bytes are had already (their hash in
+        `h`): the download begins there. Giving up raises OtaError with `keep` (what was
+        flushed so far is worth resuming)."""
+        if h is None:
+            h = hashlib.sha256()
+        got = start
+        if got == size:  # all of it was had (a cut between the last byte and the rename)
+            return hexlify(h.digest()).decode()
         fails = 0
         while True:
             src = None
@@ -207,7 +290,7 @@ class Updater:
                     src.close()
             fails += 1
             if fails > self.retries:
-                raise OtaError("download of %s failed: %s" % (what, err))
+                raise OtaError("download of %s failed: %s" % (what, err), keep=True)
             self.log.warning("ota: %s: %s; resuming at %d", what, err, got)
             await asyncio.sleep_ms(self.backoff_ms * fails)
 

@@ -117,3 +117,42 @@ class DeadLetters:
             self.box.wrote(len(raw), True)
         except OSError:
             pass  # the count still says it happened
+
+
+def requeue(box, limit=100):
+    """Put dead letters back in the queue (the signed `requeue` command, once the cause is
+    fixed): each item dead-lettered (not evicted, not expired) since the last requeue and
+    whose media is still on the card, newest first, at most `limit`; with its key (the
+    destinations drop duplicates by it), kind, lane, media and payload. Returns the counts
+    {"requeued", "gone" (media no longer on the card), "skipped"}; raises QueueFull as
+    `put()` does (what was requeued so far stays)."""
+    st = box.st
+    mark = box.root + "/dead/requeued"  # dead-letter time of the last requeue
+    try:
+        since = int(st.read_atomic(mark) or b"-1")
+    except (OSError, ValueError):
+        since = -1
+    out = {"requeued": 0, "gone": 0, "skipped": 0}
+    seen = {}
+    newest = since
+    for rec in box.dead_letters(limit=SEGMENTS * 100):
+        d, t = rec.get("i") or {}, rec.get("t") or 0
+        key = d.get("k")
+        if key in seen or t <= since or rec.get("r") in ("evicted", "expired"):
+            out["skipped"] += 1
+            continue
+        seen[key] = 1
+        if out["requeued"] >= limit:
+            break
+        m = d.get("m")
+        if m and not st.exists(m):
+            out["gone"] += 1
+            continue
+        prio, _, route = (rec.get("l") or "").partition("-")
+        box.put(d.get("n"), route or "default", d.get("d"), m, d.get("s", 0), d.get("h"),
+                key=key, ttl_s=0, prio=int(prio) if prio.isdigit() else None)
+        out["requeued"] += 1
+        newest = max(newest, t)
+    if out["requeued"]:
+        st.write_atomic(mark, str(newest).encode())
+    return out

@@ -1,1 +1,0 @@
-"""Taking pictures: triggers, the camera adapter, motion detection, EXIF, the SD card."""

@@ -1,1 +1,0 @@
-"""Remote management: signed commands, health reports, Home Assistant discovery."""

@@ -1,1 +1,0 @@
-"""The durable outbox and the sync engine that drains it."""
