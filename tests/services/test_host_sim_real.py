@@ -118,8 +118,10 @@ def _summary(out):
 
 def test_wrong_secret_stops_the_run_with_the_servers_words_and_keeps_the_images(
         tmp_path, capsys):
-    """cam-01 sees an animal 2.4 minutes into the day; its first upload is refused: the run
-    stops (exit 3) quoting s3rver, and every image it took is still queued on its card."""
+    """The first camera to upload an image (cam-02 at 40 min; cam-01's animal at 2.4 min
+    has passed before the detector's window, so that burst is kept on its card for review,
+    never sent) is refused: the run stops (exit 3) quoting s3rver, and every image it took
+    is still queued on its card."""
     _need_real()
     out = tmp_path / "out"
     code = main(["--real", "--boards", "2", "--hours", "1", "--animals", "24", "--seed", "1",
@@ -129,8 +131,8 @@ def test_wrong_secret_stops_the_run_with_the_servers_words_and_keeps_the_images(
     assert code == 3, text
     assert "refused for its credentials" in text and "SignatureDoesNotMatch" in text
     srv = _summary(out)["server"]
-    assert srv["refused_credentials"][0]["camera"] == "cam-01"
-    cam = srv["cameras"]["cam-01"]
+    first = srv["refused_credentials"][0]["camera"]
+    cam = srv["cameras"][first]
     assert cam["images"] >= 1 and cam["queued"] == cam["images"]
     assert cam["lost"] == 0 and cam["dead"] == 0 and cam["delivered"] == 0
     assert srv["total"]["lost"] == 0
