@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from tools.ui import make_console
+from tools.ui import HelpFormatter, make_console
 
 from . import install
 
@@ -175,7 +175,7 @@ def show(report: dict, boards: list, console: Console, log_lines: int, html) -> 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m host_sim", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=HelpFormatter)
     ap.add_argument("--boards", type=int, default=3, help="number of cameras (default 3)")
     ap.add_argument("--hours", type=float, default=24.0, help="simulated hours (default 24)")
     ap.add_argument("--seed", type=int, default=1, help="scene seed (deterministic runs)")

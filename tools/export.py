@@ -41,6 +41,7 @@ if __package__ in (None, ""):
 from tools.camtrap import deployfile, effort, exifgps, megadetector, observations, package
 from tools.camtrap.common import PROFILE, SCHEMA, ExportError  # noqa: F401 (re-exported)
 from tools.camtrap.sources import KeyRing, harvest
+from tools.ui import HelpFormatter
 
 
 def _gps(im):
@@ -53,7 +54,7 @@ def _gps(im):
 
 def _parser(prog: str = "export") -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=prog, description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=HelpFormatter)
     ap.add_argument("format", choices=("camtrapdp", "megadetector"))
     ap.add_argument("--from", dest="src", action="append", required=True, metavar="SOURCE",
                     help="card copy, synced folder, s3://bucket[/prefix], azure://container")

@@ -27,7 +27,7 @@ from rich.console import Console
 
 from tools.flashing import deploy, esp, provision, siteconfig
 from tools.flashing.proc import ToolError
-from tools.ui import make_console
+from tools.ui import HelpFormatter, make_console
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRMWARE_LIB = ROOT / "firmware" / "lib"
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0].startswith("--") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "all")
     ap = argparse.ArgumentParser(prog="flash.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=HelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="compile firmware to .mpy")
     b.add_argument("--out", default=str(ROOT / "build" / "board"))

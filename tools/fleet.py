@@ -32,7 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tools.flashing import provision
-from tools.ui import make_console
+from tools.ui import HelpFormatter, make_console
 from tools.wildcmd import sign_command, verify_reply
 
 
@@ -362,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return export.main(rest, prog="wildcam export")
     ap = argparse.ArgumentParser(prog="wildcam", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=HelpFormatter)
     ap.add_argument("--broker", default=os.environ.get("WILDCAM_BROKER", "127.0.0.1:1883"))
     ap.add_argument("--user", default=os.environ.get("WILDCAM_MQTT_USER"))
     ap.add_argument("--password", default=os.environ.get("WILDCAM_MQTT_PASSWORD"))

@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from tools.ui import HelpFormatter
+
 ROOT = Path(__file__).resolve().parent.parent
 KEY_MODULE = ROOT / "firmware" / "lib" / "wildcam" / "ota" / "key.py"
 ALG = "rsa-pkcs1v15-sha256"
@@ -208,7 +210,7 @@ def cmd_publish(a) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="ota.py", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=HelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     k = sub.add_parser("keygen", help="new RSA-2048 signing key; public key into the firmware")
     k.add_argument("--key", required=True, help="where to write the private key (PEM)")

@@ -6,6 +6,7 @@ wide width, so their layout does not depend on the environment either.
 """
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import IO
 
@@ -23,3 +24,15 @@ def make_console(file: IO[str] | None = None, **kw) -> Console:
         kw.setdefault("soft_wrap", True)
         kw.setdefault("width", PIPE_WIDTH)
     return Console(file=file, **kw)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse help that is wrapped to the terminal on a terminal and never broken off one
+    (argparse otherwise wraps at COLUMNS and splits long names such as environment
+    variables across lines)."""
+
+    def __init__(self, prog, **kw):
+        if not sys.stdout.isatty():
+            kw["width"] = PIPE_WIDTH
+            kw.setdefault("max_help_position", 40)
+        super().__init__(prog, **kw)

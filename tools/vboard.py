@@ -30,6 +30,8 @@ import threading
 import tty
 from pathlib import Path
 
+from tools.ui import HelpFormatter
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "tools" / "vboard.mjs"
 
@@ -129,7 +131,7 @@ class VirtualBoard:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.vboard", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=HelpFormatter)
     ap.add_argument("--run-main", action="store_true", help="run /main.py after a hard reset")
     ap.add_argument("--heapsize", type=int, default=4 << 20)
     ap.add_argument("--load", action="append", help="HOST_DIR:VFS_DIR copied in at start")

@@ -22,6 +22,8 @@ import secrets
 import sys
 import time
 
+from tools.ui import HelpFormatter
+
 
 def canonical(msg: dict) -> bytes:
     body = {k: v for k, v in msg.items() if k != "sig"}
@@ -113,7 +115,7 @@ def send(msg: dict, broker: str, user: str | None, password: str | None, prefix:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="wildcmd", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                                 formatter_class=HelpFormatter)
     ap.add_argument("action", choices=("sign", "send"))
     ap.add_argument("command")
     ap.add_argument("args", nargs="?", default="{}", help="JSON object of arguments")

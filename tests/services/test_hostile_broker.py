@@ -171,10 +171,14 @@ def test_a_10_mb_payload_is_never_read_into_ram(tmp_path, subscriber, live_broke
         assert _retained_on(live_broker, topic) == []
         r, took = _ask_status(sim, b, sub)
         assert r["ok"] and took < 5.0, took
-        # met twice: live (a broker sets RETAIN only on what a new subscription gets, MQTT
-        # 3.1.1 section 3.3.1.3), then retained at the reconnect, where it is cleared
-        assert r["result"]["cmd"]["mqtt"]["oversized"] == 2, r["result"]["cmd"]
-        assert r["result"]["cmd"]["mqtt"]["cleared"] == 1
+        # met at least twice: live (a broker sets RETAIN only on what a new subscription
+        # gets, MQTT 3.1.1 section 3.3.1.3), then retained at the reconnect, where it is
+        # cleared. A broker busy sending the rest may not read the acknowledgement before
+        # the drop and redeliver it (DUP) to the persistent session: the camera then starts
+        # one clean session (net/mqttrx), so it is met a bounded number of times
+        mq = r["result"]["cmd"]["mqtt"]
+        print("10 MB message met %d times, cleared %d" % (mq["oversized"], mq["cleared"]))
+        assert 2 <= mq["oversized"] <= 8 and mq["cleared"] >= 1, r["result"]["cmd"]
         assert b.generation == 1
     finally:
         sim.close()

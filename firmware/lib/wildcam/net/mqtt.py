@@ -179,7 +179,7 @@ class MQTT(Receiver):
             s.deadline(self.timeout_s * 2000)
             await s.write(pkt.connect(
                 _b(self.client_id), _b(self.user), _b(self.password), self.keepalive_s,
-                _b(self.status_topic), b"offline", True, 1, self.clean_session))
+                _b(self.status_topic), b"offline", True, 1, self.clean_session or self._shed))
             ack = await s.read(4)
             if len(ack) != 4:
                 raise OSError(ECONNRESET, "closed before CONNACK")

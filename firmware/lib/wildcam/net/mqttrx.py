@@ -15,7 +15,10 @@ forgets it even for a persistent session), and a retained one on one of this dev
 topics is cleared (an empty retained message, sent on this connection after a drain, or
 before the subscriptions of the next one after a drop) — unless the broker's ACL forbids
 that, which it does silently; then each connection meets it again and the next connect waits
-HOLD_MS, doubling, up to HOLD_MAX_MS (docs/SECURITY.md).
+HOLD_MS, doubling, up to HOLD_MAX_MS (docs/SECURITY.md). The acknowledgement before a drop may not reach a broker
+busy sending the rest: a persistent session then redelivers the packet (DUP set) at every
+connect, so a redelivered one makes the next connect start a clean session once (the broker
+forgets what it kept for us; a command the owner sent meanwhile must be sent again).
 """
 # pyright: reportAttributeAccessIssue=false
 # (mixed into net/mqtt.MQTT: the stream, buffers and counters it reads are made in
@@ -51,6 +54,7 @@ class Receiver:
         self._drops = 0  # connections dropped in a row for an oversized packet
         self._hold = None  # (ticks, ms): no connect before then
         self._since = time.ticks_ms()  # the last connect
+        self._shed = False  # the next connect starts a clean session (see the module notes)
 
     def _held(self):
         """Raise Retry while the hold after an oversized drop lasts."""
@@ -66,6 +70,9 @@ class Receiver:
         """At connect, before the subscriptions: clear the oversized retained messages that
         dropped the last connection."""
         self._since = time.ticks_ms()
+        if self._shed:  # this connect was a clean session: back to a persistent one
+            self._shed = False
+            self._note("clean session once: the broker kept resending an oversized packet")
         while self._clear_next:
             await self._send(pkt.publish_head(self._clear_next.pop(0), 0, 0, True))
             self.counters["cleared"] += 1
@@ -144,6 +151,8 @@ class Receiver:
         if n > DRAIN_MAX:
             if pid:
                 await self._send(pkt.puback(pid))  # taken (and thrown away): not resent
+                if first & 0x08 and not self.clean_session:  # DUP: that ack never arrived
+                    self._shed = True
             if own is not None and own not in self._clear_next:
                 self._clear_next.append(own)
             lived = time.ticks_diff(time.ticks_ms(), self._since)
