@@ -151,7 +151,8 @@ def show(report: dict, boards: list, console: Console, log_lines: int, html) -> 
     kept = sum(r.get("rejected_images", 0) for r in report["boards"])
     if kept:
         console.print(f"kept on the cards for review: {kept} image(s) of triggers the detector "
-                      f"did not confirm (never sent, not lost; deleted first when a card fills)")
+                      f"did not confirm (never sent, not lost; deletable like uploaded ones "
+                      f"when a card fills)")
     if queued or dead:
         ages = [r["oldest_queued_s"] for r in report["boards"] if r.get("oldest_queued_s")]
         oldest = f", oldest {max(ages) / 3600:.1f} h" if ages else ""

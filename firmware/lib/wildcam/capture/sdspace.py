@@ -9,7 +9,7 @@
 Which images are safe to delete is a journal on the card (`/sd/DCIM/uploaded.txt`), one
 path per line in upload order (oldest first), appended when the sync engine finishes a
 media item, and when the detector rejects a burst that `detect.rejected: keep` keeps on the
-card for review (never uploaded: the first to go when room is needed). Cleaning streams it
+card for review (never uploaded, deletable like an uploaded image). Cleaning streams it
 (never read whole) and rewrites the rest atomically.
 """
 

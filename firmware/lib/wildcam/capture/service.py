@@ -290,7 +290,7 @@ class CaptureService:
                     "motion": False, "reason": self.judge.reason}})
                 self.counters["kept_rejected"] += 1
                 if self._space is not None:
-                    self._space.note_uploaded(path)  # the first to go when the card fills
+                    self._space.note_uploaded(path)  # deletable, like an uploaded one, when room is needed
             else:
                 self.store.remove(path)
                 self.counters["discarded"] += 1
