@@ -164,13 +164,17 @@ def test_detection_box_goes_into_the_sidecar_and_wind_is_dropped(sim, tmp_path):
     from host_sim.demo import log_tail
     log = "\n".join(log_tail(windy, 400))
     dropped = log.count("trigger not confirmed by motion")
-    sides = [json.loads(j.with_suffix(".json").read_text()) for j in _jpegs(windy)]
+    sides = [dict(json.loads(j.with_suffix(".json").read_text()), _dir=j.parent.name)
+             for j in _jpegs(windy)]
     kept = sum(1 for s in sides if s.get("verdict") != "rejected") // 3
     rejected = [s for s in sides if s.get("verdict") == "rejected"]
     assert dropped > 0 and dropped > kept  # most wind triggers never become uploads
     assert len(rejected) == 3 * dropped  # kept on the card for review (detect.rejected: keep)
     assert all(s["detection"] == {"motion": False, "reason": s["detection"]["reason"]}
                for s in rejected)
+    # deletable when the card needs room: listed in the journal the space policy cleans from
+    journal = (Path(windy.sd.root) / "DCIM" / "uploaded.txt").read_text().split()
+    assert {"/sd/DCIM/%s/%s" % (s["_dir"], s["file"]) for s in rejected} <= set(journal)
 
 
 def test_quiet_period_drops_triggers_then_captures_again(sim, tmp_path):
