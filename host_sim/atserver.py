@@ -242,13 +242,14 @@ def tally(boards, stores: list[str], found: dict, watch: MqttWatch | None,
         for o in found.get(s, {}).get("objects", []):
             by_key[s].setdefault(o.get("key") or "?" + o["name"], []).append(o)
     cams, total = {}, {k: 0 for k in ("images", "delivered", "partial", "queued", "dead",
-                                      "lost", "duplicates", "bad_sha256")}
+                                      "lost", "duplicates", "bad_sha256", "mqtt_redelivered")}
     missing: dict[str, list] = {}
     latencies: dict[str, list] = {s: [] for s in stores}
     for b in boards:
         c = card(b)
         row = {"images": len(c["images"]), "delivered": 0, "partial": 0, "queued": 0, "dead": 0,
-               "lost": 0, "duplicates": 0, "bad_sha256": 0, "by_store": {}}
+               "lost": 0, "duplicates": 0, "bad_sha256": 0, "mqtt_redelivered": 0,
+               "by_store": {}}
         for s in stores:
             mine = {k: v for k, v in by_key[s].items() if k.startswith(b.name + "-")}
             good = {k for k, objs in mine.items() if k in c["images"] and any(
@@ -285,7 +286,9 @@ def tally(boards, stores: list[str], found: dict, watch: MqttWatch | None,
                              "queued": len(c["queued_events"]),
                              "messages": len(keys)}
             row["hass_entities"] = watch.entities(b.name)
-            row["duplicates"] += len([k for k in keys if k]) - len({k for k in keys if k})
+            # qos1 is at-least-once: a message whose PUBACK a broker kill lost is published
+            # again; receivers drop it by its key. Counted apart from stored duplicates.
+            row["mqtt_redelivered"] = len([k for k in keys if k]) - len({k for k in keys if k})
         cams[b.name] = row
         for k in total:
             total[k] += row[k]
