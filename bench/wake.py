@@ -43,6 +43,7 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, DirStorage, write_result
+from bench.footprint import STUBS as FOOT
 
 sys.path.insert(0, str(ROOT))
 from host_sim.hw import camera_model as CM  # noqa: E402
@@ -122,28 +123,9 @@ class WLAN:
     def config(self, *a, **k): return None
     def ifconfig(self, *a): return ("0.0.0.0",) * 4
 ''',
-    "esp32": '''
-WAKEUP_ALL_LOW, WAKEUP_ANY_HIGH = 0, 1
-HEAP_DATA, HEAP_EXEC = 4, 1
-def wake_on_ext0(*a, **k): pass
-def wake_on_ext1(*a, **k): pass
-def gpio_deep_sleep_hold(*a): pass
-def raw_temperature(): return 113
-def idf_heap_info(cap): return [(113840, 90000, 60000, 60000), (4194304, 4000000, 2000000, 2000000)]
-class NVS:
-    def __init__(self, ns): self.d = {}
-    def get_i32(self, k):
-        if k not in self.d: raise OSError(-4354)
-        return self.d[k]
-    def set_i32(self, k, v): self.d[k] = v
-    def commit(self): pass
-class Partition:
-    RUNNING, BOOT, TYPE_APP = 1, 0, 0
-    def __init__(self, *a): raise OSError(2)
-    @staticmethod
-    def mark_app_valid_cancel_rollback(): pass
-''',
-    "ntptime": "host = 'pool.ntp.org'\ndef settime(): raise OSError(110)\n",
+    # the footprint bench's stubs, plus the pad hold the deep-sleep path calls
+    "esp32": FOOT["/stub/esp32.py"] + "def gpio_deep_sleep_hold(*a): pass\n",
+    "ntptime": FOOT["/stub/ntptime.py"],
 }
 
 # The cnadler86 API the firmware uses, with the sensor's time charged in real time.
