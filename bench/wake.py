@@ -91,10 +91,16 @@ class PWM:
     def freq(self, *a): return 0
     def deinit(self): pass
 class RTC:
-    _m = bytearray()
+    _m = None
     def __init__(self): pass
     def datetime(self, *a): return (2026, 6, 1, 0, 12, 0, 0, 0)
     def memory(self, *a):
+        if RTC._m is None:  # what the last deep sleep left (/rtc.bin: the bench wrote it)
+            try:
+                with open("/rtc.bin", "rb") as f:
+                    RTC._m = bytearray(f.read())
+            except OSError:
+                RTC._m = bytearray()
         if a: RTC._m = bytearray(a[0])
         return bytes(RTC._m)
 class WDT:
@@ -314,8 +320,10 @@ def compiled(out: Path) -> Path:
     return out
 
 
-def board_tree(root: Path, pending: int, lib: Path, settle: int = SETTLE) -> None:
-    """Compiled firmware in /lib, boot.py + main.py unchanged, config, stubs, a queue."""
+def board_tree(root: Path, pending: int, lib: Path, settle: int = SETTLE,
+               shot: bool = True) -> None:
+    """Compiled firmware in /lib, boot.py + main.py unchanged, config, stubs, a queue, and
+    (`shot`) RTC memory as the last deep sleep left it."""
     shutil.copytree(lib, root / "lib")
     for name in ("boot.py", "main.py"):
         (root / name).write_bytes((ROOT / name).read_bytes())
@@ -336,6 +344,33 @@ def board_tree(root: Path, pending: int, lib: Path, settle: int = SETTLE) -> Non
     (root / "sd" / "DCIM").mkdir(parents=True)
     if pending:
         fill(root, pending)
+    if shot:
+        rtc_memory(root)
+
+
+def rtc_memory(root: Path) -> None:
+    """RTC memory as the firmware's own last sleep leaves it (wildcam.devices `_quiesce`,
+    power.Sleeper `sleep`): a clean boot that slept with the PIR armed, and the first-shot
+    record from this config (no light level yet: the LED lights the first frame)."""
+    from wildcam.capture.first import shot_record
+    from wildcam.core.config import Config
+    from wildcam.core.rtcstate import RtcState
+
+    class Memory:
+        blob = b""
+
+        def memory(self, data=None):
+            if data is not None:
+                self.blob = bytes(data)
+            return self.blob
+
+    mem = Memory()
+    rtc = RtcState(mem).load()
+    cfg = Config(DirStorage(str(root))).load()
+    rtc.data.update({"boots": 5, "sleeps": 4, "slept_at": 1780272000, "slept_pir": 1})
+    rtc.shot = shot_record(cfg, rtc)
+    rtc.save()
+    (root / "rtc.bin").write_bytes(mem.blob)
 
 
 def fill(root: Path, n: int) -> None:

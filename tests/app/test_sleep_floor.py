@@ -52,9 +52,9 @@ def test_deep_sleep_powers_the_camera_down_and_holds_pwdn(sim, tmp_path):
 
 
 def test_a_firmware_that_skips_the_hold_draws_20_ma_asleep(sim, tmp_path, monkeypatch):
-    import wildcam.power
+    import wildcam.core.board
 
-    monkeypatch.setattr(wildcam.power, "hold_pins", lambda pwdn, led: None)  # planted
+    monkeypatch.setattr(wildcam.core.board, "hold_pins", lambda pwdn, led: None)  # planted
     b = _day(sim, tmp_path)
     assert all(s["camera_powered"] for s in _sleeps(b))
     e = b.energy
@@ -64,9 +64,9 @@ def test_a_firmware_that_skips_the_hold_draws_20_ma_asleep(sim, tmp_path, monkey
 
 
 def test_a_hold_never_released_keeps_the_camera_off(sim, tmp_path, monkeypatch):
-    import wildcam.power
+    import wildcam.core.board
 
-    monkeypatch.setattr(wildcam.power, "release_holds", lambda pwdn, led: None)  # planted
+    monkeypatch.setattr(wildcam.core.board, "release_holds", lambda pwdn, led: None)  # planted
     b = _day(sim, tmp_path)
     sides = list(Path(b.sd.root, "DCIM").rglob("*.json"))
     assert sides == []  # the sensor stayed powered down at every PIR wake: nothing captured

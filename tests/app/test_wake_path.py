@@ -23,6 +23,10 @@ from host_sim.scenes.wild import WildScene
 
 WAITING = ("wildcam.net", "wildcam.queue", "wildcam.ota", "wildcam.manage", "wildcam.dest",
            "wildcam.wiring")
+# with the first-shot record the last sleep left in RTC memory, not even these come first
+AFTER_FIRST_SHOT = ("wildcam.core.config", "wildcam.core.schema", "wildcam.core.log",
+                    "wildcam.capture.service", "wildcam.capture.store", "wildcam.power",
+                    "wildcam.devices")
 CROSSINGS = (1800.0, 3600.0)  # two PIR wakes: the second one has items pending
 
 
@@ -119,7 +123,7 @@ def test_a_pir_wake_photographs_before_it_imports_or_switches_on_anything_that_w
             assert flash == slept[4], "flash written before the first picture: %s -> %s" % (
                 slept[4], flash)
             assert kind == "jpeg", "the wake looked before it photographed: %s" % frames[:3]
-            loaded = [m for m in mods if m.startswith(WAITING)]
+            loaded = [m for m in mods if m.startswith(WAITING + AFTER_FIRST_SHOT)]
             assert loaded == [], "imported before the first picture: %s" % loaded
             radio = [e for e in boot if e[2] == "radio"]
             assert all(e[0] >= t for e in radio), (radio, t)
@@ -166,5 +170,56 @@ def test_a_burst_cut_off_before_its_verdict_is_handed_over_at_the_next_boot(
         for n in first:
             assert any(c.endswith(n[:-5] + ".jpg") or n[:-5] in c for c in cloud), (n, cloud)
         assert not Path(b.sd.root, "DCIM", "pending.json").exists()
+    finally:
+        sim.close()
+
+
+def test_a_wake_without_a_first_shot_record_still_photographs_first(
+        fresh_modules, trace, tmp_path):
+    """RTC memory from other firmware (or none): the ordinary path reads the config, and
+    still nothing that can wait comes before the picture."""
+    sim = Simulation()
+    try:
+        b = battery_board(sim, tmp_path, _scene(), extra={"sync.windows": "00:00-23:59"})
+        log = b.log
+
+        def forget_record(kind, **detail):
+            if kind == "deepsleep":
+                b.rtc.set_memory(b"")  # as after other firmware: no record to trust
+            log(kind, **detail)
+
+        b.log = forget_record
+        b.power_on(fresh_entry)
+        sim.run_for(CROSSINGS[0] + 300)
+        boot = _wake_boot(trace, CROSSINGS[0])
+        frames = [e for e in boot if e[2] in ("jpeg", "look")]
+        assert frames and frames[0][2] == "jpeg"
+        mods = frames[0][3]
+        assert "wildcam.core.config" in mods  # the ordinary path: settings from the config
+        assert [m for m in mods if m.startswith(WAITING)] == []
+    finally:
+        sim.close()
+
+
+def test_the_first_shot_keeps_the_burst_whole_and_its_flash_decision(fresh_modules, tmp_path):
+    """The frame taken from the record is the burst's first image: three images per wake,
+    numbered 1..3, with the flash the record decided (night: no light level yet -> lit)."""
+    import json
+    from pathlib import Path
+
+    sim = Simulation()
+    try:
+        b = battery_board(sim, tmp_path, _scene(), extra={"sync.windows": "00:00-23:59"})
+        b.power_on(fresh_entry)
+        sim.run_for(CROSSINGS[1] + 300)
+        sides = [json.loads(p.read_text()) for p in Path(b.sd.root, "DCIM").rglob("*.json")
+                 if p.name != "pending.json"]
+        by_event = {}
+        for s in sides:
+            by_event.setdefault(s["event"], []).append(s)
+        assert len(by_event) == 2
+        for shots in by_event.values():
+            assert sorted(s["seq"] for s in shots) == [1, 2, 3]
+            assert len({s["flash"] for s in shots}) == 1
     finally:
         sim.close()

@@ -13,14 +13,11 @@ Guarantees:
 import asyncio
 import time
 
-from wildcam import devices
 from wildcam.core import board, clock
-from wildcam.core.bootstate import BootState
-from wildcam.core.config import Config
-from wildcam.core.log import INFO, LEVELS, Log
 from wildcam.core.storage import Storage
-from wildcam.core.supervisor import Escalation, Supervisor
-from wildcam.core.version import VERSION
+
+# The rest is imported where it is first used (build_core, build_capture): a PIR wake's
+# first shot (wildcam.capture.first) comes before it.
 
 HOUSEKEEPING_MS = 10000
 STABLE_MS = 300000  # a boot that ran this long is no longer part of a crash loop
@@ -36,6 +33,7 @@ if TYPE_CHECKING:
     from wildcam.queue.outbox import Outbox
     from wildcam.queue.sync import SyncEngine
     from wildcam.core.rtcstate import RtcState
+    from wildcam.core.supervisor import Supervisor
 
 
 class App:
@@ -58,6 +56,7 @@ class App:
         self.has_sd = None  # mounted by devices.mount_sd: True / False
         self.mqtt = None
         self.camera_problem = None
+        self.cam_log = None  # the first shot's camera log until the log exists
 
     def build(self):
         """Construct every service (no task runs yet)."""
@@ -68,12 +67,20 @@ class App:
         """What any boot needs first: config, log, boot count, the supervisor. With `wake`
         (a PIR wake) nothing here writes to flash: the boot is counted in RTC memory and
         written by `build_rest()`, after the burst."""
+        from wildcam.core.bootstate import BootState
+        from wildcam.core.config import Config
+        from wildcam.core.log import INFO, LEVELS, Log
+        from wildcam.core.supervisor import Supervisor
+        from wildcam.core.version import VERSION
+
         st = self.storage
         self.config = cfg = Config(st).load()
         self.logs = Log(st, files=cfg.get("log.files"), file_bytes=cfg.get("log.file_kb") * 1024,
                         level=LEVELS.get(cfg.get("log.level"), INFO), clock=clock.now)
         self.log = self.logs.get("app")
-        if cfg.get("power.mode") == "battery":
+        if cfg.get("power.mode") != "battery":
+            self.rtc = None
+        elif self.rtc is None:  # (the first shot loaded it)
             from wildcam.core import rtcstate
 
             self.rtc = rtcstate.RtcState().load()  # across deep sleep: boot count, reference
@@ -103,7 +110,7 @@ class App:
 
     def build_rest(self):
         """Everything else: queue, network, destinations, OTA, management, power."""
-        from wildcam import wiring  # the network half: not needed before a wake's burst
+        from wildcam import devices, wiring  # wiring: the network half, after a wake's burst
 
         self.boot.commit()
         wiring.build_sync(self)
@@ -120,12 +127,20 @@ class App:
         return self
 
     async def start(self):
-        """Build the firmware; on a PIR wake photograph first (capture.service): the camera
-        and the card before anything else, the burst, then the rest."""
+        """Build the firmware; on a PIR wake photograph first: the first frame from what the
+        last sleep left in RTC memory (wildcam.capture.first), then the config, the
+        card and the rest of the burst (capture.service), then everything else."""
         wake = board.woken_by_pir()
+        first = None
+        if wake:
+            from wildcam.capture.first import first_shot
+
+            first = await first_shot(self)
         self.build_core(wake=wake)
         if wake and self.can_capture():
-            await devices.build_capture(self).wake_burst("pir-wake")
+            from wildcam import devices
+
+            await devices.build_capture(self).wake_burst("pir-wake", first)
         self.build_rest()
 
     def queue(self, kind, route, **kw):
@@ -223,6 +238,8 @@ class App:
         """Run every service until the board resets; never returns normally."""
         if self.sup is None:
             await self.start()
+        from wildcam.core.supervisor import Escalation
+
         try:
             await self.sup.run()
             self.log.error("all tasks ended")

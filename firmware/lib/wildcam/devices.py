@@ -5,6 +5,9 @@ power. A PIR wake needs only this half of the wiring before its first picture (w
 
 Each builder takes the App, reads the config and what earlier builders made, and stores
 what it makes on the App.
+
+A PIR wake's first frame comes before this module is loaded (wildcam.capture.first);
+`build_capture` adopts its camera.
 """
 
 import time
@@ -21,8 +24,30 @@ def mount_sd(app):
     return app.has_sd
 
 
-def build_capture(app):
+def _camera(app):
+    """The camera the config asks for, or the first shot's: adopted whatever the config
+    says (its frame is the burst's first image and must stay valid), with the config's
+    size, quality and settle frames from its next reconfiguration on; its pins are the
+    record's until the next wake (the next sleep writes the config's)."""
     from wildcam.capture.cam import Camera
+    from wildcam.core import presets
+
+    cfg = app.config
+    log = app.logs.get("cam")
+    size, quality, settle = (cfg.get("capture.frame_size"), cfg.get("capture.jpeg_quality"),
+                             cfg.get("capture.settle_frames"))
+    cam = app.cam
+    if cam is None:
+        release_holds(app)  # the camera's power-down pin may still be held from deep sleep
+        return Camera(log, frame_size=size, quality=quality, settle=settle,
+                      pins=presets.from_config(cfg))
+    app.cam_log.replay(log)
+    cam._log = log
+    cam.frame_size, cam.quality, cam.settle = size, quality, settle
+    return cam
+
+
+def build_capture(app):
     from wildcam.capture.service import CaptureService
     from wildcam.core import presets
     from wildcam.capture.sdspace import SdSpace
@@ -35,10 +60,7 @@ def build_capture(app):
     app.space = SdSpace(app.storage, cfg.get("storage.min_free_mb") * 1024 * 1024,
                         cfg.get("storage.full_policy"), app.logs.get("sd")) \
         if app.has_sd else None
-    release_holds(app)  # the camera's power-down pin may still be held from deep sleep
-    app.cam = Camera(app.logs.get("cam"), frame_size=cfg.get("capture.frame_size"),
-                     quality=cfg.get("capture.jpeg_quality"),
-                     settle=cfg.get("capture.settle_frames"), pins=presets.from_config(cfg))
+    app.cam = _camera(app)
     app.capture = CaptureService(cfg, app.storage, app.cam, app.logs.get("capture"),
                                  app.boot.boots, app.device_id, sensors=app.sensors,
                                  space=app.space,
@@ -176,9 +198,18 @@ def _power_pins(cfg):
 
 
 def _quiesce(app):
-    """Before deep sleep: camera driver off, radio off, SD card unmounted."""
+    """Before deep sleep: the next wake's first-shot record (saved by the Sleeper next),
+    camera driver off, radio off, SD card unmounted."""
     from wildcam.core import board
 
+    if app.rtc is not None:
+        from wildcam.capture.first import shot_record
+
+        try:
+            app.rtc.shot = shot_record(app.config, app.rtc) if app.capture is not None else None
+        except Exception as e:  # noqa: BLE001 - the next wake takes the ordinary path
+            app.rtc.shot = None
+            app.log.warning("first-shot record: %s", e)
     if app.cam is not None:
         app.cam.deinit()
     if app.link is not None:
@@ -188,20 +219,20 @@ def _quiesce(app):
 
 
 def _hold(app):
-    from wildcam.power import hold_pins
+    from wildcam.core import board
 
     try:
-        hold_pins(*_power_pins(app.config))
+        board.hold_pins(*_power_pins(app.config))
     except (ValueError, OSError):  # a bad pin in the config must not stop the sleep
         pass
 
 
 def release_holds(app):
     """At boot, before the camera starts: the pins the last deep sleep held are let go."""
-    from wildcam.power import release_holds as release
+    from wildcam.core import board
 
     try:
-        release(*_power_pins(app.config))
+        board.release_holds(*_power_pins(app.config))
     except (ValueError, OSError) as e:  # a bad pin in the config: the camera says the rest
         app.log.warning("pin holds: %s", e)
 

@@ -14,10 +14,10 @@ unless in maintenance) with:
 Before sleeping it brings the board to its hardware floor (`quiesce`): the camera driver
 deinitialised, the camera's power-down pin (preset "pwdn"; GPIO32 on the AI-Thinker, its
 CAM_PWR line on a stock board, the sensor's PWDN on the modified one) driven high and the
-flash LED pin low, both with the ESP32 pad hold (`Pin(..., hold=True)`: the level stays
+flash LED pin low, both with the ESP32 pad hold (`core.board.hold_pins`) (`Pin(..., hold=True)`: the level stays
 through deep sleep on RTC GPIOs, on others with `esp32.gpio_deep_sleep_hold(True)`, which
 the classic ESP32 port has), the SD card unmounted, WiFi off. Forgetting the hold costs
-20+ mA asleep (docs/POWER.md). Holds survive the wake: `release_holds()` runs at boot
+20+ mA asleep (docs/POWER.md). Holds survive the wake: `core.board.release_holds()` runs at boot
 before the camera starts (a held PWDN would keep the sensor off).
 Before sleeping it records the boot as clean (so sleeping never looks like a crash loop),
 notes when it went to sleep and whether the PIR was armed, saves the RTC state and flushes
@@ -78,35 +78,6 @@ class Policy:
         return active and tier != CRITICAL
 
 
-def hold_pins(pwdn, led):
-    """Camera powered down (pwdn high) and flash LED off, held through deep sleep."""
-    import machine
-
-    if pwdn >= 0:
-        machine.Pin(pwdn, machine.Pin.OUT, value=1, hold=True)  # pyright: ignore[reportCallIssue]  # stub gap: hold= (esp32 machine_pin.c)
-    if led >= 0:
-        machine.Pin(led, machine.Pin.OUT, value=0, hold=True)  # pyright: ignore[reportCallIssue]  # stub gap: as above
-    try:
-        import esp32
-
-        keep = getattr(esp32, "gpio_deep_sleep_hold", None)  # classic ESP32 only
-        if keep is not None:
-            keep(True)  # held digital (non-RTC) pads keep their level in deep sleep too
-    except ImportError:
-        pass
-
-
-def release_holds(pwdn, led):
-    """At boot, before the camera starts: release the holds of the last sleep at the levels
-    they held (releasing unconfigured would drop the pad to its default first)."""
-    import machine
-
-    if pwdn >= 0:
-        machine.Pin(pwdn, machine.Pin.OUT, value=1, hold=False)  # pyright: ignore[reportCallIssue]  # stub gap: hold=; the driver powers it up
-    if led >= 0:
-        machine.Pin(led, machine.Pin.OUT, value=0, hold=False)  # pyright: ignore[reportCallIssue]  # stub gap: hold=
-
-
 class Sleeper:
     def __init__(self, cfg, policy, rtc, log, logs, boot, busy, draining, pir_pin,
                  next_due=None, deepsleep=None, arm_pir=None, quiesce=None, hold=None):
@@ -123,7 +94,7 @@ class Sleeper:
         self._deepsleep = deepsleep
         self._arm_pir = arm_pir
         self._quiesce = quiesce  # () -> None: camera deinit, SD unmount, WiFi off
-        self._hold = hold  # () -> None: power-down pins held (hold_pins with the preset's)
+        self._hold = hold  # () -> None: power-down pins held (core.board.hold_pins)
         self.tier = NORMAL
         self.maintenance = lambda: False
         self.may_sleep = lambda: True  # OTA: a version on trial must finish its gate first

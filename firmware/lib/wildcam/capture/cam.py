@@ -33,8 +33,6 @@ Guarantees:
 import asyncio
 import time
 
-from wildcam.core import presets
-
 FRAME_SIZES = {
     "96X96": (96, 96), "QQVGA": (160, 120), "QVGA": (320, 240), "VGA": (640, 480),
     "SVGA": (800, 600), "XGA": (1024, 768), "HD": (1280, 720), "UXGA": (1600, 1200),
@@ -79,7 +77,11 @@ class Camera:
         self._log = log
         self._cam = None
         self._mode = None  # (gray, frame_size) currently configured
-        self.pins = pins if pins is not None else presets.camera_pins()
+        if pins is None:
+            from wildcam.core import presets
+
+            pins = presets.camera_pins()
+        self.pins = pins
         self.frame_size = frame_size
         self.quality = quality
         self.retries = retries

@@ -16,7 +16,8 @@ the time-lapse schedule, and "capture now" (REPL or remote command). An event is
 Guarantees:
 - A PIR trigger's first frame is requested before anything else of the event: no look, no
   detection, no flash write before it. On a PIR wake the App calls `wake_burst()` before it
-  builds the rest of the firmware; the verdict and the announcements follow in `run()`.
+  builds the rest of the firmware (with the first frame already taken when the last sleep
+  left a first-shot record: wildcam.devices); the verdict and announcements follow in `run()`.
 - A burst that was taken is never silently lost: until it is announced (or deleted by the
   verdict) `capture.store` keeps a marker, and the next boot announces what it lists.
 - After a PIR event, triggers are ignored for `capture.quiet_s` (counted as suppressed).
@@ -109,11 +110,13 @@ class CaptureService:
         self._pir = machine.Pin(self._cfg.get("pins.pir"), machine.Pin.IN, machine.Pin.PULL_DOWN)
         self._pir.irq(handler=self._irq, trigger=machine.Pin.IRQ_RISING)
 
-    async def wake_burst(self, reason="pir-wake"):
-        """The PIR wake: the burst now, before the App builds anything else."""
+    async def wake_burst(self, reason="pir-wake", first=None):
+        """The PIR wake: the burst now, before the App builds anything else; `first`: the
+        frame the wake took before the service existed (frame, ticks, lit), the burst's
+        first image."""
         self.counters["triggers"] += 1
         self.busy = True
-        self._pending = await self._shoot(reason)
+        self._pending = await self._shoot(reason, first)
 
     async def run(self):
         """Serve triggers forever (supervised task)."""
@@ -190,9 +193,10 @@ class CaptureService:
             if self.on_done:
                 self.on_done()
 
-    async def _shoot(self, reason):
+    async def _shoot(self, reason, first=None):
         """Room check, the flash decision, the burst; returns the event, not yet announced
-        when a verdict must follow (None: no room on the card)."""
+        when a verdict must follow (None: no room on the card). With `first` the flash was
+        decided when that frame was taken."""
         n = 1 if reason == "timelapse" else self._cfg.get("capture.burst_count")
         if self.max_burst:
             n = min(n, self.max_burst)
@@ -208,14 +212,15 @@ class CaptureService:
             ambient = await self.judge.refresh()  # not in a hurry: look first
         else:
             ambient = None
-        flash = self._flash_wanted(ambient)
+        flash = first[2] if first else self._flash_wanted(ambient)
         meta = {"event": "%s-%d-%d" % (self.device_id, self._boot_no, self._seq),
                 "trigger": reason, "ambient": ambient, "flash": flash, "detection": None}
         if judged:
             meta["verdict"] = "pending"
         if self._sensors is not None:
             meta.update(self._sensors.snapshot())
-        shots = await self._burst(n, meta, flash, announce=not urgent, keep_lit=judged)
+        shots = await self._burst(n, meta, flash, announce=not urgent, keep_lit=judged,
+                                  first=first)
         if urgent and shots:
             self.store.mark_pending([s[:3] for s in shots])
         return {"reason": reason, "meta": meta, "shots": shots, "flash": flash,
@@ -338,10 +343,10 @@ class CaptureService:
         except (OSError, ValueError) as e:
             self._log.warning("flash LED: %s", e)
 
-    async def _burst(self, n, meta, flash, announce=True, keep_lit=False):
+    async def _burst(self, n, meta, flash, announce=True, keep_lit=False, first=None):
         """n JPEGs; returns [(path, size, sha256, meta, ticks)]; `announce`: hand each to
         on_image at once (nothing to wait for); `keep_lit`: the LED stays on for the
-        motion check that follows."""
+        motion check that follows; `first`: the first frame is already taken."""
         gap = self._cfg.get("capture.burst_interval_ms")
         shots = []
         if flash:
@@ -356,8 +361,11 @@ class CaptureService:
                 m = dict(meta)
                 m["seq"], m["of"] = i + 1, n
                 try:
-                    frame = await self._cam.capture()
-                    t = time.ticks_ms()
+                    if i == 0 and first:
+                        frame, t = first[0], first[1]
+                    else:
+                        frame = await self._cam.capture()
+                        t = time.ticks_ms()
                     path, size, digest = await self.store.save(frame, m)
                 except Exception as e:  # noqa: BLE001 - one bad frame must not end the burst
                     self.counters["failures"] += 1

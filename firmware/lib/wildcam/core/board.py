@@ -1,5 +1,6 @@
 """Facts about this board that several parts report: reset cause, identity, wake reason,
-PSRAM; and mounting its SD card (the App's storage and boot's slot choice both need it)."""
+PSRAM; mounting its SD card (the App's storage and boot's slot choice both need it); and
+holding the camera's power-down and the flash LED pins through deep sleep."""
 
 _RESET_NAMES = ("PWRON_RESET", "HARD_RESET", "WDT_RESET", "DEEPSLEEP_RESET", "SOFT_RESET")
 
@@ -100,3 +101,32 @@ def unmount_sd():
                 pass
     except (OSError, ValueError):
         pass
+
+
+def hold_pins(pwdn, led):
+    """Camera powered down (pwdn high) and flash LED off, held through deep sleep."""
+    import machine
+
+    if pwdn >= 0:
+        machine.Pin(pwdn, machine.Pin.OUT, value=1, hold=True)  # pyright: ignore[reportCallIssue]  # stub gap: hold= (esp32 machine_pin.c)
+    if led >= 0:
+        machine.Pin(led, machine.Pin.OUT, value=0, hold=True)  # pyright: ignore[reportCallIssue]  # stub gap: as above
+    try:
+        import esp32
+
+        keep = getattr(esp32, "gpio_deep_sleep_hold", None)  # classic ESP32 only
+        if keep is not None:
+            keep(True)  # held digital (non-RTC) pads keep their level in deep sleep too
+    except ImportError:
+        pass
+
+
+def release_holds(pwdn, led):
+    """At boot, before the camera starts: release the holds of the last sleep at the levels
+    they held (releasing unconfigured would drop the pad to its default first)."""
+    import machine
+
+    if pwdn >= 0:
+        machine.Pin(pwdn, machine.Pin.OUT, value=1, hold=False)  # pyright: ignore[reportCallIssue]  # stub gap: hold=; the driver powers it up
+    if led >= 0:
+        machine.Pin(led, machine.Pin.OUT, value=0, hold=False)  # pyright: ignore[reportCallIssue]  # stub gap: hold=

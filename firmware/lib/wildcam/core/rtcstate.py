@@ -12,6 +12,12 @@ JSON state ~70 today (`JSON_BUDGET` 400 reserved for it), the reference 1514 at 
 8-pixel blocks (734 at 96x96): 11 + 400 + 1514 = 1925 <= 2048. `save()` never writes more
 than `RTC_MAX`: when the whole would not fit, it drops the reference (the detector then
 starts its next window cold) and says so in `problem`.
+
+`shot`: what the next PIR wake needs for its first frame before the config is read (camera
+pins, frame size, quality, settle frames, the flash LED's decision), written by the battery
+camera just before it sleeps (wildcam.capture.first `shot_record`; ~260 bytes of the
+JSON). It is None unless every field has the type it must have, so a wake with a record
+from other firmware falls back to the ordinary path.
 """
 
 import json
@@ -19,8 +25,6 @@ import struct
 from binascii import crc32
 
 from micropython import const
-
-from wildcam.core import jsonutil
 
 MAGIC = b"WC"
 VERSION = 2
@@ -30,6 +34,27 @@ HEAD = const(11)
 DEFAULTS = {"sleeps": 0, "last_hb": 0, "events": 0, "timelapse_at": 0,
             "slept_at": 0, "slept_pir": 0, "armed_s": 0, "blind_s": 0,
             "ambient": 0, "ambient_at": 0, "boots": 0, "unstable": 0}
+SHOT_INTS = ("q", "settle", "led", "lit", "lit_stale", "lit_from", "lit_until")
+PIN_INTS = ("pclk", "vsync", "href", "sda", "scl", "xclk", "xclk_hz", "pwdn", "reset")
+
+
+def check_shot(rec):
+    """`rec` when it is a complete first-shot record (types checked), else None."""
+    try:
+        for k in SHOT_INTS:
+            if type(rec[k]) is not int:
+                return None
+        pins = rec["pins"]
+        for k in PIN_INTS:
+            if type(pins[k]) is not int:
+                return None
+        data = pins["data"]
+        if type(rec["fs"]) is not str or len(data) != 8 or \
+                [1 for v in data if type(v) is not int]:
+            return None
+    except (KeyError, TypeError, IndexError):
+        return None
+    return rec
 
 
 class RtcState:
@@ -42,10 +67,12 @@ class RtcState:
         self.problem = None
         self.data = dict(DEFAULTS)
         self.reference = None      # the detector's reference background (bytes) or None
+        self.shot = None           # the next PIR wake's first-shot record (see above)
 
     def load(self):
         self.data = dict(DEFAULTS)
         self.reference = None
+        self.shot = None
         self.problem = None
         try:
             raw = bytes(self._rtc.memory())
@@ -75,6 +102,7 @@ class RtcState:
             for k in DEFAULTS:
                 v = d.get(k, DEFAULTS[k])
                 self.data[k] = v if isinstance(v, int) and not isinstance(v, bool) else DEFAULTS[k]
+            self.shot = check_shot(d.get("shot"))
         except ValueError:
             self.problem = "RTC memory not JSON; starting fresh"
             return self
@@ -83,7 +111,13 @@ class RtcState:
         return self
 
     def save(self):
-        body = jsonutil.dumps(self.data).encode()
+        from wildcam.core import jsonutil
+
+        data = self.data
+        if self.shot is not None:
+            data = dict(data)
+            data["shot"] = self.shot
+        body = jsonutil.dumps(data).encode()
         ref = self.reference or b""
         if HEAD + len(body) + len(ref) > RTC_MAX:
             self.problem = "RTC memory full (%d B state, %d B reference): reference dropped" % (
