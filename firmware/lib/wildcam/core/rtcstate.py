@@ -8,8 +8,9 @@ firmware, truncated or corrupted (and says so in `problem`), so a bit flip never
 boot or feeds garbage to the policy or the detector.
 
 Byte budget: MicroPython's ESP32 `RTC.memory()` holds at most 2048 bytes. Header 11, the
-JSON state ~70 today (`JSON_BUDGET` 400 reserved for it), the reference 1514 at QQVGA with
-8-pixel blocks (734 at 96x96): 11 + 400 + 1514 = 1925 <= 2048. `save()` never writes more
+JSON state ~150 with real timestamps and the first-shot record ~260 (`JSON_BUDGET` 520
+reserved for both), the reference 1514 at QQVGA with 8-pixel blocks (734 at 96x96):
+11 + 520 + 1514 = 2045 <= 2048. `save()` never writes more
 than `RTC_MAX`: when the whole would not fit, it drops the reference (the detector then
 starts its next window cold) and says so in `problem`.
 
@@ -29,7 +30,7 @@ from micropython import const
 MAGIC = b"WC"
 VERSION = 2
 RTC_MAX = const(2048)
-JSON_BUDGET = const(400)
+JSON_BUDGET = const(520)
 HEAD = const(11)
 DEFAULTS = {"sleeps": 0, "last_hb": 0, "events": 0, "timelapse_at": 0,
             "slept_at": 0, "slept_pir": 0, "armed_s": 0, "blind_s": 0,
