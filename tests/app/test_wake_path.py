@@ -223,3 +223,38 @@ def test_the_first_shot_keeps_the_burst_whole_and_its_flash_decision(fresh_modul
             assert len({s["flash"] for s in shots}) == 1
     finally:
         sim.close()
+
+
+def test_a_burst_cut_off_after_its_first_image_loses_none_of_it(
+        fresh_modules, trace, tmp_path, monkeypatch):
+    """Power fails between the burst's first and second image: the first is in the pending
+    marker already; the next boot hands it over unjudged and it reaches the destination."""
+    import json
+    from pathlib import Path
+
+    sim = Simulation()
+    try:
+        b = battery_board(sim, tmp_path, _scene(), extra={"sync.windows": "00:00-23:59"})
+        capture = cnadler86.Camera.capture
+        cut = []
+
+        def cut_after_first_image(self):
+            view = capture(self)
+            board = self._board
+            saved = list(Path(board.sd.root, "DCIM").rglob("*_0001.json"))
+            if not cut and board.now >= CROSSINGS[0] and saved:
+                cut.append(board.now)
+                board.cut_power(restore_after=30)
+            return view
+
+        monkeypatch.setattr(cnadler86.Camera, "capture", cut_after_first_image)
+        b.power_on(fresh_entry)
+        sim.run_for(CROSSINGS[1] + 300)
+        assert cut
+        first = min(Path(b.sd.root, "DCIM").rglob("*_0001.json"))
+        side = json.loads(first.read_text())
+        assert side["verdict"] == "unchecked", side  # handed over, not left "pending"
+        cloud = {p.name for p in Path(tmp_path, "cloud").rglob("*.jpg")}
+        assert any(first.name[:-5] in c for c in cloud), (first.name, cloud)
+    finally:
+        sim.close()

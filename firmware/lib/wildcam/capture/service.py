@@ -221,8 +221,6 @@ class CaptureService:
             meta.update(self._sensors.snapshot())
         shots = await self._burst(n, meta, flash, announce=not urgent, keep_lit=judged,
                                   first=first)
-        if urgent and shots:
-            self.store.mark_pending([s[:3] for s in shots])
         return {"reason": reason, "meta": meta, "shots": shots, "flash": flash,
                 "judged": judged, "urgent": urgent}
 
@@ -345,7 +343,8 @@ class CaptureService:
 
     async def _burst(self, n, meta, flash, announce=True, keep_lit=False, first=None):
         """n JPEGs; returns [(path, size, sha256, meta, ticks)]; `announce`: hand each to
-        on_image at once (nothing to wait for); `keep_lit`: the LED stays on for the
+        on_image at once (nothing to wait for), else each goes into the pending marker as it
+        is saved (announced after the verdict); `keep_lit`: the LED stays on for the
         motion check that follows; `first`: the first frame is already taken."""
         gap = self._cfg.get("capture.burst_interval_ms")
         shots = []
@@ -372,6 +371,8 @@ class CaptureService:
                     self._log.warning("capture %d/%d failed: %s", i + 1, n, e)
                     continue
                 shots.append((path, size, digest, m, t))
+                if not announce:  # in the marker from the first image on: a cut mid-burst
+                    self.store.mark_pending([s[:3] for s in shots])  # loses none of it
                 self.counters["images"] += 1
                 self._log.info("image %s (%d bytes, %s %d/%d)", path, size, meta["trigger"],
                                i + 1, n)
