@@ -156,7 +156,8 @@ def build_power(app):
     s = app.sleeper = Sleeper(cfg, app.policy, app.rtc, app.logs.get("power"),
                               app.logs, app.boot, lambda: app.capture.busy, draining,
                               cfg.get("pins.pir"), next_due=next_due,
-                              quiesce=lambda: _quiesce(app), hold=lambda: _hold(app))
+                              quiesce=lambda: _quiesce(app), hold=lambda: _hold(app),
+                              before=lambda secs: _say_asleep(app, secs))
     s.tier = tier
     s.account()  # the sleep that ended with this boot, for the heartbeat
     from wildcam.manage.health import sleep_source
@@ -176,7 +177,6 @@ def build_power(app):
         return d
 
     app.health.sources["sleep"] = sleep_state
-    s.before = lambda secs: _say_asleep(app, secs)
     if app.manage is not None:
         s.maintenance = lambda: app.manage.maintenance
     s.may_sleep = app.guard.may_sleep

@@ -110,7 +110,8 @@ def release_holds(pwdn, led):
 
 class Sleeper:
     def __init__(self, cfg, policy, rtc, log, logs, boot, busy, draining, pir_pin,
-                 next_due=None, deepsleep=None, arm_pir=None, quiesce=None, hold=None):
+                 next_due=None, deepsleep=None, arm_pir=None, quiesce=None, hold=None,
+                 before=None):
         self.cfg = cfg
         self.policy = policy
         self.rtc = rtc
@@ -130,7 +131,7 @@ class Sleeper:
         self.may_sleep = lambda: True  # OTA: a version on trial must finish its gate first
         self._last = None  # no activity yet: a timer wake with nothing to do sleeps at once
         self.last_event_ms = None
-        self.before = None  # async (seconds) -> None: say so before sleeping (wildcam.devices)
+        self._before = before  # async (seconds) -> None: say so before sleeping
 
     def activity(self):
         """Something happened: stay awake `power.awake_s` longer."""
@@ -179,9 +180,9 @@ class Sleeper:
             if not self.ready(time.ticks_diff(time.ticks_ms(), started)):
                 continue
             secs, pir = self.plan(clock.now())
-            if self.before is not None:
+            if self._before is not None:
                 try:
-                    await self.before(secs)
+                    await self._before(secs)
                 except Exception as e:  # noqa: BLE001 - telling the broker is not essential
                     self.log.warning("before sleep: %s", e)
                 if not self.ready(time.ticks_diff(time.ticks_ms(), started)):
