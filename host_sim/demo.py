@@ -10,6 +10,7 @@ missed visits, images, deliveries, lost (must be 0), duplicates, latency, energy
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shutil
 import time
@@ -27,7 +28,7 @@ install()
 from .constants import DEFAULT_EPOCH  # noqa: E402
 from .dests import DestError, add_flags  # noqa: E402
 from .facts import log_tail, summarise  # noqa: E402,F401 - log_tail re-exported for tests
-from .fleet import Fleet, provision  # noqa: E402,F401 - provision re-exported for tests
+from .fleet import FLEETS, Fleet, camera_names, provision  # noqa: E402,F401 - provision re-exported for tests
 from .serial import consoles  # noqa: E402
 from .simulation import Simulation  # noqa: E402
 
@@ -57,35 +58,51 @@ def run(args: argparse.Namespace, console: Console) -> dict:
     if args.driver == "lemariva":
         args.image = "lemariva"
     t0 = time.monotonic()
-    with Simulation(start=epoch, io_grace=live.io_grace) as sim, consoles(), \
+    mailbox, mb_note = _mailbox(args, live, out, seconds)
+    grace = live.io_grace or (mailbox.IO_GRACE if mailbox else 0.0)
+    with _stopping(mailbox), Simulation(start=epoch, io_grace=grace) as sim, consoles(), \
             live.servers(sim, out):
         live.prepare(sim)
         extra, secrets = live.board_config()
         fleet = Fleet(sim, out, args.boards, args.seed, args.hours, animals=args.animals,
                       wind=args.wind,
                       burst=args.burst, image=args.image, extra=extra, secrets=secrets,
-                      power_cuts=args.power_cuts, battery=args.battery,
-                      ota_at=None if args.ota_at < 0 else args.ota_at)
+                      power_cuts=args.power_cuts, power=args.fleet,
+                      ota_at=None if args.ota_at < 0 else args.ota_at,
+                      per_board=mailbox.per_board if mailbox else None)
         (out / "deployments.json").write_text(json.dumps(fleet.deployments, indent=1,
                                                          sort_keys=True) + "\n")
         live.begin(sim)
+        if mailbox:
+            mailbox.begin(sim)
         fleet.start()
         with Progress(TextColumn("[bold]simulating"), BarColumn(),
                       TextColumn("{task.fields[clock]}"), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
             task = progress.add_task("sim", total=seconds, clock="")
             while sim.clock.now < seconds and not live.stopped:
-                fleet.step(live.next_mark(sim.clock.now, min(seconds, sim.clock.now + 600)))
+                until = min(seconds, sim.clock.now + 600)
+                if mailbox and not mailbox.done:
+                    until = min(until, max(mailbox.at_s, sim.clock.now))
+                fleet.step(live.next_mark(sim.clock.now, until))
                 live.after_step(fleet, sim.clock.now)
+                if mailbox and mailbox.due(sim.clock.now):
+                    progress.stop()
+                    mailbox.send(sim, fleet)
+                    progress.start()
                 progress.update(task, completed=sim.clock.now,
                                 clock=time.strftime("%H:%M", time.gmtime(sim.wall())))
             if not live.stopped:
                 fleet.drain(waiting=live.waiting)
         boards = [summarise(b, fleet, epoch) for b in fleet.boards]
         server = live.count(fleet, sim)
+        mail = mailbox.result([b.name for b in fleet.boards]) if mailbox else \
+            {"skipped": mb_note} if mb_note else None
         loop = loop_facts(sim.watch)
     report = {"boards": boards, "simulated_hours": args.hours, "start_epoch": epoch,
               "wall_seconds": round(time.monotonic() - t0, 2), "out": str(out), "loop": loop}
+    if mail is not None:
+        report["mailbox"] = mail
     if server is not None:
         report["server"] = server
         for b in boards:  # what the user sees is what the servers hold
@@ -105,9 +122,73 @@ def run(args: argparse.Namespace, console: Console) -> dict:
         if write_report is not None:
             html = write_report(report, out)
     show(report, fleet.boards, console, args.log_lines, html)
+    show_mailbox(report, console)
     live.show(report, console)
     report["exit_code"] = live.exit_code(report)
     return report
+
+
+def _mailbox(args, live, out: Path, seconds: float):
+    """(Mailbox or None, why not): the command mailbox of a server-free run
+    (host_sim/mailbox.py), when asked for (--cmd-at) and mosquitto is here."""
+    from . import mailbox as mb
+
+    if args.cmd_at < 0:
+        return None, None
+    if args.cmd_at * 3600 >= seconds:
+        return None, "--cmd-at %g is past the end of the run" % args.cmd_at
+    if live.on:
+        return None, ("with your own destinations or --real, send commands with "
+                      "`wildcam cmd --all` (the mailbox demo is for the server-free run)")
+    why = mb.missing()
+    if why:
+        return None, why
+    try:
+        return mb.Mailbox(out, args.cmd_at * 3600).start(camera_names(args.boards)), None
+    except Exception as e:  # noqa: BLE001 - the run goes on without, and says why
+        return None, "mosquitto did not start: %s" % e
+
+
+@contextlib.contextmanager
+def _stopping(mailbox):
+    """Stop the mailbox's broker and sender after the run, whatever happens."""
+    if mailbox is None:
+        yield
+        return
+    try:
+        yield
+    finally:
+        mailbox.stop()
+
+
+def _hm(t) -> str:
+    return "-" if not isinstance(t, (int, float)) else time.strftime("%H:%M:%S",
+                                                                   time.gmtime(t))
+
+
+def show_mailbox(report: dict, console: Console) -> None:
+    mb = report.get("mailbox")
+    if mb is None:
+        return
+    if "skipped" in mb:
+        console.print("command mailbox demo skipped: " + mb["skipped"], markup=False,
+                      highlight=False, soft_wrap=True)
+        return
+    t = Table(title="signed `%s` sent to every camera at %s (wildcam cmd --all, ttl %g h) "
+                    "through %s" % (mb["command"], _hm(mb["sent_at"]), mb["ttl_s"] / 3600,
+                                    mb["broker"]))
+    for c in ("camera", "power", "when sent", "executed (camera clock)", "reply received",
+              "reply"):
+        t.add_column(c)
+    power = {b["name"]: b.get("power", "") for b in report["boards"]}
+    for name, r in mb["cameras"].items():
+        reply = ("ok, signature checked" if r["ok"] else "refused: %s" % r.get("error")) \
+            if r["signed"] else "none yet"
+        t.add_row(name, power.get(name, ""), r["at_send"], _hm(r["executed_at"]),
+                  _hm(r["reply_at"]), reply)
+    console.print(t)
+    if mb.get("problem"):
+        console.print("[red]mailbox: " + mb["problem"])
 
 
 def loop_facts(watch) -> dict:
@@ -126,7 +207,7 @@ def loop_facts(watch) -> dict:
 def show(report: dict, boards: list, console: Console, log_lines: int, html) -> None:
     t = Table(title=f"{len(boards)} camera(s), {report['simulated_hours']:g} simulated hours "
                     f"in {report['wall_seconds']} s")
-    cols = (("name", "camera"), ("animal_visits", "animals"), ("events", "events"),
+    cols = (("name", "camera"), ("power", "power"), ("animal_visits", "animals"), ("events", "events"),
             ("true_triggers", "true"), ("false_triggers", "false"),
             ("rejected_triggers", "rejected"), ("missed_visits", "missed"),
             ("image_count", "images"), ("delivered", "uploaded"), ("queued", "queued"),
@@ -187,8 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--power-cuts", type=int, default=1, help="power cuts per camera")
     ap.add_argument("--ota-at", type=float, default=12.0,
                     help="hour at which a signed update 0.2.0 is published (-1: none)")
-    ap.add_argument("--battery", action="store_true",
-                    help="battery cameras: deep sleep, sync windows 06:00 and 18:00")
+    ap.add_argument("--fleet", choices=FLEETS, default="mixed",
+                    help="what powers the cameras: mixed (default, what the field runs: "
+                         "battery cameras that deep-sleep between sync windows at 06:00 and "
+                         "18:00, and every third camera, at least one, on mains), mains "
+                         "(all always awake) or battery (all on batteries)")
+    ap.add_argument("--cmd-at", type=float, default=2.0,
+                    help="hour at which a signed `status` command is sent to every camera "
+                         "through a private mosquitto (the command mailbox: battery cameras "
+                         "asleep run it at their next wake; needs mosquitto, else skipped "
+                         "with the reason; -1: none)")
+    ap.add_argument("--battery", dest="fleet", action="store_const", const="battery",
+                    help="all cameras on batteries (= --fleet battery)")
     ap.add_argument("--image", choices=("ai_thinker", "generic", "lemariva"),
                     default="ai_thinker",
                     help="MicroPython image the boards run: cnadler86 camera driver built "

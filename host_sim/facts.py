@@ -99,7 +99,7 @@ def summarise(b, fleet: Fleet, start_epoch: float) -> dict:
     mah_day = e["total_mah"] / days
     rep = b.report()
     return {
-        "name": b.name, "boots": rep["boots"], "crashes": rep["counters"].get("crashes", 0),
+        "name": b.name, "power": fleet.power.get(b.name, "mains"), "boots": rep["boots"], "crashes": rep["counters"].get("crashes", 0),
         "power_cuts": len(fleet.cuts[b.name]), "animal_visits": len(visits),
         "pir_pulses": sum(1 for s, _ in scene._pir if s < seconds),
         "events": len(events), "true_triggers": len(true_ev),

@@ -4,6 +4,11 @@ afterwards (`summarise`), compared with the scenes' ground truth.
 Faults scripted per board: WiFi outages, one power cut at a random time, and, with
 `ota_at`, a signed OTA update published to every board mid-day (the boards install it
 into their second slot and confirm it after the health gate).
+
+The fleet is what the field runs (`power="mixed"`, the default): battery cameras (the
+modified board, deep sleep between a 06:00 and an 18:00 sync window) and, every third
+camera and at least one, a mains camera (always awake, uploading at once); `"mains"` and
+`"battery"` make every camera one kind (`power_kinds`).
 """
 from __future__ import annotations
 
@@ -100,10 +105,35 @@ def battery_board(sim, workdir, scene, name="cam-b", extra=None,
     return b
 
 
+FLEETS = ("mixed", "mains", "battery")
+BATTERY_WINDOWS = "06:00-06:30,18:00-18:30"
+
+
+def power_kinds(fleet: str, n: int) -> list[str]:
+    """"battery" or "mains" for each of `n` cameras: `fleet` "mains" or "battery" makes them
+    all one kind; "mixed" puts every third camera (cam-03, cam-06, ...) on mains, and the
+    last one when fewer than three (one camera alone: mains)."""
+    if fleet not in FLEETS:
+        raise ValueError("fleet: one of %s" % ", ".join(FLEETS))
+    if fleet != "mixed":
+        return [fleet] * n
+    kinds = ["mains" if i % 3 == 2 else "battery" for i in range(n)]
+    if n and "mains" not in kinds:
+        kinds[-1] = "mains"
+    return kinds
+
+
+def camera_names(n: int) -> list[str]:
+    return [f"cam-{i + 1:02d}" for i in range(n)]
+
+
 class Fleet:
     def __init__(self, sim, out: Path, boards: int, seed: int, hours: float, *, animals=12,
                  wind=3, burst=3, image="ai_thinker", extra=None, secrets=None, power_cuts=1,
-                 battery=False, ota_at=None):
+                 battery=False, ota_at=None, power=None, per_board=None):
+        """`power`: "mixed" (default), "mains" or "battery" (`battery=True`: "battery");
+        `per_board(name)`: dotted config keys and secrets ({}, {}) for one camera (e.g. its
+        command key)."""
         self.sim = sim
         self.out = out
         self.seconds = hours * 3600
@@ -111,6 +141,7 @@ class Fleet:
         self.rng = random.Random(seed)
         self.cuts: dict[str, list[float]] = {}
         self.battery: dict[str, list] = {}
+        self.power: dict[str, str] = {}  # name -> "battery" | "mains"
         self.boards = []
         self.rollout = None
         if ota_at is not None and ota_at * 3600 < self.seconds:
@@ -119,8 +150,10 @@ class Fleet:
             self.rollout = Rollout(self.cloud.root, ota_at * 3600)
         days = max(1.0, hours / 24)
         self.deployments = []  # the register a technician's laptop keeps (deployments.json)
-        for i in range(boards):
-            name = f"cam-{i + 1:02d}"
+        kinds = power_kinds(power or ("battery" if battery else "mixed"), boards)
+        for i, name in enumerate(camera_names(boards)):
+            battery = kinds[i] == "battery"
+            self.power[name] = kinds[i]
             scene = Schedule(seed=seed + i, days=days, animals_per_day=animals,
                              wind_periods=wind)
             outages = [(o * 3600.0 + i * 600, o * 3600.0 + i * 600 + 1800)
@@ -130,14 +163,19 @@ class Fleet:
                       energy=EnergyModel(modified_board=battery),
                       battery_pin=BATTERY_PIN["ai-thinker-mod" if battery else "ai-thinker"])
             cfg = dict(extra or {})
+            sec = dict(secrets or {})
             if battery:
-                cfg.update({"power.mode": "battery", "sync.windows": "06:00-06:30,18:00-18:30",
+                cfg.update({"power.mode": "battery", "sync.windows": BATTERY_WINDOWS,
                             "camera.board": "ai-thinker-mod"})
             if self.rollout is not None:
                 cfg.update(self.rollout.config())
+            if per_board is not None:
+                more, more_sec = per_board(name)
+                cfg.update(more)
+                sec.update(more_sec)
             dep = deployment_record(name, i, sim.wall(), int(cfg.get("time.tz_offset_min", 0)))
             self.deployments.append(dep)
-            provision(b, burst, cfg, secrets, dep)
+            provision(b, burst, cfg, sec, dep)
             b._demo_outages = outages
             self.cuts[name] = sorted(self.rng.uniform(0.2, 0.8) * self.seconds
                                      for _ in range(power_cuts))

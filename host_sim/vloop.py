@@ -24,7 +24,8 @@ Guarantees:
   board can cancel all of its own tasks on reset.
 - Every step is watched (host_sim/stepwatch.py): wall time and world-clock time spent
   inside it, blocking socket calls made from it (`loop.watch`).
-- Network connections cost virtual time (host_sim/netcost.py): `create_connection` (what
+- A board's connection needs its WiFi station connected (else OSError 113 EHOSTUNREACH,
+  as lwIP answers without a route). Network connections cost virtual time (host_sim/netcost.py): `create_connection` (what
   asyncio.open_connection uses) pays a round trip, TLS pays its round trips and blocks for
   its arithmetic, and the streams are paced at the board's rates. The model is the current
   board's `net`, else the loop's (`VirtualLoop(net=None)` turns it off).
@@ -216,6 +217,12 @@ class VirtualLoop(WatchedLoop, asyncio.SelectorEventLoop):
         return self.net if model is _DEFAULT else model
 
     async def create_connection(self, protocol_factory, host=None, port=None, **kw):
+        board = current_board.get()
+        sta = getattr(board, "sta", None)
+        if sta is not None and not sta.isconnected(board.now):
+            # no station link, no route: lwIP refuses at once (MicroPython issue #2890:
+            # a connect before the WLAN is up is OSError 113 EHOSTUNREACH)
+            raise OSError(113, "EHOSTUNREACH")
         model = self.net_model()
         if model is None or kw.get("sock") is not None:
             return await super().create_connection(protocol_factory, host, port, **kw)

@@ -40,10 +40,12 @@ class Fleet:
     """One MQTT connection collecting retained state/status and command results."""
 
     def __init__(self, broker: str, user: str | None, password: str | None,
-                 prefix: str = "wildcam"):
+                 prefix: str = "wildcam", clock=time.time):
+        """`clock`: Unix time the commands are signed with (the simulator passes its own)."""
         import paho.mqtt.client as paho
 
         self.prefix = prefix
+        self.clock = clock
         self.state: dict[str, dict] = {}
         self.status: dict[str, str] = {}
         self.seen: dict[str, float] = {}  # host time a message about the device arrived
@@ -100,7 +102,8 @@ class Fleet:
             return self.cond.wait_for(pred, timeout)
 
     def send(self, device: str, cmd: str, args: dict, key: str, ttl: int | None = None) -> dict:
-        msg = sign_command(cmd, args, device, key, ttl=ttl)
+        now = self.clock()
+        msg = sign_command(cmd, args, device, key, ttl=ttl, seq=int(now * 1000), ts=int(now))
         self.c.publish(f"{self.prefix}/{device}/cmd", json.dumps(msg), qos=1).wait_for_publish(10)
         return msg
 
@@ -224,11 +227,31 @@ def run_commands(fleet: Fleet, targets: list[str], cmd: str, args: dict, keys: s
 
 
 def next_wake(state: dict) -> str:
-    """`, next wake ~HH:MM UTC` from a camera's retained state (`sleep.wake_at`), if known."""
-    at = (state.get("sleep") or {}).get("wake_at")
+    """`, next wake ~HH:MM UTC` from a camera's retained state: the next wake that brings its
+    radio up (`sleep.radio_at`, its next sync window), else its timer wake, if known."""
+    sl = state.get("sleep") or {}
+    at = sl.get("radio_at") or sl.get("wake_at")
     if not isinstance(at, (int, float)) or at <= 0:
         return ""
     return ", next wake ~" + time.strftime("%H:%M UTC", time.gmtime(at))
+
+
+def dispatch(fleet: Fleet, keys: str, command: str, args: dict, device: str | None,
+             timeout: float, ttl: int) -> tuple[dict[str, dict | None], list[str]]:
+    """What `wildcam cmd` does once connected: send the signed command to `device`, or (None)
+    to every provisioned camera the broker has seen, and wait up to `timeout` for the
+    replies of those online. Returns ({device: reply or None (queued)}, never-seen devices
+    skipped). A camera that connected once has a persistent session: the broker keeps its
+    commands while it sleeps; one never seen has none, so nothing would wait for it."""
+    skipped = []
+    if device is None:
+        targets = [d for d in known_devices(keys) if d in fleet.status]
+        skipped = [d for d in known_devices(keys) if d not in targets]
+    else:
+        targets = [device]
+    online = [d for d in targets if fleet.status.get(d) == "online"]
+    return run_commands(fleet, targets, command, args, keys, timeout, ttl=ttl,
+                        wait_for=online), skipped
 
 
 def cmd_cmd(a, console: Console) -> int:
@@ -242,21 +265,13 @@ def cmd_cmd(a, console: Console) -> int:
     fleet = connect(a)
     try:
         fleet.settle(limit=a.wait)
-        # a camera that connected once has a persistent session: the broker keeps its
-        # commands while it sleeps; one never seen has none, so nothing would wait for it
-        if a.all:
-            targets = [d for d in known_devices(a.keys) if d in fleet.status]
-            for d in known_devices(a.keys):
-                if d not in targets:
-                    console.print(f"{d}: [yellow]skipped[/] (never seen: no session at the "
-                                  "broker to keep the command)")
-        else:
-            targets = [a.device]
-        online = [d for d in targets if fleet.status.get(d) == "online"]
-        replies = run_commands(fleet, targets, a.command, args, a.keys, a.timeout,
-                               ttl=int(a.ttl), wait_for=online)
+        replies, skipped = dispatch(fleet, a.keys, a.command, args, None if a.all else a.device,
+                                    a.timeout, int(a.ttl))
     finally:
         fleet.close()
+    for d in skipped:
+        console.print(f"{d}: [yellow]skipped[/] (never seen: no session at the broker to keep "
+                      "the command)")
     bad = 0
     for dev, r in replies.items():
         if r is None and fleet.status.get(dev) != "online":

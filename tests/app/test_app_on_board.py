@@ -239,10 +239,11 @@ def test_main_job_command_runs_and_reports(tmp_path):
     from host_sim.demo import main
 
     out = tmp_path / "out"
-    assert main(["--boards", "2", "--hours", "14", "--ota-at", "6", "--out", str(out),
-                 "--log-lines", "0"]) == 0
+    assert main(["--fleet", "mains", "--boards", "2", "--hours", "14", "--ota-at", "6",
+                 "--cmd-at", "-1", "--out", str(out), "--log-lines", "0"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert [b["name"] for b in summary["boards"]] == ["cam-01", "cam-02"]
+    assert [b["power"] for b in summary["boards"]] == ["mains", "mains"]
     for b in summary["boards"]:
         # power-on, one injected power cut, and the restart into the signed update
         assert b["crashes"] == 0 and b["boots"] == 3

@@ -414,7 +414,8 @@ def test_a_quiet_day_still_yields_its_deployment_with_its_effort(tmp_path, batte
     out = tmp_path / "sim"
     cmd = [sys.executable, "-m", "host_sim", "--boards", "1", "--hours", "24", "--animals",
            "0", "--wind", "0", "--power-cuts", "0", "--seed", "11", "--out", str(out),
-           "--no-report"] + (["--battery"] if battery else [])
+           "--no-report", "--cmd-at", "-1"] + (["--battery"] if battery else
+                                               ["--fleet", "mains"])
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
     assert r.returncode == 0, r.stderr[-2000:]
     assert not list((out / "cam-01" / "sd").rglob("*.jpg"))

@@ -152,7 +152,14 @@ def test_home_assistant_discovery_documents(tmp_path, subscriber, live_broker):
     assert tmp["state_topic"] == "wildcam/cam-h/state"
     assert tmp["value_template"] == "{{ value_json.power.temp_c }}"
     assert tmp["device_class"] == "temperature" and tmp["unit_of_measurement"] == "°C"
-    assert tmp["availability_topic"] == "wildcam/cam-h/status"
+    # availability from the status topic; `asleep` (a battery camera's sleep by design) is
+    # mapped to available by the template, online/offline as published
+    (av,) = tmp["availability"]
+    assert av["topic"] == "wildcam/cam-h/status" and "availability_topic" not in tmp
+    assert (av["payload_available"], av["payload_not_available"]) == ("online", "offline")
+    assert av["value_template"] == "{{ 'online' if value == 'asleep' else value }}"
+    # a mains board never sleeps: no state / next wake entities
+    assert not [t for t in docs if "next_wake" in t or "_state/" in t], sorted(docs)
     assert tmp["device"]["identifiers"] == ["cam-h"] and tmp["unique_id"] == "cam-h_temperature"
     # HA 2026: default_entity_id (domain.slug), never the removed object_id
     for t, d in docs.items():
@@ -243,3 +250,50 @@ def test_requeue_sends_dead_lettered_images_again(tmp_path, subscriber, live_bro
         _wait(sim, lambda: {p.stem for p in sink.rglob("*.jpg")} >= set(keys), real_s=30)
     finally:
         sim.close()
+
+
+def test_a_battery_camera_is_shown_asleep_with_its_next_wake(tmp_path, subscriber, live_broker):
+    """Home Assistant (issue 18): before a deep sleep by design the battery camera publishes
+    its retained state (sleep.state asleep, sleep.wake_at) and status `asleep`, then leaves
+    with a clean DISCONNECT, so the broker never sends the last will: nothing says
+    `offline` while it sleeps; its discovery has a State (enum) and a Next wake (timestamp)
+    sensor, and availability treats `asleep` as available."""
+    from host_sim.fleet import battery_board
+
+    sub = subscriber("homeassistant/#", "wildcam/cam-z/#")
+    sim = Simulation(io_grace=0.02)
+    try:
+        b = battery_board(sim, tmp_path, scenes.empty(), name="cam-z",
+                          extra={"mqtt.host": "127.0.0.1", "mqtt.port": live_broker.port,
+                                 "mqtt.user": USER, "hass.discovery": True,
+                                 "sync.windows": ""})
+        sp = Path(b.flash.root, "secrets.json")
+        sec = json.loads(sp.read_text())
+        sec["mqtt"] = {"password": PASSWORD}
+        sec["cmd"] = {"hmac_key": KEY}
+        sp.write_text(json.dumps(sec))
+        b.power_on()
+        _wait(sim, lambda: any(t == "wildcam/cam-z/status" and p == b"asleep"
+                               for t, p, _ in sub.msgs), real_s=30)
+        _wait(sim, lambda: b.state == "sleeping", real_s=10)
+        sim.run_for(120)  # asleep for a while: the broker still has no will to send
+    finally:
+        sim.close()
+    status = [p for t, p, _ in sub.msgs if t == "wildcam/cam-z/status"]
+    assert status[:1] == [b"online"] and b"asleep" in status and b"offline" not in status, status
+    states = [json.loads(p) for t, p, r in sub.msgs if t == "wildcam/cam-z/state"]
+    last = states[-1]["sleep"]
+    assert last["state"] == "asleep" and last["wake_at"] > states[-1]["sys"]["time"], last
+    assert last["radio_at"] >= last["wake_at"], last  # no sync window: its next timer wake
+    docs = {t: json.loads(p) for t, p, r in sub.msgs if t.startswith("homeassistant/")}
+    st = docs["homeassistant/sensor/cam-z_state/config"]
+    assert st["device_class"] == "enum" and st["options"] == ["awake", "asleep"]
+    assert st["value_template"] == "{{ value_json.sleep.state }}"
+    assert st["default_entity_id"] == "sensor.cam_z_state"
+    nw = docs["homeassistant/sensor/cam-z_next_wake/config"]
+    assert nw["device_class"] == "timestamp" and "value_json.sleep.radio_at" in \
+        nw["value_template"] and "timestamp_custom(" in nw["value_template"], nw
+    assert nw["state_topic"] == "wildcam/cam-z/state"
+    assert nw["availability"][0]["value_template"].startswith("{{ 'online' if value == 'asleep'")
+    # it has a battery reading: the battery entities are announced
+    assert "homeassistant/sensor/cam-z_battery/config" in docs

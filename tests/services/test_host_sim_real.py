@@ -124,7 +124,7 @@ def test_wrong_secret_stops_the_run_with_the_servers_words_and_keeps_the_images(
     is still queued on its card."""
     _need_real()
     out = tmp_path / "out"
-    code = main(["--real", "--boards", "2", "--hours", "1", "--animals", "24", "--seed", "1",
+    code = main(["--real", "--fleet", "mains", "--boards", "2", "--hours", "1", "--animals", "24", "--seed", "1",
                  "--speed", "600", "--ota-at", "-1", "--power-cuts", "0", "--s3-secret",
                  "not-the-secret", "--out", str(out), "--log-lines", "0", "--no-report"])
     text = capsys.readouterr().out
@@ -146,7 +146,7 @@ def test_real_chaos_loses_nothing_and_every_event_reaches_mqtt(tmp_path, capsys)
     `partial`, named under `missing`, and are still in S3."""
     _need_real()
     out = tmp_path / "out"
-    code = main(["--real", "--chaos", "--boards", "2", "--hours", "2.5", "--animals", "48",
+    code = main(["--real", "--fleet", "mains", "--chaos", "--boards", "2", "--hours", "2.5", "--animals", "48",
                  "--seed", "1", "--speed", "500", "--ota-at", "-1", "--out", str(out),
                  "--log-lines", "0", "--no-report"])
     text = capsys.readouterr().out
@@ -217,7 +217,7 @@ def test_real_with_influx_metrics_and_home_assistant_discovery(tmp_path, capsys,
     _need_real()
     live_influx.query('CREATE DATABASE "sim_real"')
     out = tmp_path / "out"
-    code = main(["--real", "--hass", "--influx", live_influx.url, "--influx-db", "sim_real",
+    code = main(["--real", "--fleet", "mains", "--hass", "--influx", live_influx.url, "--influx-db", "sim_real",
                  "--influx-user", ADMIN, "--influx-password", ADMIN_PW, "--boards", "1",
                  "--hours", "1", "--speed", "600", "--ota-at", "-1", "--power-cuts", "0",
                  "--out", str(out), "--log-lines", "0", "--no-report"])

@@ -130,8 +130,18 @@ def build_power(app):
             return True
         return up.wanted and uploads == "all" and windows.is_open(spans, clock.now(), tz)
 
+    def mailbox():
+        """The radio is up this wake: read the command mailbox before sleeping. The broker
+        sends what it kept for our persistent session right after CONNACK, ahead of the
+        SUBACK a connect waits for, so one completed connect has read it; then what came
+        is run and answered (bounded by power.max_awake_s like uploads)."""
+        m, mq = app.manage, app.mqtt
+        if m is None or mq is None or app.link is None or not app.link.up():
+            return False
+        return not mq.counters["connects"] or m.busy()
+
     def radio_wanted():
-        if ota_radio():
+        if ota_radio() or mailbox():
             return True
         if uploads == "none" or not app.outbox.pending():
             return False
@@ -142,7 +152,7 @@ def build_power(app):
     def draining():
         """Uploads (or the update check) are due and possible: stay up (connecting counts)
         to send them, at most power.max_awake_s; a staging cut short resumes next wake."""
-        if app.link is not None and ota_radio():
+        if app.link is not None and (ota_radio() or mailbox()):
             return True
         if app.link is None or not app.outbox.pending() or not radio_wanted():
             return False
@@ -168,17 +178,24 @@ def build_power(app):
     s = app.sleeper = Sleeper(cfg, app.policy, app.rtc, app.logs.get("power"),
                               app.logs, app.boot, lambda: app.capture.busy, draining,
                               cfg.get("pins.pir"), next_due=next_due,
-                              quiesce=lambda: _quiesce(app), hold=lambda: _hold(app))
+                              quiesce=lambda: _quiesce(app), hold=lambda: _hold(app),
+                              before=lambda secs: _say_asleep(app, secs))
     s.tier = tier
     s.account()  # the sleep that ended with this boot, for the heartbeat
     from wildcam.manage.health import sleep_source
 
     slept = sleep_source(app.rtc)
 
-    def sleep_state():  # `wake_at`: the timer wake if it slept now (a PIR wake may come first)
+    def sleep_state():
+        """`wake_at`: the timer wake if it slept now (a PIR wake may come first); `radio_at`:
+        the next wake that brings the radio up (commands are read, state published): the
+        next sync window's start (an alert may come sooner)."""
         d, now = slept(), clock.now()
+        d["state"] = "awake"
         if now is not None:
             d["wake_at"] = now + s.plan(now)[0]
+            d["radio_at"] = now + windows.minutes_to_next_start(spans, now, tz) * 60 \
+                if spans else d["wake_at"]
         return d
 
     app.health.sources["sleep"] = sleep_state
@@ -189,6 +206,26 @@ def build_power(app):
     app.sync.on_done = _chain(app.sync.on_done, lambda items: s.activity())
     app.log.info("battery mode: tier %s, uploads %s", tier, uploads)
     app.sup.add("sleep", s.run, critical=False)
+
+
+async def _say_asleep(app, secs):
+    """Before a deep sleep by design, when MQTT is up: the retained state says asleep and
+    when the timer wakes us, the status topic says `asleep` (Home Assistant keeps showing
+    the camera: wildcam.manage.health), and the clean DISCONNECT drops the last will, so the
+    broker never calls a camera asleep by design `offline`. A PIR may wake it sooner."""
+    mq = app.mqtt
+    if mq is None or not mq.connected:
+        return
+    snap = app.health.snapshot()
+    now = clock.now()
+    sl = snap["sleep"] = snap.get("sleep") or {}
+    sl["state"] = "asleep"
+    if now is not None:
+        sl["wake_at"] = now + secs
+        sl["radio_at"] = max(sl.get("radio_at") or 0, now + secs)
+    if app.manage is not None:
+        await app.manage.publish_state(snap)
+    await mq.disconnect(b"asleep")
 
 
 def _power_pins(cfg):

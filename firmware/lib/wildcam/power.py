@@ -19,7 +19,8 @@ through deep sleep on RTC GPIOs, on others with `esp32.gpio_deep_sleep_hold(True
 the classic ESP32 port has), the SD card unmounted, WiFi off. Forgetting the hold costs
 20+ mA asleep (docs/POWER.md). Holds survive the wake: `core.board.release_holds()` runs at boot
 before the camera starts (a held PWDN would keep the sensor off).
-Before sleeping it records the boot as clean (so sleeping never looks like a crash loop),
+Before that, `before(seconds)` (the App's) tells the broker it sleeps until when. Before
+sleeping it records the boot as clean (so sleeping never looks like a crash loop),
 notes when it went to sleep and whether the PIR was armed, saves the RTC state and flushes
 the log; `account(now)` at the next boot adds the time asleep to `armed_s` (the camera
 could detect) or `blind_s` (timer wake only: not survey effort), which heartbeats report.
@@ -80,7 +81,8 @@ class Policy:
 
 class Sleeper:
     def __init__(self, cfg, policy, rtc, log, logs, boot, busy, draining, pir_pin,
-                 next_due=None, deepsleep=None, arm_pir=None, quiesce=None, hold=None):
+                 next_due=None, deepsleep=None, arm_pir=None, quiesce=None, hold=None,
+                 before=None):
         self.cfg = cfg
         self.policy = policy
         self.rtc = rtc
@@ -100,6 +102,7 @@ class Sleeper:
         self.may_sleep = lambda: True  # OTA: a version on trial must finish its gate first
         self._last = None  # no activity yet: a timer wake with nothing to do sleeps at once
         self.last_event_ms = None
+        self._before = before  # async (seconds) -> None: say so before sleeping
 
     def activity(self):
         """Something happened: stay awake `power.awake_s` longer."""
@@ -145,8 +148,17 @@ class Sleeper:
         started = time.ticks_ms()
         while True:
             await asyncio.sleep_ms(500)
-            if self.ready(time.ticks_diff(time.ticks_ms(), started)):
-                self.sleep(*self.plan(clock.now()))
+            if not self.ready(time.ticks_diff(time.ticks_ms(), started)):
+                continue
+            secs, pir = self.plan(clock.now())
+            if self._before is not None:
+                try:
+                    await self._before(secs)
+                except Exception as e:  # noqa: BLE001 - telling the broker is not essential
+                    self.log.warning("before sleep: %s", e)
+                if not self.ready(time.ticks_diff(time.ticks_ms(), started)):
+                    continue  # something began meanwhile (a PIR event): not now
+            self.sleep(secs, pir)
 
     def account(self, now=None):
         """At boot: add the last sleep's length to armed_s / blind_s (RTC memory). Measured

@@ -70,10 +70,11 @@ def build_sync(app):
         from wildcam.dest.mqtt import MqttDest
 
         dests.append(MqttDest(mq))
-        app.sup.add("mqtt", mq.run, critical=False)  # keepalive and reconnects
+        app.sup.add("mqtt", lambda: _linked(app.link, mq.run), critical=False)  # keepalive
     # images to storage; events to MQTT, falling back to storage when MQTT is down; with
     # neither MQTT nor a local folder, JSON objects in the bucket/container (dest/objstore)
-    events = (["mqtt"] if mq is not None else []) + local or media
+    # (mqtt.events off: MQTT carries commands and the retained state only)
+    events = (["mqtt"] if mq is not None and cfg.get("mqtt.events") else []) + local or media
     routes = [Route("media", media, cfg.get("cloud.mode") if len(media) > 1 else "failover"),
               Route("events", events), Route("default", events),
               Route("metrics", ["influx"])]  # its own lane: an InfluxDB outage holds up
@@ -93,6 +94,16 @@ def build_sync(app):
     if app.link is not None:
         app.link.on_up = app.sync.kick
     app.sup.add("sync", app.sync.run)
+
+
+async def _linked(link, run):
+    """`run()` (MQTT's keepalive and reconnects) once WiFi is up: a battery camera's radio
+    is off for most wakes, and a connect without a route only fails (EHOSTUNREACH)."""
+    import asyncio
+
+    while link is not None and not link.up():
+        await asyncio.sleep_ms(500)
+    await run()
 
 
 def build_mqtt(app):

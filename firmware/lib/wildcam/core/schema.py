@@ -117,6 +117,7 @@ SCHEMA = (
     ("mqtt.ca", "s", "", (0, 64), 0),  # PEM file on flash, e.g. /certs/ca.pem (TLS)
     ("mqtt.cert", "s", "", (0, 64), 0),  # client certificate PEM (mutual TLS)
     ("mqtt.key", "s", "", (0, 64), 0),  # client key PEM (mutual TLS)
+    ("mqtt.events", "b", True, None, 0),  # False: MQTT is the command mailbox only
     # remote management
     ("cmd.hmac_key", "s", "", (0, 128), S),  # "" = remote commands off
     ("cmd.revert_s", "i", 300, (30, 3600), 0),  # remote config kept only if the broker answers

@@ -22,7 +22,7 @@ import gc
 import json
 import time
 
-from wildcam.core import clock
+from wildcam.core import clock, jsonutil
 
 
 def system_source(boot, reset_cause, version, slot="lib"):
@@ -154,3 +154,62 @@ class Watchdog:
                 self._wdt.feed()
                 self.feeds += 1
             await asyncio.sleep_ms(self.feed_ms)
+
+
+# --- Home Assistant MQTT discovery ----------------------------------------------------------
+SENSORS = (  # (what, name, template, unit, device class, (source, field) it needs or None)
+    ("battery", "Battery", "{{ value_json.power.battery_v }}", "V", "voltage",
+     ("power", "battery_v")),
+    ("battery_pct", "Battery level", "{{ value_json.power.battery_pct }}", "%", "battery",
+     ("power", "battery_pct")),
+    ("temperature", "Temperature", "{{ value_json.power.temp_c }}", "°C", "temperature", None),
+    ("rssi", "WiFi signal", "{{ value_json.net.rssi }}", "dBm", "signal_strength", None),
+    ("queue", "Upload queue", "{{ value_json.queue.pending }}", "items", None, None),
+    ("last_detection", "Last detection",
+     "{{ value_json.capture.last_event | timestamp_custom('%Y-%m-%dT%H:%M:%S+00:00', false) "
+     "if value_json.capture.last_event else 'None' }}", None, "timestamp", None),
+    ("state", "State", "{{ value_json.sleep.state }}", None, "enum", ("sleep", "n")),
+    ("next_wake", "Next wake",
+     "{{ value_json.sleep.radio_at | timestamp_custom('%Y-%m-%dT%H:%M:%S+00:00', false) "
+     "if value_json.sleep.radio_at else 'None' }}", None, "timestamp", ("sleep", "n")),
+)
+# the status topic carries online / offline (the last will) / asleep (a battery camera's deep
+# sleep by design, published before it): asleep counts as available
+AVAILABLE = "{{ 'online' if value == 'asleep' else value }}"
+
+
+def hass_discovery(device, version, topic, snap=None):
+    """Home Assistant MQTT discovery documents: [(topic, payload)], retained. As HA 2026
+    expects: `default_entity_id` ("sensor.<device slug>_<what>"; `object_id` was deprecated
+    in 2025.10 and stops working in 2026.4); a sensor this board never has a value for
+    (battery on a mains board, sleep on a mains board: none in `snap`, the health snapshot)
+    is not announced; times are ISO 8601 with `device_class: timestamp`; a value not known
+    yet renders "None", which HA's MQTT sensor takes as unknown. A battery camera asleep is
+    shown available, its State sensor "asleep" and its Next wake the next wake that brings
+    its radio up (`sleep.radio_at`: its next sync window; an alert may come sooner), with
+    `availability` through a value_template mapping the status `asleep` to available.
+    `topic(sub)` is the device's topic for `sub`."""
+    dev = {"identifiers": [device], "name": "WildCAM %s" % device,
+           "manufacturer": "WildCAM", "model": "ESP32-CAM", "sw_version": version}
+    state = topic("state")
+    avail = [{"topic": topic("status"), "payload_available": "online",
+              "payload_not_available": "offline", "value_template": AVAILABLE}]
+    slug = "".join(c if "a" <= c <= "z" or "0" <= c <= "9" else "_" for c in device.lower())
+    out = []
+    for obj, name, tmpl, unit, cls, need in SENSORS:
+        if need and snap is not None and (snap.get(need[0]) or {}).get(need[1]) is None:
+            continue
+        cfg = {"name": name, "unique_id": "%s_%s" % (device, obj),
+               "default_entity_id": "sensor.%s_%s" % (slug, obj), "state_topic": state,
+               "value_template": tmpl, "availability": avail, "device": dev}
+        if unit:
+            cfg["unit_of_measurement"] = unit
+        if cls:
+            cfg["device_class"] = cls
+        if cls == "enum":
+            cfg["options"] = ["awake", "asleep"]
+        out.append(("homeassistant/sensor/%s_%s/config" % (device, obj), jsonutil.dumps(cfg)))
+    cam = {"name": "Last image", "unique_id": "%s_camera" % device, "topic": topic("thumb"),
+           "availability": avail, "device": dev}
+    out.append(("homeassistant/camera/%s/config" % device, jsonutil.dumps(cam)))
+    return out

@@ -58,6 +58,7 @@ class Management:
         self.dropped = 0
         self.reverted = False
         self._thumb = None  # the newest thumbnail waiting to be published
+        self._stepping = False
 
     # --- commands -------------------------------------------------------------------------
     def on_message(self, topic, msg, retained=False):
@@ -86,6 +87,11 @@ class Management:
             if refusal and len(self._replies) < MAX_PENDING:
                 self._replies.append(refusal)
         self._wake.set()
+
+    def busy(self):
+        """True while a command received is not yet run and answered (a battery camera stays
+        awake for it: wildcam.devices)."""
+        return bool(self._inbox or self._held or self._replies or self._clear or self._stepping)
 
     def _handled(self, digest):
         """A retained message was refused for good or has run: never again, and clear it."""
@@ -125,7 +131,11 @@ class Management:
         await self.mqtt.subscribe(self.mqtt.topic("cmd"), self.on_message)
         while True:
             self._wake.clear()
-            await self.step()
+            self._stepping = True
+            try:
+                await self.step()
+            finally:
+                self._stepping = False
             try:
                 await asyncio.wait_for_ms(self._wake.wait(), 10000)
             except asyncio.TimeoutError:
@@ -277,10 +287,11 @@ class Management:
 
     # --- status and Home Assistant --------------------------------------------------------
     async def publish_state(self, snap):
-        """Retained `state` for dashboards (only when MQTT is already connected)."""
+        """Retained `state` for dashboards (only when MQTT is already connected), qos1: the
+        broker has it when this returns (a battery camera goes to sleep right after)."""
         if self.mqtt is not None and self.mqtt.connected:
             await self.mqtt.publish(self.mqtt.topic("state"), jsonutil.dumps(snap),
-                                    retain=True, qos=0)
+                                    retain=True, qos=1)
 
     def publish_thumb(self, jpeg, meta):
         """The last event's small JPEG, retained, for Home Assistant's camera entity. Called
@@ -307,38 +318,10 @@ class Management:
             self._thumb = None
 
     def discovery(self, snap=None):
-        """Home Assistant MQTT discovery documents: [(topic, payload)], retained. As HA 2026
-        expects: `default_entity_id` ("sensor.<device slug>_<what>"; `object_id` was deprecated
-        in 2025.10 and stops working in 2026.4); a sensor this board never has a value for
-        (battery on a mains board: none in `snap`, the health snapshot) is not announced;
-        times are ISO 8601 with `device_class: timestamp`; a value not known yet renders
-        "None", which HA's MQTT sensor takes as unknown."""
-        dev = {"identifiers": [self.device], "name": "WildCAM %s" % self.device,
-               "manufacturer": "WildCAM", "model": "ESP32-CAM", "sw_version": self.version}
-        state = self.mqtt.topic("state")
-        avail = self.mqtt.topic("status")
-        out = []
-        for obj, name, tmpl, unit, cls, need in SENSORS:
-            if need and snap is not None and (snap.get(need[0]) or {}).get(need[1]) is None:
-                continue
-            cfg = {"name": name, "unique_id": "%s_%s" % (self.device, obj),
-                   "default_entity_id": "sensor.%s_%s" % (_slug(self.device), obj),
-                   "state_topic": state,
-                   "value_template": tmpl, "availability_topic": avail,
-                   "payload_available": "online", "payload_not_available": "offline",
-                   "device": dev}
-            if unit:
-                cfg["unit_of_measurement"] = unit
-            if cls:
-                cfg["device_class"] = cls
-            out.append(("homeassistant/sensor/%s_%s/config" % (self.device, obj),
-                        jsonutil.dumps(cfg)))
-        cam = {"name": "Last image", "unique_id": "%s_camera" % self.device,
-               "topic": self.mqtt.topic("thumb"), "availability_topic": avail,
-               "payload_available": "online", "payload_not_available": "offline",
-               "device": dev}
-        out.append(("homeassistant/camera/%s/config" % self.device, jsonutil.dumps(cam)))
-        return out
+        """Home Assistant MQTT discovery documents [(topic, payload)] (wildcam.manage.health)."""
+        from wildcam.manage.health import hass_discovery
+
+        return hass_discovery(self.device, self.version, self.mqtt.topic, snap)
 
     async def announce(self):
         snap = None
@@ -349,25 +332,6 @@ class Management:
                 snap = None
         for topic, payload in self.discovery(snap):
             await self.mqtt.publish(topic, payload, retain=True, qos=1)
-
-
-SENSORS = (  # (what, name, template, unit, device class, (source, field) it needs or None)
-    ("battery", "Battery", "{{ value_json.power.battery_v }}", "V", "voltage",
-     ("power", "battery_v")),
-    ("battery_pct", "Battery level", "{{ value_json.power.battery_pct }}", "%", "battery",
-     ("power", "battery_pct")),
-    ("temperature", "Temperature", "{{ value_json.power.temp_c }}", "°C", "temperature", None),
-    ("rssi", "WiFi signal", "{{ value_json.net.rssi }}", "dBm", "signal_strength", None),
-    ("queue", "Upload queue", "{{ value_json.queue.pending }}", "items", None, None),
-    ("last_detection", "Last detection",
-     "{{ value_json.capture.last_event | timestamp_custom('%Y-%m-%dT%H:%M:%S+00:00', false) "
-     "if value_json.capture.last_event else 'None' }}", None, "timestamp", None),
-)
-
-
-def _slug(name):
-    """An entity id part as HA allows it: lower-case letters, digits and underscores."""
-    return "".join(c if "a" <= c <= "z" or "0" <= c <= "9" else "_" for c in name.lower())
 
 
 def _check_ota(a):

@@ -14,7 +14,7 @@ Guarantees:
   deadline, and while it waits the loop runs everything else.
 - Every connection carries a last will `<prefix>/<device>/status` = `offline` (retained,
   qos1) and publishes `online` (retained) right after CONNACK; `disconnect()` publishes
-  `offline` itself, since a clean DISCONNECT discards the will.
+  `offline` (or `asleep`) itself, since a clean DISCONNECT discards the will. Never raises.
 - A refused CONNECT (bad user name or password, not authorised, ...) raises `Retry` with the
   broker's reason in words and `after_ms` of REFUSED_BACKOFF_MS: a wrong secret does not
   hammer the broker.
@@ -211,12 +211,12 @@ class MQTT(Receiver):
         self._got = _LOST
         self._acked.set()  # wake a waiting exchange: its answer will not come
 
-    async def disconnect(self):
-        """Publish `offline` (retained), send DISCONNECT, close. Never raises."""
+    async def disconnect(self, status=b"offline"):
+        """Publish `status` (retained; b"asleep" before a deep sleep), DISCONNECT, close."""
         if self.stream is None:
             return
         try:
-            await self._publish(self.status_topic, b"offline", True, 1)
+            await self._publish(self.status_topic, status, True, 1)
             await self._send(pkt.DISCONNECT)
         except Exception:  # noqa: BLE001
             pass
