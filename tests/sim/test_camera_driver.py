@@ -390,3 +390,52 @@ def test_the_adapter_waits_for_frames_without_blocking_the_loop(sim, make_board)
     assert head == b"\xff\xd8" and ticks >= 6
     head, ticks = run(make_board("old", image="lemariva"))
     assert head == b"\xff\xd8" and ticks <= 1
+
+
+class _Log:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, msg, *a):
+        self.lines.append(msg % a)
+
+    warning = info
+
+
+def _noisy(noise):
+    from host_sim.scenes.texture import Backdrop
+    from host_sim.scenes.wild import WildScene
+    return WildScene(Backdrop(3), animals=[], seed=3, noise=noise)
+
+
+def test_a_jpeg_too_large_for_the_buffer_is_taken_again_smaller(sim, make_board):
+    """A noisy scene at VGA quality 85 makes a JPEG larger than the driver's w*h/5 buffer
+    (the driver drops it: None); the adapter lowers the quality and gets the picture."""
+    from wildcam.capture.cam import QUALITY_MIN, Camera
+    b = make_board(scene=_noisy(16.0))
+    log = _Log()
+
+    async def fw():
+        cam = Camera(log, frame_size="VGA", quality=85)
+        frame = await cam.capture()
+        return len(frame), cam.q, cam.quality_drops, cam.errors
+
+    n, q, drops, errors = on_board(sim, b, fw)
+    assert n <= 640 * 480 // 5 and q < 85 and q >= QUALITY_MIN and drops >= 1
+    assert any("quality lowered" in line for line in log.lines)
+
+
+def test_the_quality_comes_back_after_good_frames(sim, make_board):
+    from wildcam.capture.cam import QUALITY_BACK, Camera
+    b = make_board(scene=_noisy(2.0))  # a quiet scene: every JPEG fits
+
+    async def fw():
+        cam = Camera(_Log(), frame_size="VGA", quality=85)
+        await cam.capture()
+        cam.q = 70  # as after a drop
+        for _ in range(QUALITY_BACK):
+            await cam.capture()
+        return cam.q, cam._cam.quality
+
+    q, sensor_q = on_board(sim, b, fw, seconds=60)
+    assert q == 85 and sensor_q == 85

@@ -43,7 +43,9 @@ def _camera(app):
                       pins=presets.from_config(cfg))
     app.cam_log.replay(log)
     cam._log = log
-    cam.frame_size, cam.quality, cam.settle = size, quality, settle
+    cam.frame_size, cam.settle = size, settle
+    cam.quality = quality  # configured; the record's (perhaps lowered) quality is kept
+    cam.q = min(cam.q, quality)
     return cam
 
 
@@ -243,7 +245,8 @@ def _quiesce(app):
         from wildcam.capture.first import shot_record
 
         try:
-            app.rtc.shot = shot_record(app.config, app.rtc) if app.capture is not None else None
+            app.rtc.shot = shot_record(app.config, app.rtc, app.cam) \
+                if app.capture is not None else None
         except Exception as e:  # noqa: BLE001 - the next wake takes the ordinary path
             app.rtc.shot = None
             app.log.warning("first-shot record: %s", e)

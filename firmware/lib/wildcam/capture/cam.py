@@ -24,6 +24,11 @@ Guarantees:
   both drivers (the legacy driver's DRAM default cannot hold a JPEG above CIF).
 - Names of the legacy driver are not in the maintained driver's stub that type checks this
   file: the lines using them say "lemariva API" (its API: tests/stubs/lemariva/camera.pyi).
+- A JPEG that does not come (most often one larger than the driver's frame buffer, w*h/5
+  bytes for JPEG: a noisy night or dusk scene at high quality; the driver drops it and
+  returns None) lowers the quality QUALITY_STEP for the next attempt, down to QUALITY_MIN
+  (`quality_drops`), so a busy scene gets a smaller picture instead of none; after
+  QUALITY_BACK good JPEGs in a row it steps back up towards the configured quality.
 - Switching between GRAYSCALE (detection) and JPEG (storage) reconfigures the sensor (a
   blocking driver call of tens of ms); the adapter skips that when the mode is unchanged.
   JPEG quality is 10..100, higher is better (the maintained driver's scale); the legacy
@@ -44,6 +49,9 @@ STALE_MS = 250       # legacy driver: after this pause the buffered frame is old
 # rate (cnadler86 README benchmark: VGA 12.5 -> 25 fps), so the settle frames after a start
 # and a burst's frames come twice as fast; a VGA JPEG buffer is w*h/5 = 61 KB
 FB_COUNT = 2
+QUALITY_STEP = 15  # a failed JPEG: this much lower quality for the next attempt
+QUALITY_MIN = 40
+QUALITY_BACK = 20  # good JPEGs in a row before the quality steps back up
 
 
 def legacy_quality(q):
@@ -83,7 +91,10 @@ class Camera:
             pins = presets.camera_pins()
         self.pins = pins
         self.frame_size = frame_size
-        self.quality = quality
+        self.quality = quality  # configured; `q` is what the sensor uses now
+        self.q = quality
+        self._good = 0  # JPEGs in a row since the quality was lowered
+        self.quality_drops = 0
         self.retries = retries
         self.settle = settle  # frames dropped after a (re)configuration while exposure settles
         self.wait_ms = wait_ms
@@ -128,15 +139,17 @@ class Camera:
         d = self._drv
         fmt = d.PixelFormat.GRAYSCALE if gray else d.PixelFormat.JPEG
         fs = getattr(d.FrameSize, "R96X96" if size == "96X96" else size)
-        if self._cam is None:
+        while self._cam is None:
             try:
                 self._cam = self._construct(fmt, fs)
             except OSError as e:
-                raise CameraError(_explain(e))
+                # the test frame the constructor takes did not come: smaller, if it can be
+                if gray or "initial frame" not in str(e) or not self._lower(gray):
+                    raise CameraError(_explain(e))
         else:
             self._cam.reconfigure(pixel_format=fmt, frame_size=fs)
             if not gray:
-                self._cam.quality = self.quality
+                self._cam.quality = self.q
 
     def _construct(self, fmt, fs):
         d, p = self._drv, self.pins
@@ -144,7 +157,7 @@ class Camera:
             data_pins=list(p["data"]), pclk_pin=p["pclk"], vsync_pin=p["vsync"],
             href_pin=p["href"], sda_pin=p["sda"], scl_pin=p["scl"], xclk_pin=p["xclk"],
             xclk_freq=p["xclk_hz"], powerdown_pin=p["pwdn"], reset_pin=p["reset"],
-            pixel_format=fmt, frame_size=fs, jpeg_quality=self.quality, fb_count=FB_COUNT,
+            pixel_format=fmt, frame_size=fs, jpeg_quality=self.q, fb_count=FB_COUNT,
             grab_mode=d.GrabMode.LATEST)
 
     def _configure_legacy(self, gray, size):
@@ -156,7 +169,7 @@ class Camera:
                              ("sda", "siod"), ("scl", "sioc")):
             kw[theirs] = p[ours]
         kw["framesize"] = getattr(d, "FRAME_" + size)
-        kw["quality"] = legacy_quality(self.quality)
+        kw["quality"] = legacy_quality(self.q)
         kw["format"] = d.GRAYSCALE if gray else d.JPEG  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
         kw["xclk_freq"], kw["fb_location"] = d.XCLK_10MHz, d.PSRAM  # pyright: ignore[reportAttributeAccessIssue]  # lemariva API
         try:
@@ -193,14 +206,43 @@ class Camera:
                 frame = await self._grab()
             if frame:  # not None (maintained), not False (legacy), not empty
                 self.captures += 1
+                self._quality_up()
                 return frame
             self.errors += 1
             self._log.warning("capture failed (attempt %d of %d)", attempt + 1, self.retries)
+            self._quality_down()
             try:
                 self._reinit()
             except Exception as e:  # noqa: BLE001 - next attempt or the final error says it
                 self._log.warning("camera reinit failed: %s", e)
         raise CameraError("no frame after %d attempts" % self.retries)
+
+    def _quality_down(self):
+        """A JPEG did not come: the next attempt (the reinit constructs with `q`) asks for
+        a smaller one."""
+        if self._mode is not None:
+            self._lower(self._mode[0])
+
+    def _lower(self, gray):
+        """True when the quality went down (JPEG mode, not at QUALITY_MIN yet)."""
+        if gray or self.q <= QUALITY_MIN:
+            return False
+        self.q = max(QUALITY_MIN, self.q - QUALITY_STEP)
+        self._good = 0
+        self.quality_drops += 1
+        self._log.warning("JPEG quality lowered to %d (a frame too large for the buffer?)",
+                          self.q)
+        return True
+
+    def _quality_up(self):
+        if self.q >= self.quality or self._mode is None or self._mode[0]:
+            return
+        self._good += 1
+        if self._good >= QUALITY_BACK:
+            self._good = 0
+            self.q = min(self.quality, self.q + QUALITY_STEP)
+            if self.maintained and self._cam is not None:
+                self._cam.quality = self.q
 
     async def _grab(self):
         if not self.maintained:

@@ -40,14 +40,18 @@ class _Later:
         self.lines = []
 
 
-def shot_record(cfg, rtc):
-    """Before deep sleep: the next PIR wake's first-shot record, from the config in force
-    and the light level the next boot's capture service will judge by (the RTC's)."""
+def shot_record(cfg, rtc, cam=None):
+    """Before deep sleep: the next PIR wake's first-shot record, from the config in force,
+    the light level the next boot's capture service will judge by (the RTC's) and the JPEG
+    quality `cam` (capture.cam) uses now."""
     from wildcam.capture.judge import AMBIENT_MAX_AGE_S
     from wildcam.core import presets
 
     mode = cfg.get("capture.flash")
-    rec = {"fs": cfg.get("capture.frame_size"), "q": cfg.get("capture.jpeg_quality"),
+    q = cfg.get("capture.jpeg_quality")
+    if cam is not None:  # a lowered quality (capture.cam) carries over to the next wake
+        q = min(q, cam.q)
+    rec = {"fs": cfg.get("capture.frame_size"), "q": q,
            "settle": cfg.get("capture.settle_frames"), "led": cfg.get("pins.flash_led"),
            "pins": presets.from_config(cfg), "lit_from": 0, "lit_until": 0,
            "lit": 0 if mode == "off" else 1, "lit_stale": 0 if mode == "off" else 1}
