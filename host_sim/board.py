@@ -281,6 +281,7 @@ class Board(LifeCycle):
         dt = self.now - self._energy_at
         self._energy_at = self.now
         if dt <= 0:
+            self._lit = self.ir_on()  # a change at the instant of the last accounting
             return
         b, e = self.battery, self.energy
         if self.state == "sleeping":
