@@ -7,9 +7,12 @@ active hours, and what each tier allows (heartbeat spacing, burst size, uploads)
 once nothing is left to do (no capture under way, the sync window drained or closed, at
 least `power.awake_s` since the last activity, never longer awake than `power.max_awake_s`
 unless in maintenance) with:
-- a PIR wake (ext0, level high) inside active hours and above the critical tier — but not
-  during the quiet period after an event (the PIR is level-triggered: it would wake us at
-  once while the animal is still there), which becomes a timer wake instead;
+- a PIR wake (ext0, level high) inside active hours and above the critical tier. During the
+  quiet period after an event (`capture.quiet_s`, its end `quiet_until` in RTC seconds in
+  RTC memory) the PIR stays armed when its output is low (a PIR edge before `quiet_until`
+  is dropped at the wake, before any frame: CaptureService.wake_burst), so no extra wake
+  ends the quiet period; while the output is still high (the animal is there: the
+  level-triggered wake would come at once) it becomes a timer wake at the period's end;
 - a timer wake for the next heartbeat, sync window or time-lapse image.
 Before sleeping it brings the board to its hardware floor (`quiesce`): the camera driver
 deinitialised, the camera's power-down pin (preset "pwdn"; GPIO32 on the AI-Thinker, its
@@ -137,6 +140,25 @@ class Sleeper:
     def event_done(self):
         self.activity()
         self.last_event_ms = time.ticks_ms()
+        self.rtc.set("quiet_until", clock.rtc_seconds() + self.cfg.get("capture.quiet_s"))
+
+    def _pir_high(self):
+        """The PIR's output now (True when it cannot be read: then no PIR wake is armed)."""
+        try:
+            import machine
+
+            return machine.Pin(self.pir_pin, machine.Pin.IN).value() == 1
+        except Exception:  # noqa: BLE001 - no pin to read: the cautious answer
+            return True
+
+    def quiet_left(self):
+        """Seconds of the quiet period after the last event still to come (0: none)."""
+        left = self.rtc.get("quiet_until") - clock.rtc_seconds()
+        if self.last_event_ms is not None:
+            ms = self.cfg.get("capture.quiet_s") * 1000 - time.ticks_diff(
+                time.ticks_ms(), self.last_event_ms)
+            left = max(left, (ms + 999) // 1000)
+        return left if left > 0 else 0
 
     def _idle_ms(self):
         if self._last is None:
@@ -161,12 +183,10 @@ class Sleeper:
         pir = self.policy.pir_wake(self.tier, active)
         if not active and now is not None:
             secs = min(secs, max(MIN_SLEEP_S, self.policy.seconds_to_active(now)))
-        if pir and self.last_event_ms is not None:
-            quiet_left = self.cfg.get("capture.quiet_s") * 1000 - time.ticks_diff(
-                time.ticks_ms(), self.last_event_ms)
-            if quiet_left > 0:  # a level-triggered PIR would wake us at once
-                pir = False
-                secs = min(secs, max(MIN_SLEEP_S, quiet_left // 1000))
+        quiet = self.quiet_left() if pir else 0
+        if quiet and self._pir_high():  # a level-triggered PIR would wake us at once
+            pir = False
+            secs = min(secs, max(MIN_SLEEP_S, quiet))
         return secs, pir
 
     async def run(self):

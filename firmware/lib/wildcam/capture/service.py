@@ -110,8 +110,15 @@ class CaptureService:
         self._pir.irq(handler=self._irq, trigger=machine.Pin.IRQ_RISING)
 
     async def wake_burst(self, reason="pir-wake"):
-        """The PIR wake: the burst now, before the App builds anything else."""
+        """The PIR wake: the burst now, before the App builds anything else; none when the
+        PIR woke us within the last event's quiet period (`quiet_until` in RTC memory: the
+        Sleeper keeps the PIR armed then; such a trigger is counted as suppressed)."""
         self.counters["triggers"] += 1
+        st = self.reference_store
+        if st is not None and clock.rtc_seconds() < st.get("quiet_until"):
+            self.counters["suppressed"] += 1
+            self._log.info("PIR wake in the quiet period: ignored")
+            return
         self.busy = True
         self._pending = await self._shoot(reason)
 

@@ -29,7 +29,7 @@ JSON_BUDGET = const(400)
 HEAD = const(11)
 DEFAULTS = {"sleeps": 0, "last_hb": 0, "events": 0, "timelapse_at": 0,
             "slept_at": 0, "slept_pir": 0, "armed_s": 0, "blind_s": 0,
-            "ambient": 0, "ambient_at": 0, "boots": 0, "unstable": 0}
+            "ambient": 0, "ambient_at": 0, "boots": 0, "unstable": 0, "quiet_until": 0}
 
 
 class RtcState:
