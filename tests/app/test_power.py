@@ -106,3 +106,47 @@ def test_the_sleep_record_counts_time_asleep_with_and_without_the_pir(sim, tmp_p
         assert armed == 0 and blind >= 6 * 3600
     else:
         assert blind == 0 and armed >= 10 * 3600
+
+
+def _sleeps(b):
+    import re
+    return [(int(m.group(1)), m.group(2)) for m in
+            re.finditer(r"deep sleep (\d+) s \((PIR or timer|timer) wake", "\n".join(log_tail(b, 400)))]
+
+
+def test_a_short_pir_pulse_keeps_the_pir_armed_through_the_quiet_period(sim, tmp_path):
+    """Issue 21: after an event whose PIR output is low again (a gust, a fast animal), the
+    board sleeps with the PIR armed: no extra timer wake to end the quiet period."""
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(21, [Animal(600, size=0.1, speed=1.0)]))
+    b.power_on()
+    sim.run_for(900)
+    sleeps = _sleeps(b)
+    assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 3
+    after = sleeps[-1]
+    assert after[1] == "PIR or timer" and after[0] > 60, sleeps
+    assert not [s for s in sleeps if s[1] == "timer" and s[0] <= 30], sleeps
+
+
+def test_an_animal_still_in_view_ends_the_quiet_period_with_a_timer_wake(sim, tmp_path):
+    """The PIR is level-triggered: while its output is high, arming it would wake the board
+    at once, so the quiet period ends with a timer wake (as before issue 21)."""
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(22, [Animal(600, size=0.3, speed=0.03)]))
+    b.power_on()
+    sim.run_for(700)
+    assert [s for s in _sleeps(b) if s[1] == "timer" and s[0] <= 30], _sleeps(b)
+
+
+def test_a_pir_wake_in_the_quiet_period_takes_no_picture(sim, tmp_path):
+    """A second PIR edge before `quiet_until` (RTC memory) wakes the board, which drops it
+    before any frame (counted as suppressed) and sleeps again."""
+    from host_sim.scenes.base import Scene
+    visits = [Animal(600, size=0.1, speed=1.0), Animal(615, size=0.1, speed=1.0)]
+    b = _battery_board(sim, tmp_path, Scene(23, visits))
+    b.power_on()
+    sim.run_for(900)
+    log = "\n".join(log_tail(b, 400))
+    assert "PIR wake in the quiet period: ignored" in log
+    assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 3  # the first visit only
+    assert b.camera.captures < 40 and "SAFE MODE" not in log
