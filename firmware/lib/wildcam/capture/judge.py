@@ -91,11 +91,14 @@ class Judge:
     # --- the window after the burst -------------------------------------------------------
     async def window(self, lit, set_led):
         """Judge the trigger from grayscale frames taken now (after the burst); `lit`: the
-        LED lit the burst and is still on for the window (the detector needs light); it is
-        switched off at the end."""
+        LED lit the burst and lights the window (the detector needs light): switched on
+        before the switch to grayscale (a sensor restart: its settle frames see the lit
+        view), off at the end. Between the burst and the window it is off."""
         det = self.detector
         cam = self._cam
         try:
+            if lit:
+                set_led(True)
             cam.configure(gray=True, frame_size=self._cfg.get("detect.frame"))
             det.begin()
             gap = 1000 // self._cfg.get("detect.fps")

@@ -222,7 +222,9 @@ class CaptureService:
             meta["verdict"] = "pending"
         if self._sensors is not None:
             meta.update(self._sensors.snapshot())
-        shots = await self._burst(n, meta, flash, announce=not urgent, keep_lit=judged)
+        # the LED goes off after the burst: the window lights its own frames (judge.window),
+        # after the App is built (the grayscale switch restarts the sensor anyway)
+        shots = await self._burst(n, meta, flash, announce=not urgent)
         if urgent and shots:
             self.store.mark_pending([s[:3] for s in shots])
         return {"reason": reason, "meta": meta, "shots": shots, "flash": flash,
@@ -345,10 +347,10 @@ class CaptureService:
         except (OSError, ValueError) as e:
             self._log.warning("flash LED: %s", e)
 
-    async def _burst(self, n, meta, flash, announce=True, keep_lit=False):
+    async def _burst(self, n, meta, flash, announce=True):
         """n JPEGs; returns [(path, size, sha256, meta, ticks)]; `announce`: hand each to
-        on_image at once (nothing to wait for); `keep_lit`: the LED stays on for the
-        motion check that follows."""
+        on_image at once (nothing to wait for). A lit burst switches the LED off at its
+        end (a motion check that follows lights its own frames)."""
         gap = self._cfg.get("capture.burst_interval_ms")
         shots = []
         if flash:
@@ -379,7 +381,7 @@ class CaptureService:
                 if i + 1 < n:
                     await asyncio.sleep_ms(gap)
         finally:
-            if flash and not (keep_lit and shots):
+            if flash:
                 self._set_led(False)
         return shots
 
