@@ -150,3 +150,17 @@ def test_a_pir_wake_in_the_quiet_period_takes_no_picture(sim, tmp_path):
     assert "PIR wake in the quiet period: ignored" in log
     assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 3  # the first visit only
     assert b.camera.captures < 40 and "SAFE MODE" not in log
+
+
+def test_the_board_sleeps_when_its_event_is_done_not_power_awake_s_later(sim, tmp_path):
+    """Issue 21: an event's end keeps the board up only while its records want the radio
+    (`draining`); outside the sync window it sleeps at once, whatever power.awake_s says."""
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(24, [Animal(600, size=0.1, speed=1.0)]),
+                       extra={"power.awake_s": 120})
+    b.power_on()
+    sim.run_for(900)
+    assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 3
+    boots = [t for t, k, _ in b.events if k == "boot" and 590 < t < 700]
+    sleeps = [t for t, k, _ in b.events if k == "deepsleep" and t > boots[0]]
+    assert sleeps[0] - boots[0] < 20  # burst, look frames, stored: asleep (virtual seconds)

@@ -5,7 +5,8 @@ active hours, and what each tier allows (heartbeat spacing, burst size, uploads)
 
 `Sleeper` is the supervised task of a battery camera. It puts the board into deep sleep
 once nothing is left to do (no capture under way, the sync window drained or closed, at
-least `power.awake_s` since the last activity, never longer awake than `power.max_awake_s`
+least `power.awake_s` since the last activity — a finished capture event is not activity:
+the board sleeps as soon as it is done — never longer awake than `power.max_awake_s`
 unless in maintenance) with:
 - a PIR wake (ext0, level high) inside active hours and above the critical tier. During the
   quiet period after an event (`capture.quiet_s`, its end `quiet_until` in RTC seconds in
@@ -132,15 +133,19 @@ class Sleeper:
         self.may_sleep = lambda: True  # OTA: a version on trial must finish its gate first
         self._last = None  # no activity yet: a timer wake with nothing to do sleeps at once
         self.last_event_ms = None
+        self._nudge = asyncio.Event()
 
     def activity(self):
         """Something happened: stay awake `power.awake_s` longer."""
         self._last = time.ticks_ms()
 
     def event_done(self):
-        self.activity()
+        """A capture event ended: its images are on the card and its records queued. That
+        is no reason to stay up (`power.awake_s` is for other activity): a queue that wants
+        the radio keeps the board up through `draining`; otherwise it sleeps at once."""
         self.last_event_ms = time.ticks_ms()
         self.rtc.set("quiet_until", clock.rtc_seconds() + self.cfg.get("capture.quiet_s"))
+        self._nudge.set()  # look now, not at the next poll
 
     def _pir_high(self):
         """The PIR's output now (True when it cannot be read: then no PIR wake is armed)."""
@@ -193,7 +198,11 @@ class Sleeper:
         """Sleep when ready (supervised task of a battery camera)."""
         started = time.ticks_ms()
         while True:
-            await asyncio.sleep_ms(500)
+            try:  # every 500 ms, or at once when an event ends
+                await asyncio.wait_for_ms(self._nudge.wait(), 500)
+            except asyncio.TimeoutError:
+                pass
+            self._nudge.clear()
             if self.ready(time.ticks_diff(time.ticks_ms(), started)):
                 self.sleep(*self.plan(clock.now()))
 
