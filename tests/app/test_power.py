@@ -164,3 +164,23 @@ def test_the_board_sleeps_when_its_event_is_done_not_power_awake_s_later(sim, tm
     boots = [t for t, k, _ in b.events if k == "boot" and 590 < t < 700]
     sleeps = [t for t, k, _ in b.events if k == "deepsleep" and t > boots[0]]
     assert sleeps[0] - boots[0] < 20  # burst, look frames, stored: asleep (virtual seconds)
+
+
+def test_the_quiet_part_of_a_pir_armed_sleep_counts_as_blind(sim, tmp_path):
+    """Survey effort stays honest with the PIR armed in the quiet period: triggers there are
+    dropped, so that part of the sleep is blind_s, the rest armed_s."""
+    from host_sim.scenes.base import Scene
+    visits = [Animal(600, size=0.1, speed=1.0), Animal(800, size=0.1, speed=1.0)]
+    b = _battery_board(sim, tmp_path, Scene(25, visits))
+    b.power_on()
+    sim.run_for(700)  # the first visit's wake has accounted the sleep before it
+    with b.active():
+        from wildcam.core.rtcstate import RtcState
+        before = RtcState().load()
+    sim.run_for(200)
+    with b.active():
+        after = RtcState().load()
+    assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 6
+    blind = after.get("blind_s") - before.get("blind_s")
+    armed = after.get("armed_s") - before.get("armed_s")
+    assert 20 <= blind <= 30 and 150 <= armed <= 200, (blind, armed)

@@ -209,15 +209,21 @@ class Sleeper:
     def account(self, now=None):
         """At boot: add the last sleep's length to armed_s / blind_s (RTC memory). Measured
         with the RTC's own seconds (`clock.rtc_seconds()`), which run through deep sleep
-        whether or not the clock was ever set (a camera on critical battery never gets NTP)."""
+        whether or not the clock was ever set (a camera on critical battery never gets NTP).
+        A PIR-armed sleep that began in an event's quiet period counts that part as blind
+        (its triggers are dropped), the rest as armed."""
         now = clock.rtc_seconds() if now is None else now
         at = self.rtc.get("slept_at")
         if not at or now < at:
             return 0
-        key = "armed_s" if self.rtc.get("slept_pir") else "blind_s"
-        self.rtc.set(key, self.rtc.get(key) + now - at)
+        span = now - at
+        blind = span
+        if self.rtc.get("slept_pir"):
+            blind = min(span, max(0, self.rtc.get("quiet_until") - at))
+            self.rtc.set("armed_s", self.rtc.get("armed_s") + span - blind)
+        self.rtc.set("blind_s", self.rtc.get("blind_s") + blind)
         self.rtc.set("slept_at", 0)
-        return now - at
+        return span
 
     def sleep(self, seconds, pir):
         import machine
