@@ -128,11 +128,11 @@ def _ledger(b) -> list:
     account, count = e.account, e.count
 
     def booked_account(seconds, state):
-        rows.append((b.now, "state", state, seconds))
+        rows.append((round(b.now, 6), "state", state, seconds))  # as Board.log rounds
         return account(seconds, state)
 
     def booked_count(event, n=1):
-        rows.append((b.now, "event", event, n))
+        rows.append((round(b.now, 6), "event", event, n))
         return count(event, n)
 
     e.account, e.count = booked_account, booked_count
@@ -151,7 +151,7 @@ def _awake_by_wake(b, ledger: list, first_day_end: float, days: int) -> dict:
         if kind == "boot":
             start = (t, names.get(d["wake"], str(d["wake"])))
         elif kind == "deepsleep" and start is not None:
-            if start[0] >= first_day_end:
+            if t > first_day_end:  # a wake under way at the boundary: its measured part
                 spans.append((start[0], t, start[1]))
             start = None
     out: dict = {}
