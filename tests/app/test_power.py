@@ -184,3 +184,21 @@ def test_the_quiet_part_of_a_pir_armed_sleep_counts_as_blind(sim, tmp_path):
     blind = after.get("blind_s") - before.get("blind_s")
     armed = after.get("armed_s") - before.get("armed_s")
     assert 20 <= blind <= 30 and 150 <= armed <= 200, (blind, armed)
+
+
+def test_a_quiet_until_from_a_clock_set_back_does_not_silence_the_pir(sim, tmp_path):
+    """`quiet_until` further away than capture.quiet_s (the RTC was set back after it was
+    written) is stale: the next PIR wake photographs as usual."""
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(26, [Animal(600, size=0.1, speed=1.0)]))
+    b.power_on()
+    sim.run_for(300)
+    with b.active():
+        from wildcam.core import clock
+        from wildcam.core.rtcstate import RtcState
+        rtc = RtcState().load()
+        rtc.set("quiet_until", clock.rtc_seconds() + 10 * 86400)
+        rtc.save()
+    sim.run_for(400)
+    assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 3
+    assert "quiet period: ignored" not in "\n".join(log_tail(b, 400))

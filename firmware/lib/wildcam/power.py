@@ -157,10 +157,14 @@ class Sleeper:
             return True
 
     def quiet_left(self):
-        """Seconds of the quiet period after the last event still to come (0: none)."""
+        """Seconds of the quiet period after the last event still to come (0: none; a
+        `quiet_until` further away than `capture.quiet_s` is from a clock set back: none)."""
+        quiet_s = self.cfg.get("capture.quiet_s")
         left = self.rtc.get("quiet_until") - clock.rtc_seconds()
+        if left > quiet_s:
+            left = 0
         if self.last_event_ms is not None:
-            ms = self.cfg.get("capture.quiet_s") * 1000 - time.ticks_diff(
+            ms = quiet_s * 1000 - time.ticks_diff(
                 time.ticks_ms(), self.last_event_ms)
             left = max(left, (ms + 999) // 1000)
         return left if left > 0 else 0
@@ -219,7 +223,8 @@ class Sleeper:
         span = now - at
         blind = span
         if self.rtc.get("slept_pir"):
-            blind = min(span, max(0, self.rtc.get("quiet_until") - at))
+            blind = min(span, self.cfg.get("capture.quiet_s"),
+                        max(0, self.rtc.get("quiet_until") - at))
             self.rtc.set("armed_s", self.rtc.get("armed_s") + span - blind)
         self.rtc.set("blind_s", self.rtc.get("blind_s") + blind)
         self.rtc.set("slept_at", 0)

@@ -115,7 +115,9 @@ class CaptureService:
         Sleeper keeps the PIR armed then; such a trigger is counted as suppressed)."""
         self.counters["triggers"] += 1
         st = self.reference_store
-        if st is not None and clock.rtc_seconds() < st.get("quiet_until"):
+        # (a quiet_until further away than quiet_s is from a clock that was set back: stale)
+        left = st.get("quiet_until") - clock.rtc_seconds() if st is not None else 0
+        if 0 < left <= self._cfg.get("capture.quiet_s"):
             self.counters["suppressed"] += 1
             self._log.info("PIR wake in the quiet period: ignored")
             return
