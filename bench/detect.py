@@ -199,6 +199,10 @@ def flat(res: dict, prefix: str = "") -> dict:
                 prefix + "false_trigger_rate": g["false"]["false_trigger_rate"],
                 prefix + "false_trigger_rate_negative": g["negative"]["false_trigger_rate"],
                 prefix + "mean_iou": g["animal"]["mean_iou"]})
+    for group in ("animal", "false", "negative"):  # look frames a window took (issue 21)
+        n = [r["looked"] for r in res["rows"] if evalset.TYPES[r["kind"]][0] == group]
+        if n:
+            out[prefix + "looked_frames_" + group] = round(sum(n) / len(n), 2)
     return out
 
 

@@ -97,6 +97,7 @@ def simulate(variant: str, seed: int = SEED, days: int = DAYS, hold: bool = True
     with tempfile.TemporaryDirectory() as tmp, Simulation() as sim, \
             (contextlib.nullcontext() if hold else _without_hold()):
         b = battery_board(sim, tmp, scene, name="cam-p", variant=variant)
+        ledger = _ledger(b)
         b.power_on()
         sim.run_for(86400)
         first = _snapshot(b)
@@ -106,7 +107,7 @@ def simulate(variant: str, seed: int = SEED, days: int = DAYS, hold: bool = True
         sent = [p for p in Path(tmp, "cloud", "cam-p").rglob("*") if p.is_file()]
         uploaded = sum(1 for p in sent if p.suffix == ".jpg")
         sent_bytes = sum(p.stat().st_size for p in sent)
-        wake_s = _awake_by_wake(b)
+        wake_s = _awake_by_wake(b, ledger, first_day_end=86400.0, days=days - 1)
         false_wakes = sum(1 for s, e in scene._pir if s < days * 86400) - TRIGGERS * days
     n = days - 1
     return {"seconds": {k: v / n for k, v in d["seconds"].items()},
@@ -118,18 +119,76 @@ def simulate(variant: str, seed: int = SEED, days: int = DAYS, hold: bool = True
             "pir_pulses_not_animals_per_day": max(0, false_wakes) / days}
 
 
-def _awake_by_wake(b) -> dict:
-    """Mean seconds from boot to deep sleep, by what woke the board (the firmware's part)."""
+def _ledger(b) -> list:
+    """Every charge the board's energy model books, with the virtual time it was booked at:
+    (t, "state" or "event", name, seconds or count). A charge for an interval is booked at
+    its end, so it falls in the wake (or sleep) it belongs to."""
+    rows: list = []
+    e = b.energy
+    account, count = e.account, e.count
+
+    def booked_account(seconds, state):
+        rows.append((round(b.now, 6), "state", state, seconds))  # as Board.log rounds
+        return account(seconds, state)
+
+    def booked_count(event, n=1):
+        rows.append((round(b.now, 6), "event", event, n))
+        return count(event, n)
+
+    e.account, e.count = booked_account, booked_count
+    return rows
+
+
+def _awake_by_wake(b, ledger: list, first_day_end: float, days: int) -> dict:
+    """By what woke the board (the firmware's part), over the measured days: wakes a day,
+    mean seconds from boot to deep sleep, and where each wake's charge goes at the central
+    figures (mAh a day: awake without and with the radio, the flash LED, the boot and camera
+    start charged per event)."""
     names = {C.EXT0_WAKE: "pir", C.TIMER_WAKE: "timer", C.NO_WAKE: "power_on"}
-    spans: dict = {}
+    spans = []
     start = None
     for t, kind, d in b.events:
         if kind == "boot":
             start = (t, names.get(d["wake"], str(d["wake"])))
         elif kind == "deepsleep" and start is not None:
-            spans.setdefault(start[1], []).append(t - start[0])
+            if t > first_day_end:  # a wake under way at the boundary: its measured part
+                spans.append((start[0], t, start[1]))
             start = None
-    return {k: {"wakes": len(v), "mean_s": round(sum(v) / len(v), 2)} for k, v in spans.items()}
+    out: dict = {}
+    for t0, t1, kind in spans:
+        o = out.setdefault(kind, {"wakes": 0, "awake_s": 0.0, "led_s": 0.0, "mah": {}})
+        o["wakes"] += 1
+        o["awake_s"] += t1 - t0
+    i = 0
+    rows = sorted(r for r in ledger if r[0] > first_day_end)
+    for t, what, name, amount in rows:
+        while i < len(spans) and spans[i][1] < t:
+            i += 1
+        if i == len(spans) or not spans[i][0] <= t <= spans[i][1]:
+            continue  # asleep or off
+        o = out[spans[i][2]]
+        if what == "state":
+            if name.startswith("deep_sleep") or name == "off":
+                continue
+            if name == "flash_led":
+                o["led_s"] += amount
+            mah = amount * AWAKE[name][CENTRAL] / 3600
+            key = name
+        else:
+            state = "awake_wifi" if name == "tls" else "awake"
+            mah = amount * PER_EVENT_S[name][CENTRAL] * AWAKE[state][CENTRAL] / 3600
+            key = "event_" + name
+        o["mah"][key] = o["mah"].get(key, 0.0) + mah
+    for o in out.values():
+        n = o["wakes"]
+        o["wakes_per_day"] = round(n / days, 1)
+        o["mean_s"] = round(o.pop("awake_s") / n, 2)
+        o["led_s_per_wake"] = round(o.pop("led_s") / n, 2)
+        o["mah_per_day"] = {k: round(v / days, 3) for k, v in sorted(o.pop("mah").items())}
+        o["mah_per_day_total"] = round(sum(o["mah_per_day"].values()), 2)
+        o["mah_per_wake"] = round(o["mah_per_day_total"] / (n / days), 4)
+        del o["wakes"]
+    return out
 
 
 def network(run: dict, which: int) -> dict:

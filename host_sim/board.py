@@ -104,6 +104,7 @@ class Board(LifeCycle):
         self.ext0 = None                 # (gpio, level) armed for the next deep sleep
         self.deep_sleep_hold = False     # esp32.gpio_deep_sleep_hold(); lost with power
         self._sleep_pads = (True, False)  # (camera powered, LED lit) of the current sleep
+        self._lit = False                # the flash LED's level since the last accounting
         self.ext1 = None                 # (gpios, level)
         self.wdt: Optional[dict] = None
         self.generation = 0
@@ -213,6 +214,8 @@ class Board(LifeCycle):
             return None
 
     def output_changed(self, gpio: int, level: int) -> None:
+        """Called by the pin shims after an output's level was set: the time since the last
+        accounting is charged at the level it had then (`_lit`), not at the new one."""
         if gpio == self.flash_led_pin:
             self.account_energy()  # the time before the change at the old current
             if not self.led_log or self.led_log[-1][1] != level:
@@ -278,6 +281,7 @@ class Board(LifeCycle):
         dt = self.now - self._energy_at
         self._energy_at = self.now
         if dt <= 0:
+            self._lit = self.ir_on()  # a change at the instant of the last accounting
             return
         b, e = self.battery, self.energy
         if self.state == "sleeping":
@@ -287,8 +291,9 @@ class Board(LifeCycle):
                 mah += e.account(dt, "deep_sleep_led_on")
         elif self.state in ("running", "idle", "booting"):
             mah = e.account(dt, "awake_wifi" if self.sta.active else "awake")
-            if self.ir_on():
+            if self._lit:
                 mah += e.account(dt, "flash_led")
         else:
             mah = e.account(dt, "off")
+        self._lit = self.ir_on()  # from now on (a pin change accounts first, see output_changed)
         b.draw_mah(mah)

@@ -27,10 +27,14 @@ from __future__ import annotations
 import random
 from typing import Dict, Iterable, List, Optional
 
+from . import install as _install
 from .evalkinds import TYPES, WINDOW, build
 
+_install()  # firmware/lib on sys.path: the window's early end is the firmware's default
+from wildcam.core import schema  # noqa: E402
+
 DEFAULTS = {"width": 160, "height": 120, "fps": WINDOW[1], "frames": WINDOW[2],
-            "delay": WINDOW[0]}
+            "delay": WINDOW[0], "still": schema.row("detect.still_frames")[2]}
 REF_FRAMES = 6          # frames a reference wake learns (1.5 s at 4 fps)
 REF_BYTES = 1600        # what the reference may take in RTC memory (docs/DETECTION.md)
 SMALL = 0.12            # animals narrower than this (relative width) are "small"
@@ -138,20 +142,25 @@ def prepare(seq: Sequence, make_detector, w: int, h: int):
 
 
 def run_sequence(seq: Sequence, make_detector, width=None, height=None, fps=None,
-                 frames=None, delay=None, min_truth_area=0.0005) -> dict:
-    """Run a detector over the window as the protocol says; returns the outcome."""
+                 frames=None, delay=None, min_truth_area=0.0005, still=None) -> dict:
+    """Run a detector over the window as the protocol says; returns the outcome (`looked`:
+    the frames it took). `still`: the early end on a still view (firmware
+    `detect.still_frames`; 0 = off; a detector without `quiet_lead` never ends early)."""
     w = width or DEFAULTS["width"]
     h = height or DEFAULTS["height"]
     fps = fps or DEFAULTS["fps"]
     frames = frames or DEFAULTS["frames"]
     delay = DEFAULTS["delay"] if delay is None else delay
+    still = DEFAULTS["still"] if still is None else still
     det, _ = prepare(seq, make_detector, w, h)
     window = seq.frames(w, h, fps, frames, delay)
     positive = any(b[2] * b[3] >= min_truth_area for _, _, tr in window for b in tr)
     fired = None
     reasons: Dict[str, int] = {}
+    looked = 0
     for k, (t, frame, truths) in enumerate(window):
         r = det.update(frame)
+        looked = k + 1
         if r.motion:
             box = r.box
             fired = {"frame": k, "t": round(t - seq.t0, 2), "box": box, "score": r.score,
@@ -159,9 +168,11 @@ def run_sequence(seq: Sequence, make_detector, width=None, height=None, fps=None
                      "iou": max([_iou(box, tb) for tb in truths] or [0.0])}
             break
         reasons[r.reason] = reasons.get(r.reason, 0) + 1
+        if still and getattr(det, "quiet_lead", 0) >= still:
+            break  # the firmware's window ends here: nothing changed since it began
     size = seq.size(fps, frames, delay) if positive else None
     return {"kind": seq.kind, "seed": seq.seed, "positive": positive, "fired": fired,
-            "reasons": reasons, "size": size}
+            "reasons": reasons, "size": size, "looked": looked}
 
 
 def _count(rows):

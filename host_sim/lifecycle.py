@@ -139,6 +139,7 @@ class LifeCycle:
         self.counters["boots"] += 1
         self.counters[_CAUSE_NAMES[cause]] += 1
         self.pins.reset(power_loss=cause == C.PWRON_RESET)  # pad holds survive the rest
+        self._lit = self.ir_on()  # the LED pad as the reset left it
         if cause == C.PWRON_RESET:
             self.deep_sleep_hold = False
         self.sta = StaState(self.wifi)

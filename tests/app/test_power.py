@@ -106,3 +106,113 @@ def test_the_sleep_record_counts_time_asleep_with_and_without_the_pir(sim, tmp_p
         assert armed == 0 and blind >= 6 * 3600
     else:
         assert blind == 0 and armed >= 10 * 3600
+
+
+def _sleeps(b):
+    import re
+    return [(int(m.group(1)), m.group(2)) for m in
+            re.finditer(r"deep sleep (\d+) s \((PIR or timer|timer) wake", "\n".join(log_tail(b, 400)))]
+
+
+def test_a_short_pir_pulse_keeps_the_pir_armed_through_the_quiet_period(sim, tmp_path):
+    """Issue 21: after an event whose PIR output is low again (a gust, a fast animal), the
+    board sleeps with the PIR armed: no extra timer wake to end the quiet period."""
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(21, [Animal(600, size=0.1, speed=1.0)]))
+    b.power_on()
+    sim.run_for(900)
+    sleeps = _sleeps(b)
+    assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 3
+    after = sleeps[-1]
+    assert after[1] == "PIR or timer" and after[0] > 60, sleeps
+    assert not [s for s in sleeps if s[1] == "timer" and s[0] <= 30], sleeps
+
+
+def test_an_animal_still_in_view_ends_the_quiet_period_with_a_timer_wake(sim, tmp_path):
+    """The PIR is level-triggered: while its output is high, arming it would wake the board
+    at once, so the quiet period ends with a timer wake (as before issue 21)."""
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(22, [Animal(600, size=0.3, speed=0.03)]))
+    b.power_on()
+    sim.run_for(700)
+    assert [s for s in _sleeps(b) if s[1] == "timer" and s[0] <= 30], _sleeps(b)
+
+
+def test_a_pir_wake_in_the_quiet_period_takes_no_picture(sim, tmp_path, monkeypatch):
+    """A second PIR edge before `quiet_until` (RTC memory) wakes the board, which drops it
+    before any frame (counted as suppressed) and sleeps again."""
+    from host_sim.hw import cnadler86
+    from host_sim.scenes.base import Scene
+    visits = [Animal(600, size=0.1, speed=1.0), Animal(615, size=0.1, speed=1.0)]
+    b = _battery_board(sim, tmp_path, Scene(23, visits))
+    starts = []
+    init = cnadler86.Camera.init
+
+    def counted_init(self, *a, **k):
+        starts.append(self._board.now)
+        return init(self, *a, **k)
+
+    monkeypatch.setattr(cnadler86.Camera, "init", counted_init)
+    b.power_on()
+    sim.run_for(900)
+    log = "\n".join(log_tail(b, 400))
+    assert "PIR wake in the quiet period: ignored" in log
+    assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 3  # the first visit only
+    assert b.camera.captures < 40 and "SAFE MODE" not in log
+    # not even the first shot (wildcam.capture.first) started the camera or lit the LED
+    wake = [t for t, k, _ in b.events if k == "boot" and 612 < t < 640]
+    assert wake, b.events
+    assert not [t for t in starts if wake[0] <= t < wake[0] + 10], (wake, starts)
+    assert not [t for t, lvl in b.led_log if lvl and wake[0] <= t < wake[0] + 10], b.led_log
+
+
+def test_the_board_sleeps_when_its_event_is_done_not_power_awake_s_later(sim, tmp_path):
+    """Issue 21: an event's end keeps the board up only while its records want the radio
+    (`draining`); outside the sync window it sleeps at once, whatever power.awake_s says."""
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(24, [Animal(600, size=0.1, speed=1.0)]),
+                       extra={"power.awake_s": 120})
+    b.power_on()
+    sim.run_for(900)
+    assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 3
+    boots = [t for t, k, _ in b.events if k == "boot" and 590 < t < 700]
+    sleeps = [t for t, k, _ in b.events if k == "deepsleep" and t > boots[0]]
+    assert sleeps[0] - boots[0] < 20  # burst, look frames, stored: asleep (virtual seconds)
+
+
+def test_the_quiet_part_of_a_pir_armed_sleep_counts_as_blind(sim, tmp_path):
+    """Survey effort stays honest with the PIR armed in the quiet period: triggers there are
+    dropped, so that part of the sleep is blind_s, the rest armed_s."""
+    from host_sim.scenes.base import Scene
+    visits = [Animal(600, size=0.1, speed=1.0), Animal(800, size=0.1, speed=1.0)]
+    b = _battery_board(sim, tmp_path, Scene(25, visits))
+    b.power_on()
+    sim.run_for(700)  # the first visit's wake has accounted the sleep before it
+    with b.active():
+        from wildcam.core.rtcstate import RtcState
+        before = RtcState().load()
+    sim.run_for(200)
+    with b.active():
+        after = RtcState().load()
+    assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 6
+    blind = after.get("blind_s") - before.get("blind_s")
+    armed = after.get("armed_s") - before.get("armed_s")
+    assert 20 <= blind <= 30 and 150 <= armed <= 200, (blind, armed)
+
+
+def test_a_quiet_until_from_a_clock_set_back_does_not_silence_the_pir(sim, tmp_path):
+    """`quiet_until` further away than capture.quiet_s (the RTC was set back after it was
+    written) is stale: the next PIR wake photographs as usual."""
+    from host_sim.scenes.base import Scene
+    b = _battery_board(sim, tmp_path, Scene(26, [Animal(600, size=0.1, speed=1.0)]))
+    b.power_on()
+    sim.run_for(300)
+    with b.active():
+        from wildcam.core import clock
+        from wildcam.core.rtcstate import RtcState
+        rtc = RtcState().load()
+        rtc.set("quiet_until", clock.rtc_seconds() + 10 * 86400)
+        rtc.save()
+    sim.run_for(400)
+    assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 3
+    assert "quiet period: ignored" not in "\n".join(log_tail(b, 400))

@@ -37,3 +37,29 @@ def test_every_cost_is_charged_and_the_cases_are_ordered():
     # the camera left powered in sleep costs what dimhoff measured: 20+ mA
     cam_on = power.figures(_run(deep_sleep=0.0, deep_sleep_cam_on=86400.0), "ai-thinker-mod")
     assert cam_on["sleep_ma"] >= 20.0
+
+
+def test_the_per_wake_split_attributes_every_awake_charge_to_its_wake():
+    from host_sim import constants as C
+
+    class B:
+        events = [(10.0, "boot", {"wake": C.EXT0_WAKE}), (15.0, "deepsleep", {}),
+                  (100.0, "boot", {"wake": C.EXT0_WAKE}), (104.0, "deepsleep", {}),
+                  (134.0, "boot", {"wake": C.TIMER_WAKE}), (135.0, "deepsleep", {})]
+
+    ledger = [(10.0, "state", "deep_sleep", 10.0),       # the sleep before the first wake
+              (15.0, "state", "awake", 5.0),              # day 1: not measured
+              (100.0, "state", "deep_sleep", 85.0),
+              (100.5, "event", "boot", 1), (100.5, "state", "awake", 0.5),
+              (102.0, "state", "awake", 1.5), (102.0, "state", "flash_led", 1.5),
+              (104.0, "state", "awake", 2.0),
+              (134.0, "state", "deep_sleep", 30.0),
+              (135.0, "state", "awake_wifi", 1.0)]
+    out = power._awake_by_wake(B(), ledger, first_day_end=50.0, days=1)
+    assert set(out) == {"pir", "timer"}
+    pir, timer = out["pir"], out["timer"]
+    assert pir["wakes_per_day"] == 1 and pir["mean_s"] == 4.0 and pir["led_s_per_wake"] == 1.5
+    assert pir["mah_per_day"]["awake"] == pytest.approx(4.0 * 85 / 3600, abs=1e-3)
+    assert pir["mah_per_day"]["flash_led"] == pytest.approx(1.5 * 250 / 3600, abs=1e-3)
+    assert pir["mah_per_day"]["event_boot"] == pytest.approx(1.0 * 85 / 3600, abs=1e-3)
+    assert timer["mah_per_day"] == {"awake_wifi": pytest.approx(190 / 3600, abs=1e-3)}

@@ -90,7 +90,7 @@ def test_version_1_state_still_loads():
 
 
 SHOT = {"fs": "VGA", "q": 85, "settle": 2, "led": 4, "lit": 1, "lit_stale": 1,
-        "lit_from": 1780272000, "lit_until": 1780279200,
+        "lit_from": 1780272000, "lit_until": 1780279200, "quiet_s": 30,
         "pins": {"data": [5, 18, 19, 21, 36, 39, 34, 35], "pclk": 22, "vsync": 25, "href": 23,
                  "sda": 26, "scl": 27, "xclk": 0, "xclk_hz": 20000000, "pwdn": 32,
                  "reset": -1}}

@@ -57,3 +57,26 @@ def test_flash_led_on_time_is_recorded(sim, make_board):
     sim.run_for(20)
     assert board.led_log == [(10.0, 1), (12.5, 0)]
     assert board.led_on_seconds() == 2.5
+
+
+def test_flash_led_is_charged_for_the_time_it_was_lit(sim, make_board):
+    """The pin shims report a level after setting it: the seconds before the change are
+    charged at the level they had (lit for 2.5 s: 2.5 s of flash_led, not the dark 10 s)."""
+    board = make_board(boot_time=0.0)
+
+    async def fw(storage):
+        led = machine.Pin(4, machine.Pin.OUT)
+        await asyncio.sleep(10)
+        board.account_energy()  # something else accounted at this very instant (WiFi, ADC)
+        led.on()
+        await asyncio.sleep(2.5)
+        led.value(1)  # no change: nothing to charge differently
+        await asyncio.sleep(1.5)
+        led.off()
+        await asyncio.sleep(3)
+
+    board.power_on(fw)
+    sim.run_for(20)
+    board.account_energy()
+    assert abs(board.energy.seconds["flash_led"] - 4.0) < 1e-6
+    assert abs(board.energy.mah["flash_led"] - 4.0 * board.energy.table["flash_led"] / 3600) < 1e-9

@@ -5,11 +5,15 @@ active hours, and what each tier allows (heartbeat spacing, burst size, uploads)
 
 `Sleeper` is the supervised task of a battery camera. It puts the board into deep sleep
 once nothing is left to do (no capture under way, the sync window drained or closed, at
-least `power.awake_s` since the last activity, never longer awake than `power.max_awake_s`
+least `power.awake_s` since the last activity — a finished capture event is not activity:
+the board sleeps as soon as it is done — never longer awake than `power.max_awake_s`
 unless in maintenance) with:
-- a PIR wake (ext0, level high) inside active hours and above the critical tier — but not
-  during the quiet period after an event (the PIR is level-triggered: it would wake us at
-  once while the animal is still there), which becomes a timer wake instead;
+- a PIR wake (ext0, level high) inside active hours and above the critical tier. During the
+  quiet period after an event (`capture.quiet_s`, its end `quiet_until` in RTC seconds in
+  RTC memory) the PIR stays armed when its output is low (a PIR edge before `quiet_until`
+  is dropped at the wake, before any frame: CaptureService.wake_burst), so no extra wake
+  ends the quiet period; while the output is still high (the animal is there: the
+  level-triggered wake would come at once) it becomes a timer wake at the period's end;
 - a timer wake for the next heartbeat, sync window or time-lapse image.
 Before sleeping it brings the board to its hardware floor (`quiesce`): the camera driver
 deinitialised, the camera's power-down pin (preset "pwdn"; GPIO32 on the AI-Thinker, its
@@ -103,14 +107,41 @@ class Sleeper:
         self._last = None  # no activity yet: a timer wake with nothing to do sleeps at once
         self.last_event_ms = None
         self._before = before  # async (seconds) -> None: say so before sleeping
+        self._nudge = asyncio.Event()
 
     def activity(self):
         """Something happened: stay awake `power.awake_s` longer."""
         self._last = time.ticks_ms()
 
     def event_done(self):
-        self.activity()
+        """A capture event ended: its images are on the card and its records queued. That
+        is no reason to stay up (`power.awake_s` is for other activity): a queue that wants
+        the radio keeps the board up through `draining`; otherwise it sleeps at once."""
         self.last_event_ms = time.ticks_ms()
+        self.rtc.set("quiet_until", clock.rtc_seconds() + self.cfg.get("capture.quiet_s"))
+        self._nudge.set()  # look now, not at the next poll
+
+    def _pir_high(self):
+        """The PIR's output now (True when it cannot be read: then no PIR wake is armed)."""
+        try:
+            import machine
+
+            return machine.Pin(self.pir_pin, machine.Pin.IN).value() == 1
+        except Exception:  # noqa: BLE001 - no pin to read: the cautious answer
+            return True
+
+    def quiet_left(self):
+        """Seconds of the quiet period after the last event still to come (0: none; a
+        `quiet_until` further away than `capture.quiet_s` is from a clock set back: none)."""
+        quiet_s = self.cfg.get("capture.quiet_s")
+        left = self.rtc.get("quiet_until") - clock.rtc_seconds()
+        if left > quiet_s:
+            left = 0
+        if self.last_event_ms is not None:
+            ms = quiet_s * 1000 - time.ticks_diff(
+                time.ticks_ms(), self.last_event_ms)
+            left = max(left, (ms + 999) // 1000)
+        return left if left > 0 else 0
 
     def _idle_ms(self):
         if self._last is None:
@@ -135,19 +166,21 @@ class Sleeper:
         pir = self.policy.pir_wake(self.tier, active)
         if not active and now is not None:
             secs = min(secs, max(MIN_SLEEP_S, self.policy.seconds_to_active(now)))
-        if pir and self.last_event_ms is not None:
-            quiet_left = self.cfg.get("capture.quiet_s") * 1000 - time.ticks_diff(
-                time.ticks_ms(), self.last_event_ms)
-            if quiet_left > 0:  # a level-triggered PIR would wake us at once
-                pir = False
-                secs = min(secs, max(MIN_SLEEP_S, quiet_left // 1000))
+        quiet = self.quiet_left() if pir else 0
+        if quiet and self._pir_high():  # a level-triggered PIR would wake us at once
+            pir = False
+            secs = min(secs, max(MIN_SLEEP_S, quiet))
         return secs, pir
 
     async def run(self):
         """Sleep when ready (supervised task of a battery camera)."""
         started = time.ticks_ms()
         while True:
-            await asyncio.sleep_ms(500)
+            try:  # every 500 ms, or at once when an event ends
+                await asyncio.wait_for_ms(self._nudge.wait(), 500)
+            except asyncio.TimeoutError:
+                pass
+            self._nudge.clear()
             if not self.ready(time.ticks_diff(time.ticks_ms(), started)):
                 continue
             secs, pir = self.plan(clock.now())
@@ -163,15 +196,22 @@ class Sleeper:
     def account(self, now=None):
         """At boot: add the last sleep's length to armed_s / blind_s (RTC memory). Measured
         with the RTC's own seconds (`clock.rtc_seconds()`), which run through deep sleep
-        whether or not the clock was ever set (a camera on critical battery never gets NTP)."""
+        whether or not the clock was ever set (a camera on critical battery never gets NTP).
+        A PIR-armed sleep that began in an event's quiet period counts that part as blind
+        (its triggers are dropped), the rest as armed."""
         now = clock.rtc_seconds() if now is None else now
         at = self.rtc.get("slept_at")
         if not at or now < at:
             return 0
-        key = "armed_s" if self.rtc.get("slept_pir") else "blind_s"
-        self.rtc.set(key, self.rtc.get(key) + now - at)
+        span = now - at
+        blind = span
+        if self.rtc.get("slept_pir"):
+            blind = min(span, self.cfg.get("capture.quiet_s"),
+                        max(0, self.rtc.get("quiet_until") - at))
+            self.rtc.set("armed_s", self.rtc.get("armed_s") + span - blind)
+        self.rtc.set("blind_s", self.rtc.get("blind_s") + blind)
         self.rtc.set("slept_at", 0)
-        return now - at
+        return span
 
     def sleep(self, seconds, pir):
         import machine

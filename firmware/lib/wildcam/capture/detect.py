@@ -7,6 +7,7 @@
     if r.motion: r.score, r.box    # box: (x, y, w, h) relative 0..1 (Camtrap DP / MegaDetector)
     else:        r.reason          # "warmup" "quiet" "small" "unconfirmed" "sway" "static"
                                    # "near" "light" "global"
+    det.quiet_lead                 # frames since begin() that all saw nothing change
     det.end(learn=not r.motion)    # what stayed still refreshes the reference
     rtc_bytes = det.save_reference()
     det.refresh(frame)             # a time-lapse frame / quiet wake refreshes it too
@@ -125,6 +126,7 @@ class MotionDetector:
     def begin(self):
         """A trigger window starts: forget the last window's tracks, keep the reference."""
         self.frames = 0
+        self.quiet_lead = 0  # the window's first frames that all saw nothing change
         self.stale = 0
         self.cold = self.ref.count == 0
         self.blobs.clear()
@@ -217,6 +219,8 @@ class MotionDetector:
         res.blocks = mp.nfg
         if mp.nfg == 0:
             self.blobs.clear()
+            if not jump and self.quiet_lead == self.frames - 1:
+                self.quiet_lead += 1  # still nothing changed since the window began
             return res
         bl = self.blobs
         res.blobs = bl.find(self.roi, mp.fg, mp.exc, mp.mov, self.min_area, mp.fd, mp.fidx,

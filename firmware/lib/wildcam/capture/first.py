@@ -11,7 +11,8 @@ no config, log, capture service or card yet. The App then builds those, adopts t
 Guarantees:
 - No record (the first wake after power-up, a record from other firmware, a field of the
   wrong type) or a last boot that did not end in a planned sleep: `first_shot` returns None
-  and the ordinary path photographs, from the config.
+  and the ordinary path photographs, from the config. A wake in the last event's quiet
+  period (`quiet_until`, power.Sleeper) takes no frame here either.
 - It never raises: a camera that fails here is tried again by the ordinary path (the
   failure is logged once the log exists).
 - The frame stays valid until the camera's next capture (the driver's frame buffer).
@@ -54,7 +55,8 @@ def shot_record(cfg, rtc, cam=None):
     rec = {"fs": cfg.get("capture.frame_size"), "q": q,
            "settle": cfg.get("capture.settle_frames"), "led": cfg.get("pins.flash_led"),
            "pins": presets.from_config(cfg), "lit_from": 0, "lit_until": 0,
-           "lit": 0 if mode == "off" else 1, "lit_stale": 0 if mode == "off" else 1}
+           "lit": 0 if mode == "off" else 1, "lit_stale": 0 if mode == "off" else 1,
+           "quiet_s": cfg.get("capture.quiet_s")}
     at = rtc.get("ambient_at")
     if mode == "auto" and at:  # as capture.judge ambient() will see it at the next boot
         rec["lit"] = 1 if rtc.get("ambient") < cfg.get("capture.dark_level") else 0
@@ -71,6 +73,9 @@ async def first_shot(app):
     rec = rtc.shot
     if rec is None or rtc.get("unstable"):  # the last boot did not end in a planned sleep
         return None
+    left = rtc.get("quiet_until") - clock.rtc_seconds()
+    if 0 < left <= rec["quiet_s"]:  # the last event's quiet period: no picture (as the
+        return None                 # capture service's wake_burst decides)
     from wildcam.capture.cam import Camera
     from wildcam.core import board
 

@@ -10,6 +10,12 @@ Guarantees:
   was in the deciding grayscale frame, `frame` names that frame's size), False (no motion
   in `detect.frames` frames: a false trigger), or None when the camera failed (no verdict:
   the burst is kept, better a false trigger than a lost animal). It never raises.
+- The window takes no look frame more than it needs: it ends at the first frame that
+  confirms motion, and, with no motion, as soon as its first `detect.still_frames` frames
+  all saw nothing change against the reference (`MotionDetector.quiet_lead`: a view that
+  stayed as it was before the trigger; never in a cold window, whose first frames learn).
+  Each look frame costs its frame time and the gap to the next at the awake current, and
+  the LED's while it is lit (docs/POWER.md).
 - The reference learns only from windows without motion (and time-lapse frames): an animal
   never fades into the view it is compared against.
 - `ambient` is remembered with its time (and, through `store`, across deep sleep), so the
@@ -47,6 +53,7 @@ class Judge:
         self.store = None  # has .reference and .get/.set (RTC state of a battery camera)
         self.reason = "?"  # why the last window said no
         self.decided_ms = None  # ticks of the frame that decided the last window
+        self.looked = 0  # look frames the last window took
         self._ambient = None
         self._ambient_ms = 0  # ticks when it was measured
         self.light_ms = None  # ticks of the last light frame taken (None: none yet)
@@ -69,6 +76,18 @@ class Judge:
             self.store.set("ambient", value)
             self.store.set("ambient_at", now)
 
+    def flash_wanted(self, ambient):
+        """Light the burst? `capture.flash` on/off, or auto: when `ambient` (the level
+        `ambient()` gave) is below `capture.dark_level`, or unknown."""
+        mode = self._cfg.get("capture.flash")
+        if mode == "on":
+            return True
+        if mode == "off":
+            return False
+        if ambient is None:  # no fresh level: light it (a lit daytime burst costs ~0.1 mAh,
+            return True      # an unlit night burst costs the animal; the next one knows)
+        return ambient < self._cfg.get("capture.dark_level")
+
     def ambient(self):
         """The freshest ambient level known, or None (see the module notes)."""
         if self._ambient is not None and \
@@ -84,30 +103,40 @@ class Judge:
     # --- the window after the burst -------------------------------------------------------
     async def window(self, lit, set_led):
         """Judge the trigger from grayscale frames taken now (after the burst); `lit`: the
-        LED lit the burst and is still on for the window (the detector needs light); it is
-        switched off at the end."""
+        LED lit the burst and lights the window (the detector needs light): switched on
+        before the switch to grayscale (a sensor restart: its settle frames see the lit
+        view), off at the end. Between the burst and the window it is off."""
         det = self.detector
         cam = self._cam
         try:
+            if lit:
+                set_led(True)
             cam.configure(gray=True, frame_size=self._cfg.get("detect.frame"))
             det.begin()
             gap = 1000 // self._cfg.get("detect.fps")
+            n = self._cfg.get("detect.frames")
+            still = self._cfg.get("detect.still_frames")
             r = None
             ambient = None
-            for i in range(self._cfg.get("detect.frames")):
+            self.looked = 0
+            for i in range(n):
+                t = time.ticks_ms()
                 frame = cam.unsigned(await cam.capture())
+                self.looked = i + 1
                 if ambient is None:
                     ambient = level(frame)
                 r = det.update(frame)
                 self.decided_ms = time.ticks_ms()
-                if r.motion:
+                if r.motion:  # confirmed: the window ends here
                     det.end(learn=False)
                     self._keep_reference()
                     verdict = r.as_dict()
                     verdict["frame"] = self._cfg.get("detect.frame")
                     return self._lit_level(ambient, lit), verdict
-                if i + 1 < self._cfg.get("detect.frames"):
-                    await asyncio.sleep_ms(gap)
+                if still and det.quiet_lead >= still:
+                    break  # nothing changed in the first `still` frames: nothing came
+                if i + 1 < n:  # frames `gap` apart (the protocol's rate), not gap + frame time
+                    await asyncio.sleep_ms(max(0, gap - time.ticks_diff(time.ticks_ms(), t)))
             det.end(learn=True)  # nothing moved: what stayed still refreshes the reference
             self._keep_reference()
             self.reason = r.reason if r else "?"

@@ -113,8 +113,19 @@ class CaptureService:
     async def wake_burst(self, reason="pir-wake", first=None):
         """The PIR wake: the burst now, before the App builds anything else; `first`: the
         frame the wake took before the service existed (frame, ticks, lit), the burst's
-        first image."""
+        first image. None when the PIR woke us within the last event's quiet period
+        (`quiet_until` in RTC memory: the Sleeper keeps the PIR armed then; such a trigger
+        is counted as suppressed)."""
         self.counters["triggers"] += 1
+        st = self.reference_store
+        # (a quiet_until further away than quiet_s is from a clock that was set back: stale)
+        left = st.get("quiet_until") - clock.rtc_seconds() if st is not None else 0
+        if 0 < left <= self._cfg.get("capture.quiet_s"):
+            self.counters["suppressed"] += 1
+            self._log.info("PIR wake in the quiet period: ignored")
+            if first and first[2]:
+                self._set_led(False)  # (the first shot makes the same check: never lit)
+            return
         self.busy = True
         self._pending = await self._shoot(reason, first)
 
@@ -212,15 +223,16 @@ class CaptureService:
             ambient = await self.judge.refresh()  # not in a hurry: look first
         else:
             ambient = None
-        flash = first[2] if first else self._flash_wanted(ambient)
+        flash = first[2] if first else self.judge.flash_wanted(ambient)
         meta = {"event": "%s-%d-%d" % (self.device_id, self._boot_no, self._seq),
                 "trigger": reason, "ambient": ambient, "flash": flash, "detection": None}
         if judged:
             meta["verdict"] = "pending"
         if self._sensors is not None:
             meta.update(self._sensors.snapshot())
-        shots = await self._burst(n, meta, flash, announce=not urgent, keep_lit=judged,
-                                  first=first)
+        # the LED goes off after the burst: the window lights its own frames (judge.window),
+        # after the App is built (the grayscale switch restarts the sensor anyway)
+        shots = await self._burst(n, meta, flash, announce=not urgent, first=first)
         return {"reason": reason, "meta": meta, "shots": shots, "flash": flash,
                 "judged": judged, "urgent": urgent}
 
@@ -318,16 +330,6 @@ class CaptureService:
         except Exception as e:  # noqa: BLE001 - a missing thumbnail is not an error worth more
             self._log.info("thumbnail skipped: %s", e)
 
-    def _flash_wanted(self, ambient):
-        mode = self._cfg.get("capture.flash")
-        if mode == "on":
-            return True
-        if mode == "off":
-            return False
-        if ambient is None:  # no fresh level: light it (a lit daytime burst costs ~0.1 mAh,
-            return True      # an unlit night burst costs the animal; the next one knows)
-        return ambient < self._cfg.get("capture.dark_level")
-
     def _set_led(self, on):
         pin = self._cfg.get("pins.flash_led")
         if pin < 0:
@@ -341,11 +343,12 @@ class CaptureService:
         except (OSError, ValueError) as e:
             self._log.warning("flash LED: %s", e)
 
-    async def _burst(self, n, meta, flash, announce=True, keep_lit=False, first=None):
+    async def _burst(self, n, meta, flash, announce=True, first=None):
         """n JPEGs; returns [(path, size, sha256, meta, ticks)]; `announce`: hand each to
         on_image at once (nothing to wait for), else each goes into the pending marker as it
-        is saved (announced after the verdict); `keep_lit`: the LED stays on for the
-        motion check that follows; `first`: the first frame is already taken."""
+        is saved (announced after the verdict); `first`: the first frame is already taken.
+        A lit burst switches the LED off at its end (a motion check that follows lights its
+        own frames)."""
         gap = self._cfg.get("capture.burst_interval_ms")
         shots = []
         if flash:
@@ -381,7 +384,7 @@ class CaptureService:
                 if i + 1 < n:
                     await asyncio.sleep_ms(gap)
         finally:
-            if flash and not (keep_lit and shots):
+            if flash:
                 self._set_led(False)
         return shots
 

@@ -34,8 +34,8 @@ JSON_BUDGET = const(520)
 HEAD = const(11)
 DEFAULTS = {"sleeps": 0, "last_hb": 0, "events": 0, "timelapse_at": 0,
             "slept_at": 0, "slept_pir": 0, "armed_s": 0, "blind_s": 0,
-            "ambient": 0, "ambient_at": 0, "boots": 0, "unstable": 0}
-SHOT_INTS = ("q", "settle", "led", "lit", "lit_stale", "lit_from", "lit_until")
+            "ambient": 0, "ambient_at": 0, "boots": 0, "unstable": 0, "quiet_until": 0}
+SHOT_INTS = ("q", "settle", "led", "lit", "lit_stale", "lit_from", "lit_until", "quiet_s")
 PIN_INTS = ("pclk", "vsync", "href", "sda", "scl", "xclk", "xclk_hz", "pwdn", "reset")
 
 
