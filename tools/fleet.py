@@ -5,7 +5,8 @@
     wildcam cmd wc-1a2b3c capture                      signed command, prints the reply
     wildcam cmd --all config_set '{"changes": {"capture.burst_count": 5}}'
     wildcam ota rollout --version 0.2.0 --url http://updates.lan/ota/0.2.0/manifest.json \\
-        --percent 10,50,100                            staged; stops on the first failures
+        --percent 10,50,100                            staged; stops on the first failures;
+                                                       battery cameras at their next window
     wildcam export camtrapdp --from s3://traps --out pkg ...   research export (tools/export.py;
                                                        `wildcam export --help`)
 
@@ -16,9 +17,7 @@ each device's cmd.key). Topics and payloads: docs/MQTT.md; details: docs/HOST_TO
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import math
 import os
 import sys
 import threading
@@ -287,68 +286,6 @@ def cmd_cmd(a, console: Console) -> int:
     return 1 if bad or not replies else 0
 
 
-# --- staged OTA rollout ---------------------------------------------------------------------
-def rank(device: str, version: str) -> str:
-    """Stable pseudo-random order per version: a later, larger stage keeps the earlier
-    stage's devices."""
-    return hashlib.sha256(f"{version}:{device}".encode()).hexdigest()
-
-
-def pick(devices: list[str], version: str, percent: float) -> list[str]:
-    order = sorted(devices, key=lambda d: rank(d, version))
-    return order[:math.ceil(len(order) * percent / 100.0)]
-
-
-def cmd_ota(a, console: Console) -> int:
-    stages = [float(p) for p in a.percent.split(",")]
-    if any(not 0 < p <= 100 for p in stages) or stages != sorted(stages):
-        raise SystemExit("error: --percent takes rising percentages in (0, 100], e.g. 10,50,100")
-    if a.bundle:
-        from tools import ota
-
-        ota.main(["publish", a.bundle, "--to", a.to] if a.to else ["publish", a.bundle])
-    fleet = connect(a)
-    try:
-        fleet.settle(limit=a.wait)
-        fleet_ids = sorted(set(known_devices(a.keys)) | set(fleet.state))
-        done: set[str] = {d for d in fleet_ids
-                          if ((fleet.state.get(d) or {}).get("sys") or {}).get("fw") == a.version}
-        failed: dict[str, str] = {}
-        for pct in stages:
-            wave = [d for d in pick(fleet_ids, a.version, pct) if d not in done]
-            offline = [d for d in wave if fleet.status.get(d) != "online"]
-            wave = [d for d in wave if d not in offline]
-            console.print(f"stage {pct:g}%: {len(wave)} device(s) to update, {len(done)} already "
-                          f"on {a.version}, {len(offline)} offline (later)")
-            replies = run_commands(fleet, wave, "ota", {"url": a.url}, a.keys, a.timeout)
-            for dev, r in replies.items():
-                if r is None:
-                    failed[dev] = "no reply to the ota command"
-                elif not r.get("ok"):
-                    failed[dev] = r.get("error") or json.dumps(r.get("result"))
-            healthy = lambda d: (((fleet.state.get(d) or {}).get("sys") or {}).get("fw")
-                                 == a.version and fleet.status.get(d) == "online")
-            pending = [d for d in replies if d not in failed]
-            fleet.wait(lambda: all(healthy(d) for d in pending), a.watch)
-            for d in pending:
-                if healthy(d):
-                    done.add(d)
-                else:
-                    why = (fleet.state.get(d) or {}).get("ota") or {}
-                    failed[d] = f"not healthy on {a.version} after {a.watch:.0f} s " \
-                                f"(link {fleet.status.get(d)}, ota {json.dumps(why)})"
-            for d, why in sorted(failed.items()):
-                console.print(f"{d}: [red]failed[/] {why}")
-            if len(failed) > a.max_failures:
-                console.print(f"[red]rollout stopped[/] at {pct:g}%: {len(failed)} failure(s) "
-                              f"> --max-failures {a.max_failures}; {len(done)} on {a.version}")
-                return 1
-            console.print(f"stage {pct:g}% ok: {len(done)}/{len(fleet_ids)} on {a.version}")
-    finally:
-        fleet.close()
-    return 0
-
-
 GLOBAL_VALUED = ("--broker", "--user", "--password", "--prefix", "--keys", "--wait")
 
 
@@ -386,11 +323,12 @@ def main(argv: list[str] | None = None) -> int:
                     help="flash.py provision folder (fleet.json, <id>/cmd.key)")
     ap.add_argument("--wait", type=float, default=3.0, help="max s to collect retained state")
     sub = ap.add_subparsers(dest="what", required=True)
-    s = sub.add_parser("status", help="table of every camera")
+    s = sub.add_parser("status", help="table of every camera", formatter_class=HelpFormatter)
     s.add_argument("--stale", type=float, default=7200, help="seconds without a report")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_status)
-    c = sub.add_parser("cmd", help="signed command to one device or all online ones")
+    c = sub.add_parser("cmd", help="signed command to one device or all online ones",
+                       formatter_class=HelpFormatter)
     c.add_argument("device", nargs="?")
     c.add_argument("command")
     c.add_argument("args", nargs="?", default="{}", help="JSON object")
@@ -399,18 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--ttl", type=float, default=86400,
                    help="s a command may wait at the broker for a sleeping camera")
     c.set_defaults(fn=cmd_cmd)
-    o = sub.add_parser("ota", help="staged OTA rollout")
-    osub = o.add_subparsers(dest="ota_what", required=True)
-    r = osub.add_parser("rollout")
-    r.add_argument("--version", required=True)
-    r.add_argument("--url", required=True, help="manifest URL the boards fetch")
-    r.add_argument("--percent", default="100", help="stages, e.g. 10,50,100")
-    r.add_argument("--bundle", help="signed bundle (tools/ota.py sign) to publish first")
-    r.add_argument("--to", help="served folder to copy the bundle to")
-    r.add_argument("--watch", type=float, default=300, help="s to wait for health per stage")
-    r.add_argument("--timeout", type=float, default=120, help="s to wait for command replies")
-    r.add_argument("--max-failures", type=int, default=0)
-    r.set_defaults(fn=cmd_ota)
+    from tools import rollout
+
+    rollout.add_parser(sub)
     sub.add_parser("export", help="Camtrap DP / MegaDetector export (`wildcam export --help`)")
     a = ap.parse_args(argv)
     if a.what == "cmd" and a.all and a.device and a.args == "{}":

@@ -12,7 +12,7 @@ from host_sim import Board, Simulation, WifiModel, scenes
 from host_sim.demo import provision as sim_provision
 from tests.services.conftest import PASSWORD, USER, broker, live_broker  # noqa: F401
 from tests.services.conftest import _need_umqtt, subscriber  # noqa: F401
-from tools import fleet
+from tools import fleet, rollout
 from tools.flashing import provision
 
 pytestmark = pytest.mark.services
@@ -111,8 +111,8 @@ def test_status_cmd_and_rollout(world, capsys):
     # staged rollout: the first stage's board cannot fetch the manifest -> stop, no 2nd stage
     ids = ["cam-a", "cam-b", "cam-never"]
     version = next(v for v in ("0.2.%d" % i for i in range(50))
-                   if fleet.pick(ids, v, 30)[0] != "cam-never")  # stage 1: one online board
-    first = fleet.pick(ids, version, 30)
+                   if rollout.pick(ids, v, 30)[0] != "cam-never")  # stage 1: one online board
+    first = rollout.pick(ids, version, 30)
     sent_before = len([1 for t, _, _ in sub.msgs if t.endswith("/cmd")])
     rc = _drive(sim, lambda: fleet.main(base + [
         "ota", "rollout", "--version", version, "--url", "http://127.0.0.1:9/manifest.json",
@@ -126,11 +126,11 @@ def test_status_cmd_and_rollout(world, capsys):
 
 def test_pick_is_stable_and_grows():
     devs = [f"wc-{i:03d}" for i in range(50)]
-    ten = fleet.pick(devs, "0.2.0", 10)
-    fifty = fleet.pick(devs, "0.2.0", 50)
+    ten = rollout.pick(devs, "0.2.0", 10)
+    fifty = rollout.pick(devs, "0.2.0", 50)
     assert len(ten) == 5 and len(fifty) == 25 and set(ten) <= set(fifty)
-    assert fleet.pick(devs, "0.3.0", 10) != ten  # another release, another first wave
-    assert fleet.pick(devs, "0.2.0", 100) == sorted(devs, key=lambda d: fleet.rank(d, "0.2.0"))
+    assert rollout.pick(devs, "0.3.0", 10) != ten  # another release, another first wave
+    assert rollout.pick(devs, "0.2.0", 100) == sorted(devs, key=lambda d: rollout.rank(d, "0.2.0"))
 
 
 def test_cmd_all_queues_a_command_for_a_sleeping_camera(tmp_path, live_broker, subscriber,
