@@ -81,14 +81,14 @@ def _delta(a: dict, b: dict) -> dict:
 @contextlib.contextmanager
 def _without_hold():
     """The baseline firmware: no pad hold before deep sleep (main before issue 21)."""
-    import wildcam.power
+    import wildcam.core.board
 
-    keep = wildcam.power.hold_pins
-    wildcam.power.hold_pins = lambda pwdn, led: None
+    keep = wildcam.core.board.hold_pins
+    wildcam.core.board.hold_pins = lambda pwdn, led: None
     try:
         yield
     finally:
-        wildcam.power.hold_pins = keep
+        wildcam.core.board.hold_pins = keep
 
 
 def simulate(variant: str, seed: int = SEED, days: int = DAYS, hold: bool = True) -> dict:

@@ -216,3 +216,26 @@ def test_a_quiet_until_from_a_clock_set_back_does_not_silence_the_pir(sim, tmp_p
     sim.run_for(400)
     assert len(list(Path(b.sd.root, "DCIM").rglob("*.jpg"))) == 3
     assert "quiet period: ignored" not in "\n".join(log_tail(b, 400))
+
+
+def test_a_lowered_jpeg_quality_carries_over_deep_sleep(sim, tmp_path):
+    """A noisy scene's JPEG at quality 85 overflows the driver's buffer (capture.cam lowers
+    the quality and takes it again); the next wakes, timer wakes between them included, start
+    at the lowered quality from the first-shot record instead of failing again."""
+    from host_sim.scenes.creature import Creature, Walk
+    from host_sim.scenes.texture import Backdrop
+    from host_sim.scenes.wild import WildScene
+    visits = [Creature(20 + i, Walk(-0.2, 0.6, 0.12, t0=t), size=0.3, start=t, end=t + 12,
+                       shade=40, tex=8, pir_from=t) for i, t in enumerate((600, 2400, 4200))]
+    # sensor noise enough for an 84 KB JPEG at quality 85 (the VGA buffer holds 61 KB)
+    b = _battery_board(sim, tmp_path, WildScene(Backdrop(3), animals=visits, seed=3,
+                                                noise=16.0))
+    b.power_on()
+    sim.run_for(5000)
+    log = "\n".join(log_tail(b, 2000))
+    sides = [json.loads(p.read_text()) for p in Path(b.sd.root, "DCIM").rglob("*.json")
+             if p.name != "pending.json"]
+    events = {s["event"] for s in sides if s["trigger"] == "pir-wake"}
+    assert len(events) == 3, log
+    assert log.count("JPEG quality lowered") == 1, log
+    assert "timer wake" in log  # heartbeats woke it between the visits

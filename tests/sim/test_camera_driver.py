@@ -439,3 +439,18 @@ def test_the_quality_comes_back_after_good_frames(sim, make_board):
 
     q, sensor_q = on_board(sim, b, fw, seconds=60)
     assert q == 85 and sensor_q == 85
+
+
+def test_the_first_capture_starts_the_sensor_once(sim, make_board):
+    """Constructing the driver starts the sensor; the first JPEG needs no second start (a
+    reconfigure is a full deinit and init on the cnadler86 driver: ~0.6 s and its charge)."""
+    from wildcam.capture.cam import Camera
+    b = make_board(scene=_noisy(2.0))
+
+    async def fw():
+        cam = Camera(_Log(), frame_size="VGA", quality=85)
+        await cam.capture()
+        await cam.capture()
+        return b.camera.inits
+
+    assert on_board(sim, b, fw) == 1

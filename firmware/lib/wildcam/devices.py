@@ -39,8 +39,12 @@ def _camera(app):
     cam = app.cam
     if cam is None:
         release_holds(app)  # the camera's power-down pin may still be held from deep sleep
-        return Camera(log, frame_size=size, quality=quality, settle=settle,
-                      pins=presets.from_config(cfg))
+        cam = Camera(log, frame_size=size, quality=quality, settle=settle,
+                     pins=presets.from_config(cfg))
+        rec = app.rtc.shot if app.rtc is not None else None
+        if rec is not None:  # a quality lowered before the last sleep stays lowered
+            cam.q = min(quality, rec["q"])
+        return cam
     app.cam_log.replay(log)
     cam._log = log
     cam.frame_size, cam.settle = size, settle

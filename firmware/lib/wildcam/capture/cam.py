@@ -51,7 +51,7 @@ STALE_MS = 250       # legacy driver: after this pause the buffered frame is old
 FB_COUNT = 2
 QUALITY_STEP = 15  # a failed JPEG: this much lower quality for the next attempt
 QUALITY_MIN = 40
-QUALITY_BACK = 20  # good JPEGs in a row before the quality steps back up
+QUALITY_BACK = 60  # good JPEGs in a row before the quality steps back up (~20 bursts)
 
 
 def legacy_quality(q):
@@ -139,6 +139,11 @@ class Camera:
         d = self._drv
         fmt = d.PixelFormat.GRAYSCALE if gray else d.PixelFormat.JPEG
         fs = getattr(d.FrameSize, "R96X96" if size == "96X96" else size)
+        if self._cam is not None:
+            self._cam.reconfigure(pixel_format=fmt, frame_size=fs)
+            if not gray:
+                self._cam.quality = self.q
+            return
         while self._cam is None:
             try:
                 self._cam = self._construct(fmt, fs)
@@ -146,10 +151,6 @@ class Camera:
                 # the test frame the constructor takes did not come: smaller, if it can be
                 if gray or "initial frame" not in str(e) or not self._lower(gray):
                     raise CameraError(_explain(e))
-        else:
-            self._cam.reconfigure(pixel_format=fmt, frame_size=fs)
-            if not gray:
-                self._cam.quality = self.q
 
     def _construct(self, fmt, fs):
         d, p = self._drv, self.pins
