@@ -359,6 +359,7 @@ class Outbox:
         d["pending"] = self.pending()
         d["pending_bytes"] = self.pending_bytes()
         d["flash_bytes_written"] = self.bytes_written
+        d["dead_dropped"] = self.ring.dropped  # dead letters gone (media left the card)
         d["depth"] = self.depth()
         d["broken"] = [lane.name for lane in self._all() if lane.broken]
         return d
