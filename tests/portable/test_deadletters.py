@@ -202,3 +202,33 @@ def test_a_full_card_during_compaction_loses_no_record():
     _dead_events(box, 120)
     assert live <= _keys(box)
     assert not (set("k%04d" % i for i in range(0, 90, 2)) & _keys(box))
+
+
+def test_stats_say_delivered_queued_oldest_and_dead_with_causes():
+    """What `wildcam status` shows: media delivered (a total kept across reboots), pending
+    with the oldest item's time, dead letters on file with their causes."""
+    from wildcam.queue.deadletters import cause
+
+    assert cause("s3: s3 PUT cam/a.jpg: HTTP 400 InvalidArgument: bad") == \
+        "s3: HTTP 400 InvalidArgument"
+    assert cause("evicted") == "evicted"
+    st, clock = PrefixStorage(tmpdir()), Clock()
+    box = _box(st, clock)
+    _dead_images(box, st, 0, 5, reason="s3: s3 PUT cam/x.jpg: HTTP 400 InvalidArgument: no")
+    _dead_events(box, 2)
+    for i in range(3):
+        box.put("detection", route="media", media="/sd/DCIM/img%04d.jpg" % i, size=8,
+                key="s%d" % i)
+    first = clock.t - 2
+    box.done(box.next())
+    s = box.stats()
+    assert s["delivered_total"] == 1 and s["pending"] == 2
+    assert s["oldest_s"] == first + 1, (s["oldest_s"], first)
+    assert s["dead_letters"] == {"count": 7, "reasons": {
+        "s3: HTTP 400 InvalidArgument": 5, "400 bad event": 2}}, s["dead_letters"]
+    again = _box(st, clock)
+    again.done(again.next())
+    assert again.stats()["delivered_total"] == 2  # kept across a reboot
+    assert _box(st, clock).stats()["delivered_total"] == 2
+    requeue(again, 400)
+    assert again.stats()["dead_letters"]["count"] == 0  # put back: the summary follows

@@ -27,6 +27,18 @@ SEG_BYTES = 4096
 FILES = 8
 MAX = 2048
 _PASSED = ("evicted", "expired")  # finished by the queue itself: never requeued
+REASONS = 6
+
+
+def cause(reason):
+    """A dead letter's reason without the item's own words: "s3: s3 PUT <key>: HTTP 403 X:
+    text" -> "s3: HTTP 403 X"; other reasons cut at 40 characters."""
+    i = reason.find("HTTP ")
+    if i < 0:
+        return reason[:40]
+    dest = reason.split(":", 1)[0] if ":" in reason[:i] else ""
+    words = reason[i:].replace(":", " ").split()
+    return ("%s: " % dest if dest else "") + " ".join(words[:3])
 
 
 class DeadLetters:
@@ -40,6 +52,7 @@ class DeadLetters:
         self._sweep = -1  # the older kept file checked last
         self.dropped = 0  # records that went (no media, or it left the card)
         self.hold = False  # True while requeue() reads the files: no compaction then
+        self._summary = None  # cached summary(), dropped when the files change
 
     def open(self):
         self._recover()
@@ -116,6 +129,7 @@ class DeadLetters:
             self.box.wrote(len(rec), self._size == 0)
         started = self._size == 0
         self._size += len(rec)
+        self._summary = None
         if started and not self.hold:
             self._retire()
 
@@ -173,6 +187,7 @@ class DeadLetters:
         if not kept:
             self.st.remove(path)
             self.box.freed()
+            self._summary = None
         else:
             try:
                 with self.st.open(path, "rb") as f:
@@ -190,6 +205,7 @@ class DeadLetters:
         if seg == self._seg:
             self._size = size
         self.dropped += gone
+        self._summary = None
         return gone
 
     def read(self, limit):
@@ -211,6 +227,28 @@ class DeadLetters:
             if len(out) >= limit:
                 break
         return out
+
+    def summary(self):
+        """{"count": dead letters on file (evicted and expired ones too), "reasons": {cause:
+        n}}, the causes shortened to what a person acts on ("s3: HTTP 400 InvalidArgument"),
+        at most REASONS of them (the rest under "other"). One pass over the files, then
+        kept until they change."""
+        if self._summary is None:
+            count, reasons = 0, {}
+            for seg in self.numbers():
+                try:
+                    fsize = self.st.size(self._path(seg))
+                    with self.st.open(self._path(seg), "rb") as f:
+                        for _, d in self._scan(f, fsize):
+                            count += 1
+                            why = cause(d.get("r") or "")
+                            if why not in reasons and len(reasons) >= REASONS:
+                                why = "other"
+                            reasons[why] = reasons.get(why, 0) + 1
+                except OSError:
+                    continue
+            self._summary = {"count": count, "reasons": reasons}
+        return self._summary
 
     def quarantine(self, f, start, end, header):
         """Keep the damaged bytes [start, end) of open file `f` (bounded; best effort)."""
