@@ -29,15 +29,15 @@ from bench.common import write_result
 from host_sim import Simulation
 from host_sim import constants as C
 from host_sim.constants import DEFAULT_EPOCH
-from host_sim.energy import (AWAKE, BATTERY, CENTRAL, HIGH, LOW, PER_EVENT_S, floor_ma,
-                             sleep_ma)
+from host_sim.energy import AWAKE, CAPACITY_MAH, CENTRAL, HIGH, LOW, PER_EVENT_S, floor_ma
+from host_sim.energy import battery_days as energy_days
+from host_sim.energy import price as energy_price
 from host_sim.fleet import battery_board
 from host_sim.netcost import NetModel
 from host_sim.scenes.base import Scene
 from host_sim.scenes.elements import Animal, Wind
 from host_sim.scenes.kinds import daylight
 
-CAPACITY_MAH = 7000
 TRIGGERS = 20
 WIND_HOURS = 6
 DAYS = 4  # day 1 is warm-up; days 2..4 are measured
@@ -45,7 +45,6 @@ PRESETS = ("ai-thinker-mod", "ai-thinker")
 SEED = 11
 HELD_OUT_SEED = 23  # another day's visits and wind: the figures must not hang on one seed
 SYNC_WINDOWS = 1  # host_sim.fleet.BATTERY_DAY: 06:00-06:30
-AWAKE_STATES = ("awake", "awake_wifi", "flash_led")
 
 
 def standard_scene(seed: int, days: int) -> Scene:
@@ -205,30 +204,15 @@ def network(run: dict, which: int) -> dict:
 
 
 def price(run: dict, variant: str, which: int, sd_card: bool = True) -> dict:
-    """mAh per day by part, with the `which` (LOW/CENTRAL/HIGH) current figures."""
-    s, ev = run["seconds"], run["events"]
-    parts = {
-        "deep_sleep": s.get("deep_sleep", 0) * floor_ma(variant, sd_card, which) / 3600,
-        "deep_sleep_cam_on": s.get("deep_sleep_cam_on", 0) * sleep_ma(variant, True, sd_card,
-                                                                       False, which) / 3600,
-        "deep_sleep_led_on": s.get("deep_sleep_led_on", 0) * AWAKE["flash_led"][which] / 3600,
-    }
-    for k in AWAKE_STATES:
-        parts[k] = s.get(k, 0) * AWAKE[k][which] / 3600
-    for k, per in PER_EVENT_S.items():
-        state = "awake_wifi" if k == "tls" else "awake"
-        parts["event_" + k] = ev.get(k, 0) * per[which] * AWAKE[state][which] / 3600
+    """mAh per day by part, with the `which` (LOW/CENTRAL/HIGH) current figures
+    (host_sim.energy.price) plus the network as over TLS."""
+    parts = energy_price(run["seconds"], run["events"], variant, which, sd_card)
     parts.update(network(run, which))
     return parts
 
 
 def battery_days(mah_per_day: float, case: int) -> float:
-    """Days on CAPACITY_MAH: usable share x temperature factor, less self-discharge.
-    `case` LOW takes the pessimistic battery figures, HIGH the optimistic ones."""
-    pick = {LOW: LOW, CENTRAL: CENTRAL, HIGH: HIGH}[case]
-    usable = CAPACITY_MAH * BATTERY["usable"][pick] * BATTERY["temperature"][pick]
-    self_mah_day = CAPACITY_MAH * BATTERY["self_discharge_month"][pick] / 30.0
-    return usable / (mah_per_day + self_mah_day)
+    return energy_days(mah_per_day, case, CAPACITY_MAH)
 
 
 def figures(run: dict, variant: str, sd_card: bool = True) -> dict:

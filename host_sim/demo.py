@@ -204,6 +204,14 @@ def loop_facts(watch) -> dict:
             "blocking_socket_calls": len(watch.blocking), "dns_lookups": len(watch.dns)}
 
 
+def battery_days_cell(energy: dict) -> str:
+    """"140 (95-170)": central (low-high) battery days of a battery camera; "mains"."""
+    d = energy.get("battery_days")
+    if not d:
+        return "mains"
+    return f"{d['central']:g} ({d['low']:g}-{d['high']:g})"
+
+
 def show(report: dict, boards: list, console: Console, log_lines: int, html) -> None:
     t = Table(title=f"{len(boards)} camera(s), {report['simulated_hours']:g} simulated hours "
                     f"in {report['wall_seconds']} s")
@@ -218,12 +226,13 @@ def show(report: dict, boards: list, console: Console, log_lines: int, html) -> 
     t.add_column("firmware", justify="right")
     t.add_column("latency p50/p95 s", justify="right")
     t.add_column("mAh/day", justify="right")
+    t.add_column("battery days", justify="right")
     for r in report["boards"]:
         lat = r["latency_s"]
         fw = r["firmware"]
         t.add_row(*(str(r[c]) for c, _ in cols), f"{fw['version']} {fw['state']}",
                   f"{lat['p50']}/{lat['p95']}",
-                  str(r["energy"]["mah_per_day"]))
+                  str(r["energy"]["mah_per_day"]), battery_days_cell(r["energy"]))
     console.print(t)
     lost = sum(r["lost"] for r in report["boards"])
     queued = sum(r.get("queued", 0) for r in report["boards"])

@@ -182,3 +182,49 @@ class EnergyModel:
 
     def battery_days(self, mah_per_day: float, capacity_mah: float) -> float:
         return capacity_mah / mah_per_day if mah_per_day > 0 else float("inf")
+
+
+# --- pricing a run's state times with the low / central / high figures -----------------------
+CAPACITY_MAH = 7000  # the pack bench power and the fleet summary price against (2 x 3500 mAh)
+AWAKE_STATES = ("awake", "awake_wifi", "flash_led")
+
+
+def price(seconds: dict, events: dict, variant: str, which: int, sd_card: bool = True) -> dict:
+    """mAh by part for `seconds` per state and `events` counts (e.g. per day), with the
+    `which` (LOW/CENTRAL/HIGH) current figures."""
+    s, ev = seconds, events
+    parts = {
+        "deep_sleep": s.get("deep_sleep", 0) * floor_ma(variant, sd_card, which) / 3600,
+        "deep_sleep_cam_on": s.get("deep_sleep_cam_on", 0) * sleep_ma(variant, True, sd_card,
+                                                                       False, which) / 3600,
+        "deep_sleep_led_on": s.get("deep_sleep_led_on", 0) * AWAKE["flash_led"][which] / 3600,
+    }
+    for k in AWAKE_STATES:
+        parts[k] = s.get(k, 0) * AWAKE[k][which] / 3600
+    for k, per in PER_EVENT_S.items():
+        state = "awake_wifi" if k == "tls" else "awake"
+        parts["event_" + k] = ev.get(k, 0) * per[which] * AWAKE[state][which] / 3600
+    return parts
+
+
+def battery_days(mah_per_day: float, case: int, capacity_mah: float = CAPACITY_MAH) -> float:
+    """Days on `capacity_mah`: usable share x temperature factor, less self-discharge.
+    `case` LOW takes the pessimistic battery figures, HIGH the optimistic ones."""
+    usable = capacity_mah * BATTERY["usable"][case] * BATTERY["temperature"][case]
+    self_mah_day = capacity_mah * BATTERY["self_discharge_month"][case] / 30.0
+    return usable / (mah_per_day + self_mah_day)
+
+
+def days_range(model: "EnergyModel", days: float, capacity_mah: float = CAPACITY_MAH) -> dict:
+    """Battery days low / central / high for what `model` counted over `days` simulated days:
+    low = the high currents and the pessimistic battery, high = the reverse (as bench
+    power). Network pricing beyond the simulated radio time is bench power's alone."""
+    days = max(days, 1e-9)
+    sec = {k: v / days for k, v in model.seconds.items()}
+    ev = {k: v / days for k, v in model.events.items()}
+    out = {"capacity_mah": capacity_mah}
+    for name, cur, bat in (("low", HIGH, LOW), ("central", CENTRAL, CENTRAL),
+                           ("high", LOW, HIGH)):
+        mah = sum(price(sec, ev, model.variant, cur, model.sd_card).values())
+        out[name] = round(battery_days(mah, bat, capacity_mah), 1)
+    return out

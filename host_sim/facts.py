@@ -6,8 +6,10 @@ receipts log), the board's hardware event log, its energy model and the scene ge
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from .energy import days_range
 from .fleet import Fleet, _pct, cloud_objects, sd_images
 
 MATCH_S = 3.0  # an image within this many seconds of an animal being in view is "true"
@@ -98,6 +100,7 @@ def summarise(b, fleet: Fleet, start_epoch: float) -> dict:
     days = max(fleet.sim.clock.now / 86400, 1e-9)
     mah_day = e["total_mah"] / days
     rep = b.report()
+    battery = _on_battery(b)
     return {
         "name": b.name, "power": fleet.power.get(b.name, "mains"), "boots": rep["boots"], "crashes": rep["counters"].get("crashes", 0),
         "power_cuts": len(fleet.cuts[b.name]), "animal_visits": len(visits),
@@ -112,8 +115,8 @@ def summarise(b, fleet: Fleet, start_epoch: float) -> dict:
         "duplicates": max(0, len(receipts) - len(set(receipts))),
         "latency_s": {"p50": _pct(latencies, 50), "p95": _pct(latencies, 95),
                       "max": max(latencies) if latencies else None},
-        "energy": {"mah_per_day": round(mah_day, 2),
-                   "battery_days_7000mah": round(7000 / mah_day, 1) if mah_day else None,
+        "energy": {"mah_per_day": round(mah_day, 2), "battery": battery,
+                   "battery_days": days_range(b.energy, days) if battery else None,
                    "by_state": e["by_state"]},
         "flash_bytes_written": rep["storage"]["flash"]["bytes"],
         "sd_bytes_written": rep["storage"]["sd"]["bytes"],
@@ -121,6 +124,15 @@ def summarise(b, fleet: Fleet, start_epoch: float) -> dict:
         "timeline": timeline(b, fleet, start_epoch, rows, cloud),
         "battery": fleet.battery[b.name], "images_list": rows,
     }
+
+
+def _on_battery(b) -> bool:
+    """Whether the camera's config runs it on battery (power.mode)."""
+    try:
+        cfg = json.loads((Path(b.flash.root) / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (cfg.get("power") or {}).get("mode") == "battery"
 
 
 def _firmware(b, fleet) -> dict:
@@ -138,14 +150,31 @@ def _receipts(b) -> list[str]:
     return [ln.split()[0] for ln in p.read_text().splitlines() if ln.strip()] if p.exists() else []
 
 
+def sleep_spans(b, until: float) -> list[tuple]:
+    """(start, end, planned ms, camera powered) of each deep sleep in the board's hardware
+    event log: from `deepsleep` to the next boot (a PIR or timer wake) or power event,
+    else `until` (still asleep when the run ended)."""
+    out, open_ = [], None
+    for t, kind, detail in b.events:
+        if kind == "deepsleep":
+            open_ = (t, detail.get("ms"), bool(detail.get("camera_powered")))
+        elif open_ is not None and kind in ("boot", "power_off", "powercut_injected"):
+            out.append((open_[0], t, open_[1], open_[2]))
+            open_ = None
+    if open_ is not None:
+        out.append((open_[0], max(open_[0], until), open_[1], open_[2]))
+    return out
+
+
 def timeline(b, fleet, start_epoch, rows, cloud) -> list[dict]:
     out = []
+    for s, e, ms, cam in sleep_spans(b, fleet.sim.clock.now):
+        out.append({"t": s, "kind": "sleep", "end": e, "detail": {
+            "asleep_s": round(e - s, 1), "timer_s": ms / 1000 if ms else None,
+            "camera_powered": cam}})
     for t, kind, detail in b.events:
         if kind == "boot":
             out.append({"t": t, "kind": "boot", "detail": {"cause": detail.get("cause")}})
-        elif kind == "deepsleep":
-            out.append({"t": t, "kind": "sleep", "end": t + (detail.get("ms") or 0) / 1000,
-                        "detail": {}})
         elif kind == "powercut_injected":
             out.append({"t": t, "kind": "powercut", "detail": {}})
         elif kind == "ota_published":

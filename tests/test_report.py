@@ -59,7 +59,9 @@ def board(name, out, lost=0, n_images=4):
         "pir_pulses": 6, "events": n_images, "true_triggers": 2, "false_triggers": 2,
         "missed_visits": 1, "images": n_images, "delivered": n_images - lost, "lost": lost,
         "duplicates": 0, "latency_s": {"p50": 12.0, "p95": 1800.0, "max": 5800.0},
-        "energy": {"mah_per_day": 40.1, "battery_days_7000mah": 174.5,
+        "energy": {"mah_per_day": 40.1, "battery": True,
+                   "battery_days": {"capacity_mah": 7000, "low": 98.2, "central": 150.4,
+                                    "high": 171.9},
                    "by_state": {"deep_sleep": {"seconds": 80000, "mah": 31.1, "share": 0.78},
                                 "awake": {"seconds": 5000, "mah": 6.0, "share": 0.15},
                                 "awake_wifi": {"seconds": 1400, "mah": 3.0, "share": 0.07}}},
@@ -109,6 +111,9 @@ def test_report_structure(report):
     assert sum(lab.startswith("timeline of") for lab in labels) == 2
     assert any("activity" in lab.lower() or "per hour" in lab.lower() for lab in labels)
     assert any("latency" in lab for lab in labels)
+    # deep sleep drawn as a span on each timeline; battery days from the model with its range
+    assert src.count("<title>deep sleep at 00:10 until 01:56") == 2
+    assert "150 <small>(98&ndash;172)</small>" in src
     # thumbnails: embedded JPEG data, smaller than the originals, boxes in two colours
     uris = [a["href"] for t, a in tags if t == "image"]
     assert len(uris) == 8 and all(u.startswith("data:image/jpeg;base64,") for u in uris)
@@ -181,3 +186,9 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     body = im.crop((0, 200, 1400, 2000))
     extrema = body.convert("L").getextrema()
     assert extrema[1] - extrema[0] > 100
+    # a deep-sleep span of a timeline is drawn (its colour, host_sim.report.style)
+    from host_sim.report.style import KIND_STYLE
+
+    sleep = tuple(int(KIND_STYLE["sleep"][1][i:i + 2], 16) for i in (1, 3, 5))
+    assert any(c == sleep for _, c in (colours or im.getcolors(maxcolors=1 << 24))), \
+        "no deep-sleep span on the rendered page"

@@ -134,10 +134,22 @@ def errors_of(state: dict) -> list[str]:
     restarts = (state.get("tasks") or {}).get("restarts")
     if restarts:
         out.append(f"{restarts} task restarts")
-    dead = (state.get("queue") or {}).get("dead")
-    if dead:
-        out.append(f"{dead} dead letters")
+    for alarm in (state.get("sync") or {}).get("alarms") or []:
+        out.append(str(alarm))  # a destination held off: its configuration is refused
     return out
+
+
+def accounting(q: dict, now: float) -> dict:
+    """What a camera's `queue` report says about its images: delivered (a total the camera
+    keeps), queued on the camera with the oldest item's age, dead-lettered with causes.
+    Queued is never lost; lost (taken and now nowhere) is not something a camera can see:
+    it is counted against the destination (`python -m host_sim`, tools/export.py)."""
+    dl = q.get("dead_letters") if isinstance(q.get("dead_letters"), dict) else {}
+    oldest = q.get("oldest_s")
+    return {"delivered": q.get("delivered_total"), "queued": q.get("pending"),
+            "oldest_queued_s": max(0.0, now - oldest) if isinstance(oldest, (int, float))
+            and oldest > 0 else None,
+            "dead": dl.get("count", q.get("dead")), "dead_reasons": dl.get("reasons") or {}}
 
 
 def rows(fleet: Fleet, known: list[str], stale_s: float, now: float | None = None) -> list[dict]:
@@ -153,7 +165,7 @@ def rows(fleet: Fleet, known: list[str], stale_s: float, now: float | None = Non
                     "stale": dev not in fleet.state or age is None or age > stale_s,
                     "battery_v": p.get("battery_v"), "battery_pct": p.get("battery_pct"),
                     "queue": q.get("pending"), "fw": sysd.get("fw"), "slot": sysd.get("slot"),
-                    "errors": errors_of(st)})
+                    **accounting(q, now), "errors": errors_of(st)})
     return out
 
 
@@ -177,18 +189,40 @@ def cmd_status(a, console: Console) -> int:
         print(json.dumps(rs, indent=1))
         return 0
     t = Table(title=f"WildCAM fleet ({len(rs)} cameras)")
-    for col in ("device", "link", "last seen", "battery", "queue", "firmware", "errors"):
+    for col in ("device", "link", "last seen", "battery", "delivered", "queued (oldest)",
+                "dead (causes)", "firmware", "errors"):
         t.add_column(col)
     for r in rs:
         bat = "-" if r["battery_v"] is None else f"{r['battery_v']:.2f} V" + (
             f" ({r['battery_pct']}%)" if r["battery_pct"] is not None else "")
         link = {"online": "[green]online[/]", "offline": "[red]offline[/]"}.get(r["link"], r["link"])
         t.add_row(r["device"], link, _age(r["age_s"]) + (" [yellow]STALE[/]" if r["stale"] else ""),
-                  bat, "-" if r["queue"] is None else str(r["queue"]),
+                  bat, "-" if r["delivered"] is None else str(r["delivered"]),
+                  _queued(r), _dead(r),
                   f"{r['fw'] or '-'}" + (f" ({r['slot']})" if r["slot"] else ""),
                   "; ".join(r["errors"]) or "-")
     console.print(t)
+    console.print("queued images are safe on the camera (sent at its next sync), never lost; "
+                  "lost (taken and now nowhere) is counted against the destination, not here")
     return 0
+
+
+def _queued(r: dict) -> str:
+    if r["queued"] is None:
+        return "-"
+    age = r.get("oldest_queued_s")
+    return str(r["queued"]) + (f" ({_age(age).replace(' ago', '')})" if r["queued"] and age
+                               is not None else "")
+
+
+def _dead(r: dict) -> str:
+    if r["dead"] is None:
+        return "-"
+    if not r["dead"]:
+        return "0"
+    causes = ", ".join(f"{n} {why}" for why, n in sorted(r["dead_reasons"].items(),
+                                                         key=lambda kv: -kv[1]))
+    return f"[red]{r['dead']}[/]" + (f" ({causes})" if causes else "")
 
 
 # --- commands -------------------------------------------------------------------------------

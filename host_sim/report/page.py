@@ -37,7 +37,10 @@ FLEET_COLS = (
      "Time from capture to arrival in the cloud: half of the pictures (p50), 95% of them "
      "(p95), the slowest (max)"),
     ("mah", "mAh/day", "Battery charge used per day"),
-    ("days", "battery days", "Days on a 7,000 mAh pack at this rate"),
+    ("days", "battery days",
+     "Battery cameras: days on a 7,000 mAh pack from the energy model (host_sim/energy.py, "
+     "docs/POWER.md): central, and low-high from the pessimistic and optimistic current and "
+     "battery figures; mains cameras: none"),
 )
 
 
@@ -46,8 +49,16 @@ def _row_values(b: dict) -> dict:
     en = b.get("energy") or {}
     v = {k: b.get(k) for k, _, _ in FLEET_COLS}
     v.update(images=image_count(b), lat=(lat.get("p50"), lat.get("p95"), lat.get("max")),
-             mah=en.get("mah_per_day"), days=en.get("battery_days_7000mah"))
+             mah=en.get("mah_per_day"), days=en.get("battery_days"))
     return v
+
+
+def days_text(days) -> tuple:
+    """("central (low-high)", central) of a battery camera's battery days; ("mains", None)."""
+    if not isinstance(days, dict) or days.get("central") is None:
+        return "mains", None
+    return (f'{num(days["central"], 0)} <small>({num(days.get("low"), 0)}&ndash;'
+            f'{num(days.get("high"), 0)})</small>', days["central"])
 
 
 def fleet_table(boards: list) -> str:
@@ -70,7 +81,7 @@ def fleet_table(boards: list) -> str:
             elif key == "mah":
                 text = num(val, 1)
             elif key == "days":
-                text = num(val, 0)
+                text, val = days_text(val)
             else:
                 text = num(val)
             sort = "" if val is None else f' data-v="{esc(val)}"'
@@ -193,8 +204,10 @@ GLOSSARY = """
  is a picture sent twice (e.g. after a power cut) and is dropped by its unique key.</dd>
 <dt>latency</dt><dd>Time from taking a picture to its arrival in the cloud. Long latencies
  usually mean the WiFi was down or uploads wait for the daily sync window to save battery.</dd>
-<dt>mAh/day, battery days</dt><dd>Charge used per simulated day, and how many days a
- 7,000 mAh battery pack would last at that rate.</dd>
+<dt>mAh/day, battery days</dt><dd>Charge used per simulated day, and, for a battery
+ camera, how many days a 7,000 mAh pack lasts by the energy model: the central figure, and in
+ brackets the range from the pessimistic to the optimistic published currents and battery
+ figures (usable share, self-discharge, cold). Deep sleep shows on each camera's timeline.</dd>
 </dl>
 """
 

@@ -120,10 +120,13 @@ def test_refused_credentials_keep_every_item_queued_and_hold_off():
     s = eng.stats()
     assert box.pending() == 2 and s["dead"] == 0 and not box.dead_letters()
     assert "SignatureDoesNotMatch" in s["destinations"]["a"]["last_error"]
+    assert len(s["alarms"]) == 1 and "a held" in s["alarms"][0], s["alarms"]
+    assert "SignatureDoesNotMatch" in s["alarms"][0]  # the health alarm names the cause
     assert eng.dests["a"].breaker.wait_ms(time.ticks_ms()) > 590000  # one try per 10 min
     eng.dests["a"].breaker.retry_at = 0  # the secret was fixed; the backoff is over
     dest.script = []
     assert run(eng.drain()) == 2 and dest.got == ["one", "two"] and box.pending() == 0
+    assert eng.stats()["alarms"] == []
 
 
 def test_failover_to_the_next_destination():

@@ -199,7 +199,7 @@ class App:
         s = self.sync.stats()
         return {"delivered": s["delivered"], "failed": s["failed"], "dead": s["dead"],
                 "success_rate": s["success_rate"], "last_sync": s["last_sync"],
-                "latency_p95_s": s["latency_p95_s"]}
+                "latency_p95_s": s["latency_p95_s"], "alarms": s["alarms"]}
 
     def capture_summary(self):
         c = dict(self.capture.counters)

@@ -5,8 +5,8 @@ Layout under `root` (one folder per lane; a lane is a priority plus a route name
 
     <root>/q<prio>-<route>/<seg>.seg   append-only records (`wildcam.queue.records`)
     <root>/q<prio>-<route>/journal     cursor and newest segment (`wildcam.queue.lane`)
-    <root>/boot                        boot counter for idempotency keys (`...journal`)
-    <root>/dead/<seg>.seg              dead-letter records (item + reason), a bounded ring
+    <root>/boot, <root>/sent           boot counter for keys, media delivered (`...journal`)
+    <root>/dead/<seg>.seg              dead letters, kept while their media is on the card
     <root>/quarantine/<n>.bin          raw bytes of damaged records, a bounded ring
     <root>/<prio>-<route>/             format 1 lanes of older firmware, drained (`...legacy`)
 
@@ -19,8 +19,8 @@ Guarantees:
   (both dead-lettered with their reason first; without room for the dead letter the item
   stays). A cut between delivery and `done()` means one more delivery, which destinations
   drop by the item's idempotency key; auto keys carry a boot number persisted in `boot`.
-- An `Item` (wildcam.queue.item) is a handle: once its item was finished (say evicted while its upload ran),
-  `done()`/`dead()` on it change nothing and count it as `stale`. Counts never go negative.
+- An `Item` is a handle: once finished (say evicted during its upload), `done()`/`dead()` on
+  it change nothing and count it as `stale`. Counts never go negative.
 - Room: the budget is `max_bytes` (records + media) AND the free space of the filesystem
   the outbox lives on, less reserves (journal and dead letters always; alerts may use a
   further reserve the others may not). An item that cannot fit even after evicting all
@@ -50,6 +50,7 @@ PRIORITIES = ("alert", "detection", "health", "timelapse")  # index = priority, 
 SEG_BYTES = 16384
 NO_SPACE = (28, 13)  # ENOSPC; FAT refuses a new directory cluster with EACCES
 _BOOT = 0x42  # "B"
+_SENT = 0x44  # "D": media items delivered, a total that only grows
 
 
 class QueueFull(Exception):
@@ -91,6 +92,8 @@ class Outbox:
                          "open_errors": 0}
         self.problems = []  # what open() could not do (short strings)
         self._boot = None  # this boot's number, persisted at the first auto key
+        self._sent = None  # journal of the media-delivered total (read on first use)
+        self._sent_n = 0
 
     # --- opening --------------------------------------------------------------------------
     def open(self):
@@ -308,7 +311,28 @@ class Outbox:
             return 0
         lane.finish(live[-1], live)
         self.counters["delivered"] += len(live)
+        media = sum(1 for i in live if i.media)
+        if media:
+            self._count_sent(media)
         return len(live)
+
+    def sent_total(self):
+        """Media items delivered since this outbox was created (`<root>/sent`; a power cut
+        right after a delivery may leave that one uncounted)."""
+        if self._sent is None:
+            self._sent = j = Journal(self.st, self.root + "/sent", _SENT)
+            self._sent_n = (j.load() or (0, 0, 0))[1]
+        return self._sent_n
+
+    def _count_sent(self, n):
+        total, j = self.sent_total() + n, self._sent
+        new = j.salt is None
+        try:
+            self.wrote(j.create(self.new_salt("sent"), 0, total, 0) if new else
+                       j.write(0, total, 0), new)
+            self._sent_n = total
+        except OSError:
+            self.counters["journal_errors"] += 1
 
     def dead(self, item, reason):
         """Move the head item `item` to the dead-letter ring with `reason`. False when the
@@ -359,6 +383,12 @@ class Outbox:
         d["pending"] = self.pending()
         d["pending_bytes"] = self.pending_bytes()
         d["flash_bytes_written"] = self.bytes_written
+        d["dead_dropped"] = self.ring.dropped  # dead letters gone (media left the card)
+        d["dead_letters"] = self.ring.summary()
+        d["delivered_total"] = self.sent_total()
+        times = [h.created for h in (lane.peek() for lane in self._all() if lane.count)
+                 if h is not None and h.created]
+        d["oldest_s"] = min(times) if times else None  # oldest pending item (Unix s)
         d["depth"] = self.depth()
         d["broken"] = [lane.name for lane in self._all() if lane.broken]
         return d

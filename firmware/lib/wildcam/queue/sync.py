@@ -52,6 +52,7 @@ class _Dest:
         self.failed = 0
         self.bytes_sent = 0
         self.last_error = None
+        self.held = None  # why its configuration is refused (items held), until a success
 
     def wait_ms(self, now, size):
         """0 when a request of `size` bytes may go now, else how long to wait."""
@@ -262,6 +263,7 @@ class SyncEngine:
             self.counters["failed"] += 1
             self.counters["retried"] += 1
             if isinstance(e, Refused):  # the secret is wrong: say so loudly, keep the items
+                d.held = str(e)[:120]
                 self.log.error("%s refused the credentials (%s stays queued, next try in %d s):"
                                " %s", d.name, items[0].key, after // 1000, e)
             else:
@@ -270,6 +272,7 @@ class SyncEngine:
             return False
         ms = time.ticks_diff(time.ticks_ms(), t0)
         d.breaker.success()
+        d.held = None
         d.sent += len(items)
         d.bytes_sent += sent or 0
         self.counters["bytes"] += sent or 0
@@ -315,4 +318,11 @@ class SyncEngine:
             dests[name] = {"sent": d.sent, "failed": d.failed, "bytes": d.bytes_sent,
                            "state": STATE_NAMES[d.breaker.state], "last_error": d.last_error}
         out["destinations"] = dests
+        out["alarms"] = self.alarms()
         return out
+
+    def alarms(self):
+        """One line per destination whose configuration is refused (credentials, bucket,
+        certificate): what a person must fix; its items stay queued meanwhile."""
+        return ["%s held: %s" % (n, self.dests[n].held) for n in sorted(self.dests)
+                if self.dests[n].held]
