@@ -23,6 +23,7 @@ Guarantees:
 from __future__ import annotations
 
 import os
+from errno import errorcode
 from typing import Callable, Optional
 
 from . import install as _install
@@ -280,7 +281,10 @@ class SimStorage(Storage):
         fs, real = self._fs_real(path)
         if any(c in mode for c in "wax+"):
             return _WriteFile(self, fs, real, mode)
-        return open(real, mode)
+        try:
+            return open(real, mode)
+        except OSError as e:  # MicroPython's VFS says the errno only, never a path
+            raise OSError(e.errno, errorcode.get(e.errno, "EIO")) from None
 
     def rename(self, src: str, dst: str) -> None:
         fs, rs = self._fs_real(src)

@@ -191,3 +191,26 @@ def test_quiet_period_drops_triggers_then_captures_again(sim, tmp_path):
     events = {json.loads(f.with_suffix(".json").read_text())["event"] for f in _jpegs(b)}
     assert len(events) == 2  # the visit at 100 s fell in the quiet period after 60 s
     assert len(_jpegs(b)) == 6
+
+
+def test_a_long_error_text_never_costs_a_heartbeat(sim, tmp_path):
+    """Heartbeats prove survey effort: a report carrying long texts (a technician's long
+    deployment comment, the OTA check of a missing manifest under a 245-character URL) is
+    clipped to fit its outbox record instead of being dropped ('record too large')."""
+    from host_sim.facts import log_tail
+    cloud = Filesystem("cloud", str(tmp_path / "cloud"), 1 << 30)
+    url = "file:/sd/" + "m" * 236 + ".json"
+    b = _board(sim, tmp_path, config={"ota.url": url, "ota.check_h": 1,
+                                      "health.interval_s": 300},
+               scene=scenes.empty(), mounts={"cloud": cloud})
+    Path(b.flash.root, "deployment.json").write_text(json.dumps({
+        "deploymentID": "cam-01-ridge", "deploymentStart": "2026-06-01T00:00:00+00:00",
+        "latitude": 47.61, "longitude": -122.33,
+        "deploymentComments": "Mounted on the second oak past the gate. " * 20}))
+    b.power_on()
+    sim.run_for(2 * 3600)
+    log = "\n".join(log_tail(b, 2000))
+    assert "record too large" not in log, log
+    beats = [p for p in (tmp_path / "cloud" / "cam-01").glob("*.json")
+             if '"health"' in p.read_text() or '"sys"' in p.read_text()]
+    assert len(beats) >= 2 * 3600 // 300 - 2, len(beats)

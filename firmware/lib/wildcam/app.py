@@ -21,6 +21,8 @@ from wildcam.core.storage import Storage
 
 HOUSEKEEPING_MS = 10000
 STABLE_MS = 300000  # a boot that ran this long is no longer part of a crash loop
+HEALTH_FIT = 1800  # bytes of heartbeat JSON an outbox record (2,048 B body) surely holds
+HEALTH_TEXT_MAX = 100  # characters of any one text in a heartbeat that would not fit
 
 # True only for the type checker (pyrightconfig.json "defineConstant"): the imports below
 # give App's parts their types; on a board this is False and nothing is imported.
@@ -183,6 +185,13 @@ class App:
         machine.reset()
 
     def queue_health(self, snap):
+        """The heartbeat; when it would not fit one outbox record, its texts are clipped (a
+        long error or deployment comment must not cost the heartbeat: survey effort is
+        proven by them)."""
+        from wildcam.core import jsonutil
+
+        if len(jsonutil.dumps(snap)) > HEALTH_FIT:
+            snap = jsonutil.clip(snap, HEALTH_TEXT_MAX)
         self.queue("health", "events", data=snap)
         if getattr(self, "rtc", None) is not None and clock.now():
             self.rtc.set("last_hb", clock.now())

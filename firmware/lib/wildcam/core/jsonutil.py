@@ -97,6 +97,18 @@ def dumps(obj, indent=None, _level=0):
     return _scalar(obj)
 
 
+def clip(obj, n):
+    """A copy of `obj` with every string longer than `n` cut to `n` (ending in "..."): an
+    error text of any length keeps a report within its record's size."""
+    if isinstance(obj, str):
+        return obj if len(obj) <= n else obj[:n - 3] + "..."
+    if isinstance(obj, dict):
+        return {k: clip(obj[k], n) for k in obj}
+    if isinstance(obj, (list, tuple)):
+        return [clip(v, n) for v in obj]
+    return obj
+
+
 def flatten(doc, prefix="", out=None):
     """{"a": {"b": 1}} -> {"a.b": 1}. Lists and scalars are leaves."""
     if out is None:
