@@ -86,6 +86,16 @@ class Filesystem:
         return self.vol.free()
 
 
+
+def _host(fn, *args, **kw):
+    """A host filesystem call with its error as MicroPython's VFS gives it: `OSError(errno)`,
+    never a path (the host's own paths must not reach firmware texts: a heartbeat carrying
+    one outgrew its record under a long TMPDIR)."""
+    try:
+        return fn(*args, **kw)
+    except OSError as e:
+        raise OSError(e.errno, errorcode.get(e.errno or 0, "EIO")) from None
+
 class _WriteFile:
     """An unbuffered host file that reports every write() to its SimStorage first, and on
     LittleFS keeps what it needs to fall back to its last sync."""
@@ -106,7 +116,7 @@ class _WriteFile:
             else:
                 fs.vol.release(old)
         raw_mode = mode.replace("t", "").replace("b", "") + "b"
-        self._f = open(real, raw_mode, buffering=0)
+        self._f = _host(open, real, raw_mode, buffering=0)
         self._size = os.fstat(self._f.fileno()).st_size
         self._synced = self._size  # content size at the last sync
         self._restore = old if self._held else self._size  # file size after a fallback
@@ -281,10 +291,7 @@ class SimStorage(Storage):
         fs, real = self._fs_real(path)
         if any(c in mode for c in "wax+"):
             return _WriteFile(self, fs, real, mode)
-        try:
-            return open(real, mode)
-        except OSError as e:  # MicroPython's VFS says the errno only, never a path
-            raise OSError(e.errno, errorcode.get(e.errno, "EIO")) from None
+        return _host(open, real, mode)
 
     def rename(self, src: str, dst: str) -> None:
         fs, rs = self._fs_real(src)
@@ -297,7 +304,7 @@ class SimStorage(Storage):
             raise OSError(EEXIST, "FAT: rename target exists", dst)
         self._op(fs)
         old = os.path.getsize(rd) if os.path.isfile(rd) else None
-        os.rename(rs, rd)
+        _host(os.rename, rs, rd)
         if old is not None:
             fs.used -= fs.blocks(old)
         fs.counters["renames"] += 1
@@ -306,9 +313,9 @@ class SimStorage(Storage):
         fs, real = self._fs_real(path)
         size = os.path.getsize(real) if os.path.isfile(real) else None
         if size is None:
-            os.remove(real)  # raises the host's error for missing files / folders
+            _host(os.remove, real)  # the error for a missing file or a folder
         self._op(fs)
-        os.remove(real)
+        _host(os.remove, real)
         fs.used -= fs.blocks(size)
         fs.counters["removes"] += 1
 
@@ -318,27 +325,27 @@ class SimStorage(Storage):
             raise OSError(EEXIST, "exists", path)
         self._op(fs)
         fs.vol.mkdir()
-        os.mkdir(real)
+        _host(os.mkdir, real)
         fs.counters["mkdirs"] += 1
 
     def rmdir(self, path: str) -> None:
         fs, real = self._fs_real(path)
         if not os.path.isdir(real):
-            os.rmdir(real)
+            _host(os.rmdir, real)
         self._op(fs)
-        os.rmdir(real)
+        _host(os.rmdir, real)
         fs.vol.rmdir()
         fs.counters["removes"] += 1
 
     def listdir(self, path: str):
         _fs, real = self._fs_real(path)
-        names = os.listdir(real)
+        names = _host(os.listdir, real)
         names.sort()
         return names
 
     def stat(self, path: str):
         _fs, real = self._fs_real(path)
-        return os.stat(real)
+        return _host(os.stat, real)
 
     def statvfs(self, path: str):
         fs, _real = self._fs_real(path)

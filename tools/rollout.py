@@ -24,6 +24,7 @@ import time
 
 from rich.console import Console
 
+from tools import fleet as mqtt_fleet
 from tools.ui import HelpFormatter
 
 
@@ -64,11 +65,9 @@ class Stage:
                 and self.fleet.status.get(d) in ("online", "asleep"))
 
     def send(self, awake: list[str], asleep: list[str], console: Console) -> None:
-        from tools.fleet import run_commands
-
         fleet, a = self.fleet, self.a
         now = fleet.clock()
-        replies = run_commands(fleet, awake + asleep, "ota", {"url": a.url}, a.keys,
+        replies = mqtt_fleet.run_commands(fleet, awake + asleep, "ota", {"url": a.url}, a.keys,
                                a.timeout, ttl=int(a.ttl), wait_for=awake)
         for d in awake:
             r = replies[d]
@@ -116,8 +115,6 @@ class Stage:
 
 
 def cmd_ota(a, console: Console) -> int:
-    from tools.fleet import connect, known_devices
-
     stages = [float(p) for p in a.percent.split(",")]
     if any(not 0 < p <= 100 for p in stages) or stages != sorted(stages):
         raise SystemExit("error: --percent takes rising percentages in (0, 100], e.g. 10,50,100")
@@ -125,10 +122,10 @@ def cmd_ota(a, console: Console) -> int:
         from tools import ota
 
         ota.main(["publish", a.bundle, "--to", a.to] if a.to else ["publish", a.bundle])
-    fleet = connect(a)
+    fleet = mqtt_fleet.connect(a)
     try:
         fleet.settle(limit=a.wait)
-        ids = sorted(set(known_devices(a.keys)) | set(fleet.state))
+        ids = sorted(set(mqtt_fleet.known_devices(a.keys)) | set(fleet.state))
         done = {d for d in ids if Stage(fleet, a.version, a).healthy(d)}
         failed: dict[str, str] = {}
         for pct in stages:

@@ -67,15 +67,14 @@ def shot_record(cfg, rtc, cam=None):
 async def first_shot(app):
     """A PIR wake's first frame from the RTC record: (frame, ticks, lit) or None. Leaves
     on the App: `rtc` (loaded), `cam` and `cam_log` (what it logged) when it made one."""
-    from wildcam.core.rtcstate import RtcState
+    from wildcam.core.rtcstate import RtcState, in_quiet
 
     rtc = app.rtc = RtcState().load()
     rec = rtc.shot
     if rec is None or rtc.get("unstable"):  # the last boot did not end in a planned sleep
         return None
-    left = rtc.get("quiet_until") - clock.rtc_seconds()
-    if 0 < left <= rec["quiet_s"]:  # the last event's quiet period: no picture (as the
-        return None                 # capture service's wake_burst decides)
+    if in_quiet(rtc, rec["quiet_s"]):  # no picture, as the capture service's wake_burst
+        return None
     from wildcam.capture.cam import Camera
     from wildcam.core import board
 

@@ -17,7 +17,7 @@ Guarantees:
 - A PIR trigger's first frame is requested before anything else of the event: no look, no
   detection, no flash write before it. On a PIR wake the App calls `wake_burst()` before it
   builds the rest of the firmware (with the first frame already taken when the last sleep
-  left a first-shot record: wildcam.devices); the verdict and announcements follow in `run()`.
+  left a first-shot record: wildcam.capture.first); the verdict and announcements follow in `run()`.
 - A burst that was taken is never silently lost: until it is announced (or deleted by the
   verdict) `capture.store` keeps a marker, and the next boot announces what it lists.
 - After a PIR event, triggers are ignored for `capture.quiet_s` (counted as suppressed).
@@ -37,6 +37,7 @@ import time
 from wildcam.capture.judge import Judge
 from wildcam.capture.store import Store
 from wildcam.core import clock
+from wildcam.core.rtcstate import in_quiet
 
 THUMB_SIZE = "QQVGA"
 IMAGE_ESTIMATE = 100000  # bytes to keep free per image of a burst (VGA JPEG + sidecar)
@@ -118,13 +119,9 @@ class CaptureService:
         is counted as suppressed)."""
         self.counters["triggers"] += 1
         st = self.reference_store
-        # (a quiet_until further away than quiet_s is from a clock that was set back: stale)
-        left = st.get("quiet_until") - clock.rtc_seconds() if st is not None else 0
-        if 0 < left <= self._cfg.get("capture.quiet_s"):
-            self.counters["suppressed"] += 1
+        if st is not None and in_quiet(st, self._cfg.get("capture.quiet_s")):
+            self.counters["suppressed"] += 1  # (the first shot decided the same: no frame)
             self._log.info("PIR wake in the quiet period: ignored")
-            if first and first[2]:
-                self._set_led(False)  # (the first shot makes the same check: never lit)
             return
         self.busy = True
         self._pending = await self._shoot(reason, first)
@@ -305,7 +302,7 @@ class CaptureService:
                     "motion": False, "reason": self.judge.reason}})
                 self.counters["kept_rejected"] += 1
                 if self._space is not None:
-                    self._space.note_uploaded(path)  # deletable, like an uploaded one, when room is needed
+                    self._space.note_uploaded(path)  # deletable as uploaded ones are
             else:
                 self.store.remove(path)
                 self.counters["discarded"] += 1

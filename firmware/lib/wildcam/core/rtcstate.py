@@ -39,6 +39,15 @@ SHOT_INTS = ("q", "settle", "led", "lit", "lit_stale", "lit_from", "lit_until", 
 PIN_INTS = ("pclk", "vsync", "href", "sda", "scl", "xclk", "xclk_hz", "pwdn", "reset")
 
 
+def in_quiet(store, quiet_s):
+    """True within the last event's quiet period (`quiet_until` in `store`, an RtcState, in
+    RTC seconds); an end further away than `quiet_s` is from a clock set back: stale."""
+    from wildcam.core import clock
+
+    left = store.get("quiet_until") - clock.rtc_seconds()
+    return 0 < left <= quiet_s
+
+
 def check_shot(rec):
     """`rec` when it is a complete first-shot record (types checked), else None."""
     try:
