@@ -43,6 +43,17 @@ class PrefixStorage(Storage):
         return self.root + path
 
 
+def drain_keys(box):
+    """Take every ready item of an Outbox, finishing each; their keys in order."""
+    out = []
+    while True:
+        item = box.next()
+        if item is None:
+            return out
+        out.append(item.key)
+        box.done(item)
+
+
 def run(coro):
     """Run a coroutine to completion and return its result (asyncio.run on both
     interpreters; under MicroPython the wasm gate's prelude provides asyncio.run)."""

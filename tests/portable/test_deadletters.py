@@ -11,6 +11,7 @@ import sys
 from cutting import CuttingStorage, PowerCut
 from fullfs import FullStorage
 from portable_support import PrefixStorage, tmpdir
+from portable_support import drain_keys as _drain
 
 from wildcam.queue import deadletters
 from wildcam.queue.deadletters import requeue
@@ -52,16 +53,6 @@ def _dead_events(box, n):
 
 def _keys(box):
     return set(d["i"]["k"] for d in box.dead_letters(100000))
-
-
-def _drain(box):
-    out = []
-    while True:
-        item = box.next()
-        if item is None:
-            return out
-        out.append(item.key)
-        box.done(item)
 
 
 def test_two_hundred_dead_letters_with_media_are_all_kept_and_requeued():

@@ -6,6 +6,7 @@ from format1 import cursor_record as _cursor
 from format1 import write_format1
 from fullfs import FullStorage
 from portable_support import PrefixStorage, tmpdir
+from portable_support import drain_keys as _drain
 
 from wildcam.queue.outbox import Outbox
 
@@ -13,16 +14,6 @@ from wildcam.queue.outbox import Outbox
 def _box(st, **kw):
     kw.setdefault("root", "/q")
     return Outbox(st, **kw).open()
-
-
-def _drain(box):
-    out = []
-    while True:
-        item = box.next()
-        if item is None:
-            return out
-        out.append(item.key)
-        box.done(item)
 
 
 def test_a_format1_lane_is_drained_first_then_removed():
