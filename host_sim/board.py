@@ -14,6 +14,7 @@ until the WDT resets it. An entry that returns leaves the board idle in the REPL
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import contextlib
 import contextvars
@@ -36,6 +37,10 @@ from .hw.wifi import StaState, WifiModel
 from .lifecycle import Halt, LifeCycle
 from .simulation import Simulation
 from .storage import Filesystem
+
+
+def _first(entry: tuple) -> float:
+    return entry[0]
 
 
 class Board(LifeCycle):
@@ -100,11 +105,12 @@ class Board(LifeCycle):
         self.counters: collections.Counter = collections.Counter()
         self.events: collections.deque = collections.deque(maxlen=20_000)
         self.led_log: list = []          # (t, level) of the flash LED pin
-        self.pwm: dict = {}              # gpio -> {"freq":..., "duty_u16":...}
+        self.pwm: dict = {}              # gpio -> {"freq", "duty_u16", "active", "routed"}
+        self.xclk_lost = False           # a PWM took the camera's LEDC channel (not classic)
         self.ext0 = None                 # (gpio, level) armed for the next deep sleep
         self.deep_sleep_hold = False     # esp32.gpio_deep_sleep_hold(); lost with power
         self._sleep_pads = (True, False)  # (camera powered, LED lit) of the current sleep
-        self._lit = False                # the flash LED's level since the last accounting
+        self._lit = 0.0                  # the flash LED's level since the last accounting
         self.ext1 = None                 # (gpios, level)
         self.wdt: Optional[dict] = None
         self.generation = 0
@@ -135,13 +141,27 @@ class Board(LifeCycle):
         return [e for e in self.events if e[1] == kind]
 
     def led_on_seconds(self) -> float:
-        total, on_at = 0.0, None
-        for t, level in self.led_log:
-            if level and on_at is None:
-                on_at = t
-            elif not level and on_at is not None:
-                total, on_at = total + t - on_at, None
-        return total + (self.now - on_at if on_at is not None else 0.0)
+        """Seconds the flash LED was lit, weighted by its level (a PWM duty of 35 % for 2 s
+        counts 0.7 s): the LED's charge is this times its full current."""
+        total, at, level = 0.0, 0.0, 0.0
+        for t, lv in self.led_log:
+            total += (t - at) * level
+            at, level = t, lv
+        return total + (self.now - at) * level
+
+    def led_share(self, t0: float, t1: float) -> float:
+        """The LED's mean level over [t0, t1] (a frame's exposure; 0 off .. 1 fully on)."""
+        log = self.led_log
+        i = bisect.bisect_right(log, t0, key=_first)
+        level = log[i - 1][1] if i else 0.0
+        if t1 <= t0:
+            return level
+        lit, at = 0.0, t0
+        while i < len(log) and log[i][0] < t1:
+            lit += (log[i][0] - at) * level
+            at, level = log[i]
+            i += 1
+        return (lit + (t1 - at) * level) / (t1 - t0)
 
     def report(self) -> dict:
         self.account_energy()
@@ -164,8 +184,21 @@ class Board(LifeCycle):
     def heap_free(self) -> int:
         return self.heap_size - self.heap_alloc()
 
+    def note_led(self, level: float) -> None:
+        """Log the LED's level from now (a pin write, a reset, a sleep, power gone)."""
+        if not self.led_log or self.led_log[-1][1] != level:
+            self.led_log.append((self.now, level))
+
+    def led_level(self) -> float:
+        """The flash LED's light now, 0..1: the pad's output level, or the duty of the PWM
+        whose LEDC channel drives the pad (machine.PWM; host_sim/mpy/machine.py)."""
+        rec = self.pwm.get(self.flash_led_pin)
+        if rec is not None and rec.get("routed"):
+            return rec["duty_u16"] / 65535 if rec.get("active") else 0.0
+        return float(self.pins.get(self.flash_led_pin).level())
+
     def ir_on(self) -> bool:
-        return self.pins.get(self.flash_led_pin).level() == 1
+        return self.led_level() > 0
 
     def die_temperature_c(self) -> float:
         """The chip's own temperature: ambient plus self-heating while it runs."""
@@ -218,8 +251,7 @@ class Board(LifeCycle):
         accounting is charged at the level it had then (`_lit`), not at the new one."""
         if gpio == self.flash_led_pin:
             self.account_energy()  # the time before the change at the old current
-            if not self.led_log or self.led_log[-1][1] != level:
-                self.led_log.append((self.now, level))
+            self.note_led(self.led_level())  # the pad's level or the duty of its PWM
 
     # --- watchdog -------------------------------------------------------------------------------
     def wdt_start(self, timeout_ms: int) -> None:
@@ -281,7 +313,7 @@ class Board(LifeCycle):
         dt = self.now - self._energy_at
         self._energy_at = self.now
         if dt <= 0:
-            self._lit = self.ir_on()  # a change at the instant of the last accounting
+            self._lit = self.led_level()  # a change at the instant of the last accounting
             return
         b, e = self.battery, self.energy
         if self.state == "sleeping":
@@ -291,9 +323,9 @@ class Board(LifeCycle):
                 mah += e.account(dt, "deep_sleep_led_on")
         elif self.state in ("running", "idle", "booting"):
             mah = e.account(dt, "awake_wifi" if self.sta.active else "awake")
-            if self._lit:
-                mah += e.account(dt, "flash_led")
+            if self._lit:  # a PWM-dimmed LED draws its duty's share of the full current
+                mah += e.account(dt * self._lit, "flash_led")
         else:
             mah = e.account(dt, "off")
-        self._lit = self.ir_on()  # from now on (a pin change accounts first, see output_changed)
+        self._lit = self.led_level()  # from now on (a pin change accounts first: output_changed)
         b.draw_mah(mah)

@@ -35,6 +35,9 @@ from wildcam.core import schema  # noqa: E402
 
 DEFAULTS = {"width": 160, "height": 120, "fps": WINDOW[1], "frames": WINDOW[2],
             "delay": WINDOW[0], "still": schema.row("detect.still_frames")[2]}
+# a lit window's LED: the firmware lights its look frames at detect.led_pct (PWM), the
+# quiet wake that left the reference as well
+LED_SHARE = schema.row("detect.led_pct")[2] / 100
 REF_FRAMES = 6          # frames a reference wake learns (1.5 s at 4 fps)
 REF_BYTES = 1600        # what the reference may take in RTC memory (docs/DETECTION.md)
 SMALL = 0.12            # animals narrower than this (relative width) are "small"
@@ -56,7 +59,7 @@ class Sequence:
         """[(t, frame bytes, truth boxes)] for the window."""
         out = []
         for k, t in enumerate(self.times(fps, frames, delay)):
-            ir = self.ir and k >= self.ir_from
+            ir = LED_SHARE if (self.ir and k >= self.ir_from) else 0.0
             out.append((t, self.scene.render(t, w, h, ir=ir), self.scene.truth(t)))
         return out
 
@@ -64,7 +67,8 @@ class Sequence:
         """The reference wake's frames ([] for a cold start)."""
         if self.t_ref is None:
             return []
-        return [self.scene.render(self.t_ref + k / fps, w, h, ir=self.ir) for k in range(n)]
+        ir = LED_SHARE if self.ir else 0.0
+        return [self.scene.render(self.t_ref + k / fps, w, h, ir=ir) for k in range(n)]
 
     def size(self, fps, frames, delay) -> Optional[float]:
         """Largest full width (relative) of an animal visible in the window, or None."""

@@ -139,7 +139,10 @@ class LifeCycle:
         self.counters["boots"] += 1
         self.counters[_CAUSE_NAMES[cause]] += 1
         self.pins.reset(power_loss=cause == C.PWRON_RESET)  # pad holds survive the rest
-        self._lit = self.ir_on()  # the LED pad as the reset left it
+        self.pwm.clear()  # a reset stops the LEDC peripheral: no PWM survives it
+        self.xclk_lost = False
+        self._lit = self.led_level()  # the LED pad as the reset left it
+        self.note_led(self._lit)
         if cause == C.PWRON_RESET:
             self.deep_sleep_hold = False
         self.sta = StaState(self.wifi)
@@ -226,6 +229,7 @@ class LifeCycle:
             self.wdt_stop()
             self.rtc.power_on()
             self.state = "off"
+            self.note_led(0.0)
             if k == "off":
                 return None
             self.counters["power_cuts"] += 1
@@ -246,6 +250,7 @@ class LifeCycle:
     async def _deep_sleep(self, ms: Optional[int]):
         self.state = "sleeping"
         self._sleep_pads = self.sleep_pads()
+        self.note_led(1.0 if self._sleep_pads[1] else 0.0)  # only a held pad stays lit
         self._wake = self.sim.loop.create_future()
         self.log("deepsleep", ms=ms, ext0=self.ext0, ext1=self.ext1,
                  camera_powered=self._sleep_pads[0], led_on=self._sleep_pads[1])

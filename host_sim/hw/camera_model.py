@@ -136,14 +136,18 @@ class CameraModel:
             return w * h // 5
         return w * h * (1 if fmt == FMT_GRAY else 2)
 
-    def produce(self, board, fmt: str, w: int, h: int, jpeg_q: int, t: Optional[float] = None
-                ) -> bytes:
-        """One frame of the board's scene at world time `t` (default: now)."""
+    def produce(self, board, fmt: str, w: int, h: int, jpeg_q: int, t: Optional[float] = None,
+                exposure: Optional[float] = None) -> bytes:
+        """One frame of the board's scene completed at world time `t` (default: now), lit by
+        the flash LED as it was over the frame's `exposure` (seconds before `t`; the frame
+        period): an LED switched on half-way through a frame lights it half, a PWM-dimmed
+        one by its duty (Board.led_share; without `exposure`, the LED at `t`)."""
         scene = board.scene
         if t is None:
             t = board.sim.clock.now
         if scene is not None:
-            gray = scene.render(t, w, h, ir=board.ir_on())
+            lit = board.led_share(t - exposure, t) if exposure else board.led_level_at(t)
+            gray = scene.render(t, w, h, ir=lit)
         else:
             gray = bytes([96]) * (w * h)
         if fmt == FMT_GRAY:

@@ -252,6 +252,7 @@ class Camera:
         w, h = M.dims(self._fs)
         self._fb = bytearray(M.CameraModel.buffer_size(fmt, w, h))
         self._miswired = why == "no_frames"
+        b.xclk_lost = False  # camera_enable_out_clock(): its LEDC channel drives XCLK again
         self._ready = True
         self._held = False
         self._request()  # cam_start(): the sensor starts filling the buffer
@@ -300,7 +301,7 @@ class Camera:
         """The buffer is with the driver again: the sensor delivers the next frame."""
         model = self._board.camera
         ft = self._frame_time()
-        self._doomed = model.next_frame_fails() or ft is None
+        self._doomed = model.next_frame_fails() or ft is None or self._board.xclk_lost
         self._due = self._board.now + (ft or 0.0)
         self._data = None
 
@@ -311,7 +312,8 @@ class Camera:
         if self._data is None:
             b = self._board
             w, h = M.dims(self._fs)
-            data = b.camera.produce(b, _FMT[self._fmt], w, h, self._q, t=self._due)
+            data = b.camera.produce(b, _FMT[self._fmt], w, h, self._q, t=self._due,
+                                    exposure=self._frame_time())
             if len(data) > len(self._fb):  # frame buffer overflow: the driver drops it
                 b.camera.failed_captures += 1
                 self._doomed = True

@@ -134,7 +134,7 @@ def capture():
     w, h = _dims(st["framesize"])
     q = max(5, min(95, int(100 - (st["quality"] - 10) * 1.5)))
     fmt = _FMT[st["format"]]
-    data = b.camera.produce(b, fmt, w, h, q, t=st["due"])
+    data = b.camera.produce(b, fmt, w, h, q, t=st["due"], exposure=_frame_time(b, st))
     _request(b, st)  # esp_camera_fb_return(): the sensor refills the buffer at once
     if len(data) > M.CameraModel.buffer_size(fmt, w, h):
         b.camera.failed_captures += 1

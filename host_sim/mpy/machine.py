@@ -49,6 +49,10 @@ class Pin:
         st = self._st
         if mode != -1 and mode is not None:
             st.mode = mode
+            rec = self._board.pwm.get(self.id)
+            if rec is not None and rec["routed"] and mode in (_P.OUT, _P.OPEN_DRAIN):
+                rec["routed"] = False  # gpio_output_enable: the pad leaves the LEDC channel
+                self._board.output_changed(self.id, st.level())
         if pull != -1:
             st.pull = pull
         if value is not None:
@@ -132,25 +136,55 @@ class ADC:
 
 
 class PWM:
+    """esp32 port (ports/esp32/machine_pwm.c): an LEDC channel routed to the pad, which shows
+    its duty (the flash LED lights by it: Board.led_level). A new channel starts at 50 %
+    duty when none is given (configure_channel); duty_u16 outside 0..65535 and freq outside
+    1 Hz..40 MHz are ValueErrors. deinit() stops the channel (ledc_stop, idle level 0) and
+    gives the pad back to its GPIO output register (gpio_matrix_out SIG_GPIO_OUT_IDX), as
+    configuring the pin as an output does (ESP-IDF gpio_output_enable connects
+    SIG_GPIO_OUT_IDX; the channel keeps running, unseen). Channels are taken in index order
+    over all speed modes (find_channel, ANY_MODE): on the classic ESP32 the high-speed
+    group first, apart from the camera's XCLK (esp32-camera target/xclk.c: LEDC low-speed
+    mode; cnadler86 modcamera.c: LEDC_TIMER_3, LEDC_CHANNEL_0). Chips with the low-speed
+    group only (S2, S3, C3) take low-speed channel 0, the XCLK's: the camera gets no frame
+    until it is initialised again (Board.xclk_lost)."""
+
     def __init__(self, dest, /, *, freq=5000, duty_u16=None, duty=None, duty_ns=None,
                  invert=False):
-        self._board = _board()
+        b = self._board = _board()
         self._gpio = dest.id if isinstance(dest, Pin) else int(dest)
-        self._rec = self._board.pwm.setdefault(self._gpio, {"freq": freq, "duty_u16": 0})
-        self._rec["freq"] = freq
+        self._check_freq(freq)
+        rec = b.pwm.get(self._gpio)
+        if rec is None or not rec["active"]:
+            rec = b.pwm[self._gpio] = {"freq": freq, "duty_u16": 32768, "active": True,
+                                       "routed": True}
+            if b.chip != "esp32":
+                b.xclk_lost = True
+        self._rec = rec
+        rec["freq"], rec["routed"] = freq, True
         if duty_u16 is not None:
             self.duty_u16(duty_u16)
         elif duty is not None:
             self.duty_u16(duty * 64)
+        else:
+            b.output_changed(self._gpio, 1)
+
+    @staticmethod
+    def _check_freq(value):
+        if not 1 <= value <= 40_000_000:
+            raise ValueError("freqency must be from 1Hz to 40MHz")  # (sic) machine_pwm.c
 
     def freq(self, value=None, /):
         if value is None:
             return self._rec["freq"]
+        self._check_freq(value)
         self._rec["freq"] = value
 
     def duty_u16(self, value=None, /):
         if value is None:
             return self._rec["duty_u16"]
+        if not 0 <= value <= 65535:
+            raise ValueError("duty_u16 must be from 0 to 65535")
         self._rec["duty_u16"] = int(value)
         self._board.output_changed(self._gpio, 1 if value else 0)
 
@@ -160,7 +194,10 @@ class PWM:
         self.duty_u16(int(value) << 6)
 
     def deinit(self):
-        self.duty_u16(0)
+        rec = self._rec
+        if rec["active"]:
+            rec["active"] = rec["routed"] = False
+            self._board.output_changed(self._gpio, 0)
 
 
 class WDT:

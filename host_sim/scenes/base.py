@@ -66,12 +66,15 @@ class Scene:
         i = bisect.bisect_right(self._edges, t)
         return self._edges[i] if i < len(self._edges) else None
 
-    def level(self, t: float, ir: bool = False) -> float:
+    def level(self, t: float, ir: float = 0.0) -> float:
+        """The scene's light at t; `ir`: the LED's share of full light over the exposure
+        (0 off, 1 fully on; a PWM duty or a frame lit for part of its exposure in between)."""
         b = self._brightness(t) if callable(self._brightness) else self._brightness
         for e in self.elements:
             b *= e.brightness(t)
         if ir and self.ir_level is not None:
-            b = max(b, self.ir_level)
+            f = float(ir)
+            b = b + f * (max(b, self.ir_level) - b)
         return max(0.0, min(1.0, b))
 
     # --- rendering ------------------------------------------------------------------------------
@@ -90,8 +93,8 @@ class Scene:
             self._bg_cache[(w, h)] = img
         return img
 
-    def render(self, t: float, w: int, h: int, ir: bool = False) -> bytes:
-        """Grayscale frame (w*h bytes, row-major) at time t."""
+    def render(self, t: float, w: int, h: int, ir: float = 0.0) -> bytes:
+        """Grayscale frame (w*h bytes, row-major) at time t; `ir` as in level()."""
         from PIL import Image, ImageChops, ImageDraw
         img = self._background(w, h).copy()
         draw = ImageDraw.Draw(img)
@@ -102,7 +105,7 @@ class Scene:
         img = img.point([min(255, int(v * k)) for v in range(256)])
         amp = self._noise(t) if callable(self._noise) else self._noise
         if ir and self.ir_level is not None:
-            amp = amp / 2
+            amp = amp * (1.0 - 0.5 * float(ir))  # more light, less gain: half the noise
         amp = int(amp)
         if amp > 0:
             rng = random.Random(self.seed * 1_000_003 + int(round(t * 1000)))

@@ -57,12 +57,12 @@ class WildScene:
         i = bisect.bisect_right(self._edges, t)
         return self._edges[i] if i < len(self._edges) else None
 
-    def level(self, t: float, ir: bool = False) -> float:
+    def level(self, t: float, ir: float = 0.0) -> float:
         b = self.brightness
         for li in self.lights:
             b *= li.gain(t)
         if ir and self.lamp is not None:
-            b += self.lamp.level
+            b += self.lamp.level * float(ir)  # ir: the LED's share of full light
         return max(0.0, min(1.0, b))
 
     def _sprites(self, t: float, w: int, h: int):
@@ -94,7 +94,9 @@ class WildScene:
         return visible_boxes(self.masks(t, w, h), w, h)
 
     # --- rendering -----------------------------------------------------------------------
-    def render(self, t: float, w: int, h: int, ir: bool = False) -> bytes:
+    def render(self, t: float, w: int, h: int, ir: float = 0.0) -> bytes:
+        """`ir`: the LED's share of full light over the exposure (0..1; bool as 0/1)."""
+        share = float(ir)
         img = self.backdrop.image(w, h).copy()
         for f in self.foliage:
             f.draw(img, t, w, h)
@@ -116,21 +118,22 @@ class WildScene:
                     lambda e: e["a"] * e["b"], a=field, b=fi)
         lamp = self.lamp.field(w, h) if (ir and self.lamp is not None) else None
         k = 1.0 / 0.7
+        kl = k * share  # the lamp's light scales with the LED's share
         if field is None and lamp is None:
             out = img.convert("F").point(lambda v: v * g)
         elif lamp is None:
             out = ImageMath.lambda_eval(lambda e: e["i"] * e["f"] * g, i=img.convert("F"), f=field)
         elif field is None:
-            out = ImageMath.lambda_eval(lambda e: e["i"] * (e["l"] * k + g),
+            out = ImageMath.lambda_eval(lambda e: e["i"] * (e["l"] * kl + g),
                                         i=img.convert("F"), l=lamp)
         else:
-            out = ImageMath.lambda_eval(lambda e: e["i"] * (e["f"] * g + e["l"] * k),
+            out = ImageMath.lambda_eval(lambda e: e["i"] * (e["f"] * g + e["l"] * kl),
                                         i=img.convert("F"), f=field, l=lamp)
         for n in self.nearlens:
             out = n.composite(out, t, w, h)
         if ir and self.lamp is not None:
-            self._eyes(out, sprites, w, h)
-        amp = self.noise / 2 if (ir and self.lamp is not None) else self.noise
+            self._eyes(out, sprites, w, h, 250.0 * share)
+        amp = self.noise * (1.0 - 0.5 * share) if (ir and self.lamp is not None) else self.noise
         if amp > 0:
             rng = random.Random(self.seed * 1_000_003 + int(round(t * 1000)))
             nz = Image.frombytes("L", (w, h), rng.randbytes(w * h)).convert("F")
@@ -138,7 +141,7 @@ class WildScene:
                                         i=out, n=nz)
         return out.convert("L").tobytes()
 
-    def _eyes(self, out: Image.Image, sprites, w: int, h: int) -> None:
+    def _eyes(self, out: Image.Image, sprites, w: int, h: int, fill: float = 250.0) -> None:
         """Eye-shine: the IR LED reflected by the eyes, bright dots on the head."""
         d = ImageDraw.Draw(out)
         for s in sprites:
@@ -146,4 +149,4 @@ class WildScene:
                 continue
             for ex, ey in s[3]:
                 r = s[4]
-                d.ellipse([ex - r, ey - r, ex + r, ey + r], fill=250.0)
+                d.ellipse([ex - r, ey - r, ex + r, ey + r], fill=fill)

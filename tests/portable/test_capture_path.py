@@ -50,10 +50,26 @@ class Pin:
         Pin.driven.append((self.gpio, v))
 
 
+class PWM:
+    """machine.PWM on the LED pin: the duties it was given (None: deinit)."""
+    duties = []
+
+    def __init__(self, pin, freq=5000, duty_u16=0):
+        self.gpio = pin.gpio
+        PWM.duties.append((self.gpio, duty_u16))
+
+    def duty_u16(self, v):
+        PWM.duties.append((self.gpio, v))
+
+    def deinit(self):
+        PWM.duties.append((self.gpio, None))
+
+
 class FakeMachine:
     """What clock.now() reads (RTC) and the flash LED pin (it must stay off by day)."""
     RTC = RTC
     Pin = Pin
+    PWM = PWM
 
 
 def _frames(fmt, fs, n):
@@ -82,6 +98,7 @@ def _setup(extra=None):
     camstub.count[0] = 0
     del camstub.shots[:]
     del Pin.driven[:]
+    del PWM.duties[:]
     del camstub.made[:]
     if not hasattr(asyncio, "ThreadSafeFlag"):  # the wasm build lacks it; a board has it
         asyncio.ThreadSafeFlag = asyncio.Event
@@ -154,6 +171,10 @@ def test_the_detector_sees_unsigned_frames_and_confirms_the_animal():
     assert 150 < side["ambient"] <= BRIGHT and side["detection"]["motion"] is True
     assert side["trigger"] == "pir" and side["verdict"] == "motion"
     assert side["det_ms"] > 0  # the deciding frame came after the image
+    # no light level known: the LED lit the burst fully, the look frames at detect.led_pct
+    # by PWM (released before the pad is an output again), then off
+    assert side["flash"] is True and PWM.duties == [(4, 35 * 65535 // 100), (4, None)]
+    assert [v for _, v in Pin.driven] == [1, 0, 0], Pin.driven
     assert camstub.shots[:4] == ["jpeg", "jpeg", "jpeg", "jpeg"], camstub.shots  # test frame,
     # then the burst: photographed before any grayscale look
 

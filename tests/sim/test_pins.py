@@ -55,7 +55,7 @@ def test_flash_led_on_time_is_recorded(sim, make_board):
 
     board.power_on(fw)
     sim.run_for(20)
-    assert board.led_log == [(10.0, 1), (12.5, 0)]
+    assert board.led_log == [(0.0, 0), (10.0, 1), (12.5, 0)]  # from the boot on
     assert board.led_on_seconds() == 2.5
 
 

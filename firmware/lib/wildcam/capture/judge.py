@@ -103,15 +103,16 @@ class Judge:
     # --- the window after the burst -------------------------------------------------------
     async def window(self, lit, set_led):
         """Judge the trigger from grayscale frames taken now (after the burst); `lit`: the
-        LED lit the burst and lights the window (the detector needs light): switched on
-        before the switch to grayscale (a sensor restart: its settle frames see the lit
-        view), off at the end. Between the burst and the window it is off."""
+        LED lit the burst and lights the window (the detector needs light) at
+        `detect.led_pct` (set_led(percent); capture.led dims it by PWM), switched on after
+        the switch to grayscale (a sensor restart, not worth lighting; its settle frames see
+        the lit view), off at the end. Between the burst and the window it is off."""
         det = self.detector
         cam = self._cam
         try:
-            if lit:
-                set_led(True)
             cam.configure(gray=True, frame_size=self._cfg.get("detect.frame"))
+            if lit:
+                set_led(self._cfg.get("detect.led_pct"))
             det.begin()
             gap = 1000 // self._cfg.get("detect.fps")
             n = self._cfg.get("detect.frames")
@@ -146,7 +147,7 @@ class Judge:
             return None, None
         finally:
             if lit:
-                set_led(False)
+                set_led(0)
 
     @staticmethod
     def _lit_level(ambient, lit):

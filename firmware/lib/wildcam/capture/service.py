@@ -327,18 +327,18 @@ class CaptureService:
         except Exception as e:  # noqa: BLE001 - a missing thumbnail is not an error worth more
             self._log.info("thumbnail skipped: %s", e)
 
-    def _set_led(self, on):
-        pin = self._cfg.get("pins.flash_led")
-        if pin < 0:
-            return
-        try:
-            if self._led is None:
-                import machine
+    def _set_led(self, pct):
+        """The flash LED at `pct` percent (True: 100, False: 0; capture.led)."""
+        if self._led is None:
+            from wildcam.capture.led import Led
+            from wildcam.core import presets
 
-                self._led = machine.Pin(pin, machine.Pin.OUT, value=0)
-            self._led.value(1 if on else 0)
-        except (OSError, ValueError) as e:
-            self._log.warning("flash LED: %s", e)
+            try:
+                ok = presets.power(self._cfg.get("camera.board")).get("led_pwm", False)
+            except ValueError:
+                ok = False
+            self._led = Led(self._cfg.get("pins.flash_led"), self._log, ok)
+        self._led.set(100 if pct is True else 0 if pct is False else pct)
 
     async def _burst(self, n, meta, flash, announce=True, first=None):
         """n JPEGs; returns [(path, size, sha256, meta, ticks)]; `announce`: hand each to

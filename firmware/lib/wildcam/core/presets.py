@@ -17,7 +17,11 @@ A row is a dict; code reads the keys it knows and ignores the rest, so a row can
   current), "sd_card" (a card slot), "flash_led" (GPIO), "battery_adc" (GPIO with a divider
   from the battery, -1 = none) and "battery_divider" (battery volts per ADC volt),
   "sleep_ua" (expected deep sleep with the camera powered down and a card inserted) and
-  "sleep_ua_cam_on" (the same with the camera powered: what a missing hold costs).
+  "sleep_ua_cam_on" (the same with the camera powered: what a missing hold costs), and
+  "led_pwm" (the flash LED may be dimmed by machine.PWM while the camera runs: True on the
+  classic ESP32, where MicroPython's PWM channels come from the LEDC high-speed group and
+  the camera's XCLK runs in the low-speed group; a chip with only the low-speed group would
+  lose the XCLK's channel to it: capture.led).
 
 Sources: the AI-Thinker ESP32-CAM wiring is MICROPY_CAMERA_MODEL_AI_THINKER in
 cnadler86/micropython-camera-API src/camera_pins.h (the same numbers are the defaults of
@@ -34,7 +38,7 @@ AI_THINKER = {
     # no battery divider on the stock board; sleep: dimhoff test 3 (4.02 mA) + AMS1117 1.5 mA
     "power": {"cam_off": True, "regulator": "AMS1117", "regulator_ua": 1500, "sd_card": True,
               "flash_led": 4, "battery_adc": -1, "battery_divider": 2.0,
-              "sleep_ua": 5520, "sleep_ua_cam_on": 24000},
+              "sleep_ua": 5520, "sleep_ua_cam_on": 24000, "led_pwm": True},
 }
 
 AI_THINKER_MOD = {
@@ -45,7 +49,7 @@ AI_THINKER_MOD = {
     # the red LED's resistor removed); sleep: dimhoff test 5 (1.41 mA) + AP7361C 60 uA
     "power": {"cam_off": True, "regulator": "AP7361C", "regulator_ua": 60, "sd_card": True,
               "flash_led": 4, "battery_adc": 33, "battery_divider": 2.0,
-              "sleep_ua": 1470, "sleep_ua_cam_on": 22560},
+              "sleep_ua": 1470, "sleep_ua_cam_on": 22560, "led_pwm": True},
 }
 
 PRESETS = {"ai-thinker": AI_THINKER, "ai-thinker-mod": AI_THINKER_MOD}
