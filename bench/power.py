@@ -12,10 +12,10 @@ docs/POWER.md), and the battery (7,000 mAh) with usable capacity, self-discharge
 temperature factor.
 
 Reported per preset: battery_days low/central/high, battery_days_floor (the board only
-sleeping at its floor), awake_share (charge spent awake or in light sleep / total charge per day: the part the
-firmware controls), sleep_ma. Baseline: the same days with the firmware that does not hold
-the camera's power-down pin through deep sleep (as before issue 21), so the gain is a ratio
-measured in one run.
+sleeping at its floor), awake_share (charge spent awake or in light sleep / total charge per
+day: the part the firmware controls), sleep_ma. Baseline: the same days with the firmware
+that does not hold the camera's power-down pin through deep sleep (as before issue 21), so
+the gain is a ratio measured in one run.
 """
 from __future__ import annotations
 

@@ -9,8 +9,10 @@ it. The camera is powered down only when the variant has a camera power-down lin
 pad is held at its power-down level through deep sleep (host_sim/hw/pins.py models the
 hold); otherwise the sensor stays powered and the board draws what dimhoff measured "without
 camera power down" (20-25 mA). The regulator's quiescent current, the SD card (present or
-not) and a flash LED held on are added. `EnergyModel.account(seconds, state)` adds time and
-charge; `report()` gives mAh per state and each state's share.
+not) and a flash LED held on are added. Light sleep (`light_sleep_ma`) is that deep-sleep
+figure with the chip's light-sleep current in place of its deep-sleep one.
+`EnergyModel.account(seconds, state)` adds time and charge; `report()` gives mAh per state
+and each state's share.
 """
 from __future__ import annotations
 

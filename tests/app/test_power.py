@@ -128,7 +128,7 @@ def test_a_short_pir_pulse_keeps_the_pir_armed_through_the_quiet_period(sim, tmp
     assert not [s for s in sleeps if s[1] == "timer" and s[0] <= 30], sleeps
 
 
-def test_an_animal_still_in_view_is_waited_out_in_light_sleep_not_by_a_timer_boot(sim, tmp_path):
+def test_an_animal_still_in_view_is_waited_out_in_light_sleep_not_a_timer_boot(sim, tmp_path):
     """The PIR is level-triggered: while its output is high, arming it would wake the board
     at once. Issue 21: instead of a timer wake at the quiet period's end (a whole boot only to
     re-arm), the board waits in light sleep (quiesced, pins held) for the output to fall,
