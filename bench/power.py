@@ -12,10 +12,10 @@ docs/POWER.md), and the battery (7,000 mAh) with usable capacity, self-discharge
 temperature factor.
 
 Reported per preset: battery_days low/central/high, battery_days_floor (the board only
-sleeping at its floor), awake_share (charge spent awake / total charge per day: the part the
-firmware controls), sleep_ma. Baseline: the same days with the firmware that does not hold
-the camera's power-down pin through deep sleep (as before issue 21), so the gain is a ratio
-measured in one run.
+sleeping at its floor), awake_share (charge spent awake or in light sleep / total charge per
+day: the part the firmware controls), sleep_ma. Baseline: the same days with the firmware
+that does not hold the camera's power-down pin through deep sleep (as before issue 21), so
+the gain is a ratio measured in one run.
 """
 from __future__ import annotations
 
@@ -171,7 +171,9 @@ def _awake_by_wake(b, ledger: list, first_day_end: float, days: int) -> dict:
                 continue
             if name == "flash_led":
                 o["led_s"] += amount
-            mah = amount * AWAKE[name][CENTRAL] / 3600
+            # light sleep (the firmware's wait for the PIR to fall): the board's own figure
+            ma = b.energy.table[name] if name.startswith("light_sleep") else AWAKE[name][CENTRAL]
+            mah = amount * ma / 3600
             key = name
         else:
             state = "awake_wifi" if name == "tls" else "awake"
@@ -233,6 +235,9 @@ def figures(run: dict, variant: str, sd_card: bool = True) -> dict:
         "floor_ma": round(floor_ma(variant, sd_card), 3),
         "awake_s_per_day": round(sum(run["seconds"].get(k, 0) for k in ("awake", "awake_wifi")), 1),
         "radio_s_per_day": round(run["seconds"].get("awake_wifi", 0), 1),
+        # firmware-chosen, so on the awake side of awake_share (not the sleep floor)
+        "light_sleep_s_per_day": round(sum(run["seconds"].get(k, 0) for k in (
+            "light_sleep", "light_sleep_cam_on")), 1),
         "mah_per_day_by_part": {k: round(v, 3) for k, v in sorted(central.items()) if v},
     }
 

@@ -26,7 +26,7 @@ from typing import Callable, Optional
 from . import constants as C
 from .context import current_board, current_boot
 from .energy import BOARDS, EnergyModel
-from .errors import BoardHalted
+from .errors import BoardHalted, ResetRequest
 from .hw.battery import Battery
 from .hw import images
 from .hw.camera_model import CameraModel
@@ -253,6 +253,61 @@ class Board(LifeCycle):
             self.account_energy()  # the time before the change at the old current
             self.note_led(self.led_level())  # the pad's level or the duty of its PWM
 
+    # --- light sleep ------------------------------------------------------------------------------
+    def light_sleep(self, ms: Optional[int]) -> int:
+        """machine.lightsleep(ms): the whole board pauses (the world clock moves, as for any
+        blocking call) until the timer (`ms`; None: none) or the ext0/ext1 wake configured
+        for it (esp32.wake_on_ext0/ext1; level-triggered, as in deep sleep) — the PIR
+        following this board's scene meanwhile — or the watchdog, which keeps counting.
+        Charged as "light_sleep" with the pads as deep sleep would leave them. Returns the
+        wake reason (machine.wake_reason() says it from now on)."""
+        self.account_energy()  # the awake time before it
+        self._sleep_pads = self.sleep_pads()
+        end = None if ms is None else self.now + ms / 1000
+        woke = self._light_wake(end)
+        t, reason = woke if woke is not None else (end, C.TIMER_WAKE)
+        w = self.wdt
+        bite = w["last"] + w["timeout"] if w is not None else None
+        if bite is not None and (t is None or bite < t):
+            t, reason = bite, None
+        if t is None:  # no wake will ever come: the board hangs until power goes
+            self.log("lightsleep_forever")
+            self.request_halt(Halt("off"))
+            raise BoardHalted("machine.lightsleep() without a wake source")
+        awake, self.state = self.state, "light_sleep"
+        self.log("lightsleep", ms=ms, ext0=self.ext0, ext1=self.ext1,
+                 camera_powered=self._sleep_pads[0])
+        self.sim.clock.advance_to(t)
+        self.account_energy()
+        self.state = awake
+        self._scene_pir(t)
+        if reason is None:
+            self.log("wdt_expired", since_feed=self.now - w["last"], in_light_sleep=True)
+            self.request_halt(Halt("wdt"))
+            raise ResetRequest("watchdog in machine.lightsleep()")
+        self.wake_reason = reason
+        self.log("lightsleep_wake", reason=reason)
+        return reason
+
+    def _light_wake(self, end: Optional[float]):
+        """(time, EXT0_WAKE/EXT1_WAKE) of the first pin wake before `end`, or None."""
+        t = self.now
+        while True:
+            self._scene_pir(t)
+            reason = self.pin_wake()
+            if reason is not None:
+                return t, reason
+            nxt = self.scene.next_pir_change(t) if self.scene is not None else None
+            if nxt is None or (end is not None and nxt > end):
+                return None
+            t = max(t, nxt)
+
+    def _scene_pir(self, t: float) -> None:
+        """The PIR pin at the scene's level of time `t`, without IRQs (during and right
+        after a light sleep: the scene task catches up once the loop runs again)."""
+        if self.scene is not None:
+            self.pins.get(self.pir_pin).driven = 1 if self.scene.pir(t) else 0
+
     # --- watchdog -------------------------------------------------------------------------------
     def wdt_start(self, timeout_ms: int) -> None:
         if self.wdt is None:
@@ -316,7 +371,11 @@ class Board(LifeCycle):
             self._lit = self.led_level()  # a change at the instant of the last accounting
             return
         b, e = self.battery, self.energy
-        if self.state == "sleeping":
+        if self.state == "light_sleep":  # the pads as in deep sleep; a lit LED as awake
+            mah = e.account(dt, "light_sleep_cam_on" if self._sleep_pads[0] else "light_sleep")
+            if self._sleep_pads[1]:
+                mah += e.account(dt, "flash_led")
+        elif self.state == "sleeping":
             cam_powered, led_on = self._sleep_pads
             mah = e.account(dt, "deep_sleep_cam_on" if cam_powered else "deep_sleep")
             if led_on:

@@ -9,8 +9,10 @@ it. The camera is powered down only when the variant has a camera power-down lin
 pad is held at its power-down level through deep sleep (host_sim/hw/pins.py models the
 hold); otherwise the sensor stays powered and the board draws what dimhoff measured "without
 camera power down" (20-25 mA). The regulator's quiescent current, the SD card (present or
-not) and a flash LED held on are added. `EnergyModel.account(seconds, state)` adds time and
-charge; `report()` gives mAh per state and each state's share.
+not) and a flash LED held on are added. Light sleep (`light_sleep_ma`) is that deep-sleep
+figure with the chip's light-sleep current in place of its deep-sleep one.
+`EnergyModel.account(seconds, state)` adds time and charge; `report()` gives mAh per state
+and each state's share.
 """
 from __future__ import annotations
 
@@ -29,6 +31,11 @@ SOURCES = {
     "esp32-ds": "Espressif ESP32 datasheet, RF power-consumption table: TX 802.11b 1 Mbps "
                 "19.5 dBm 240 mA; RX 95-100 mA",
     "nrollo": "NRollo/ESP32CamTimeLapse README: 'the SD card uses ~300 uA in standby'",
+    "esp32-modes": "Espressif ESP32 datasheet, 'Power Consumption by Power Modes' table (as "
+                   "in the ESP-WROOM-32 user manual, table 5): light sleep 0.8 mA; deep sleep "
+                   "with the RTC timer and RTC memory 10 uA",
+    "esp32s-light": "dzen.ru measurement of an ESP32-S module at 3.3 V, WiFi and BT off: light "
+                    "sleep 1560 uA with a timer or a GPIO wake, deep sleep 3-4 uA",
     "estimate": "an estimate (no published measurement found); the reason is given with it",
 }
 
@@ -58,6 +65,15 @@ BOARDS = {
 }
 # an idle SD card: dimhoff measured 0.07 mA ("differs per card"); NRollo ~0.3 mA
 SD_IDLE_MA = (0.07, 0.07, 0.3)
+
+# The chip in light sleep (machine.lightsleep: CPUs clock-gated, RAM kept, radio off): the
+# datasheet's 0.8 mA (esp32-modes) low and central; high: 1.56 mA measured on a module
+# (esp32s-light), raised to 2.0 mA (estimate: the ESP32-CAM's PSRAM and flash stay powered in
+# light sleep, not in deep sleep). The board's other parts draw as in deep sleep (`BOARDS`:
+# the camera powered down by its held pin or not, regulator, SD card), whose figures include
+# the chip's deep-sleep current (CHIP_DEEP_SLEEP_MA, esp32-modes), replaced here.
+CHIP_LIGHT_SLEEP_MA = (0.8, 0.8, 2.0)
+CHIP_DEEP_SLEEP_MA = 0.01
 
 # Awake states (whole board).
 AWAKE = {
@@ -122,6 +138,15 @@ def sleep_ma(variant: str, cam_powered: bool, sd_card: bool = True, led_on: bool
     return ma
 
 
+def light_sleep_ma(variant: str, cam_powered: bool, sd_card: bool = True,
+                   which: int = CENTRAL) -> float:
+    """Light-sleep current of `variant`: its deep-sleep figure with the pads as they are
+    (camera powered or not; a lit LED is charged apart, as flash_led) with the chip's
+    light-sleep current in place of its deep-sleep one."""
+    return (sleep_ma(variant, cam_powered, sd_card, False, which)
+            + CHIP_LIGHT_SLEEP_MA[which] - CHIP_DEEP_SLEEP_MA)
+
+
 def floor_ma(variant: str, sd_card: bool = True, which: int = CENTRAL) -> float:
     """The hardware's floor: deep sleep with the camera powered down, LED off."""
     return sleep_ma(variant, False, sd_card, False, which)
@@ -139,6 +164,8 @@ class EnergyModel:
         self.table["deep_sleep"] = floor_ma(self.variant, sd_card)
         self.table["deep_sleep_cam_on"] = sleep_ma(self.variant, True, sd_card)
         self.table["deep_sleep_led_on"] = AWAKE["flash_led"][CENTRAL]  # added, as awake
+        self.table["light_sleep"] = light_sleep_ma(self.variant, False, sd_card)
+        self.table["light_sleep_cam_on"] = light_sleep_ma(self.variant, True, sd_card)
         self.table["off"] = 0.0
         if table:
             self.table.update(table)
@@ -198,6 +225,11 @@ def price(seconds: dict, events: dict, variant: str, which: int, sd_card: bool =
         "deep_sleep_cam_on": s.get("deep_sleep_cam_on", 0) * sleep_ma(variant, True, sd_card,
                                                                        False, which) / 3600,
         "deep_sleep_led_on": s.get("deep_sleep_led_on", 0) * AWAKE["flash_led"][which] / 3600,
+        # firmware-chosen (the Sleeper's wait for the PIR to fall): not the sleep floor
+        "light_sleep": s.get("light_sleep", 0) * light_sleep_ma(variant, False, sd_card,
+                                                                which) / 3600,
+        "light_sleep_cam_on": s.get("light_sleep_cam_on", 0) * light_sleep_ma(
+            variant, True, sd_card, which) / 3600,
     }
     for k in AWAKE_STATES:
         parts[k] = s.get(k, 0) * AWAKE[k][which] / 3600

@@ -269,16 +269,22 @@ class LifeCycle:
         w = self._wake
         if w is None or w.done():
             return
+        reason = self.pin_wake()
+        if reason is not None:
+            w.set_result(reason)
+
+    def pin_wake(self) -> Optional[int]:
+        """EXT0_WAKE / EXT1_WAKE when the configured pin wake's level holds now, else None."""
         if self.ext0 is not None:
             gpio, level = self.ext0
             if self.pins.get(gpio).level() == (1 if level else 0):
-                w.set_result(C.EXT0_WAKE)
-                return
+                return C.EXT0_WAKE
         if self.ext1 is not None:
             gpios, any_high = self.ext1
             levels = [self.pins.get(g).level() for g in gpios]
             if (any_high and any(levels)) or (not any_high and levels and not any(levels)):
-                w.set_result(C.EXT1_WAKE)
+                return C.EXT1_WAKE
+        return None
 
     async def _drive_scene(self) -> None:
         """Drive the PIR pin from the scene, sleeping until its next change."""
@@ -289,4 +295,5 @@ class LifeCycle:
             if nxt is None:
                 return
             await asyncio.sleep(max(0.0, nxt - self.now))
-            self.drive_pin(self.pir_pin, scene.pir(nxt))
+            # late when a blocking call (a light sleep) held the loop: the level of now
+            self.drive_pin(self.pir_pin, scene.pir(max(nxt, self.now)))

@@ -273,12 +273,12 @@ def deepsleep(time_ms=0, /):
     raise _DeepSleep("machine.deepsleep(%r)" % (time_ms,))
 
 
-def lightsleep(time_ms=0, /):
-    """Blocks for time_ms of virtual time (the whole board pauses, as on hardware)."""
-    import time
-    _board()
-    if time_ms:
-        time.sleep_ms(time_ms)
+def lightsleep(time_ms=None, /):
+    """As ports/esp32/modmachine.c machine_sleep_helper: the board pauses until the timer
+    (time_ms given) or the ext0/ext1 wake armed with esp32.wake_on_ext0/ext1 (which serve
+    light and deep sleep alike); wake_reason() then says which (host_sim/board.py
+    Board.light_sleep; docs/FIDELITY.md)."""
+    _board().light_sleep(None if time_ms is None else int(time_ms))
 
 
 def idle():

@@ -128,14 +128,39 @@ def test_a_short_pir_pulse_keeps_the_pir_armed_through_the_quiet_period(sim, tmp
     assert not [s for s in sleeps if s[1] == "timer" and s[0] <= 30], sleeps
 
 
-def test_an_animal_still_in_view_ends_the_quiet_period_with_a_timer_wake(sim, tmp_path):
+def test_an_animal_still_in_view_is_waited_out_in_light_sleep_not_a_timer_boot(sim, tmp_path):
     """The PIR is level-triggered: while its output is high, arming it would wake the board
-    at once, so the quiet period ends with a timer wake (as before issue 21)."""
+    at once. Issue 21: instead of a timer wake at the quiet period's end (a whole boot only to
+    re-arm), the board waits in light sleep (quiesced, pins held) for the output to fall,
+    ext0 on level low, then deep-sleeps with ext0 armed on high: no timer re-arm boot."""
+    from host_sim import constants as C
     from host_sim.scenes.base import Scene
-    b = _battery_board(sim, tmp_path, Scene(22, [Animal(600, size=0.3, speed=0.03)]))
+    scene = Scene(22, [Animal(600, size=0.3, speed=0.05), Animal(1500, size=0.1, speed=1.0)])
+    b = _battery_board(sim, tmp_path, scene)
     b.power_on()
-    sim.run_for(700)
-    assert [s for s in _sleeps(b) if s[1] == "timer" and s[0] <= 30], _sleeps(b)
+    sim.run_for(1499)
+    (start, fall), (later, _) = scene._pir
+    event = [t for t, k, d in b.events if k == "boot" and d["wake"] == C.EXT0_WAKE]
+    assert event == [start], b.events  # one PIR wake, nothing boots after it
+    after = [(t, k, d) for t, k, d in b.events if t > start and k in (
+        "boot", "deepsleep", "lightsleep", "lightsleep_wake")]
+    (t0, k0, light), (t1, k1, woke), (t2, k2, deep) = after
+    assert k0 == "lightsleep" and light["ext0"] == (b.pir_pin, False)  # wait for LOW
+    assert not light["camera_powered"] and fall - 30 < t0 < fall  # the event was done
+    assert k1 == "lightsleep_wake" and woke["reason"] == C.EXT0_WAKE and t1 == fall
+    assert k2 == "deepsleep" and deep["ext0"] == (b.pir_pin, True) and t2 == fall
+    assert deep["ms"] > 3600_000 and not deep["camera_powered"]
+    assert not [s for s in _sleeps(b) if s[1] == "timer"], _sleeps(b)
+    assert abs(b.energy.seconds["light_sleep"] - (fall - t0)) < 1e-6
+    with b.active():
+        from wildcam.core.rtcstate import RtcState
+        before = RtcState().load()
+    sim.run_for(100)  # the next visit's wake accounts the sleep: light sleep is blind time
+    with b.active():
+        now = RtcState().load()
+    blind = now.get("blind_s") - before.get("blind_s")
+    armed = now.get("armed_s") - before.get("armed_s")
+    assert 29 <= blind <= 31 and abs(armed + blind - (later - t0)) <= 2, (blind, armed)
 
 
 def test_a_pir_wake_in_the_quiet_period_takes_no_picture(sim, tmp_path, monkeypatch):

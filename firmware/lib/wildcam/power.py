@@ -13,7 +13,12 @@ unless in maintenance) with:
   RTC memory) the PIR stays armed when its output is low (a PIR edge before `quiet_until`
   is dropped at the wake, before any frame: CaptureService.wake_burst), so no extra wake
   ends the quiet period; while the output is still high (the animal is there: the
-  level-triggered wake would come at once) it becomes a timer wake at the period's end;
+  level-triggered wake would come at once) the board first waits for it to fall in light
+  sleep (`settle`: quiesced and held as for deep sleep, ext0 on level low, bounded by the
+  quiet period left), then re-arms ext0 on high and deep-sleeps as above. No boot ends the
+  quiet period; an output still high at its end wakes the board at once (a new event). Only
+  a light sleep cut short (the watchdog bounds it to half its timeout) leaves today's
+  fallback, a timer wake at the period's end;
 - a timer wake for the next heartbeat, sync window or time-lapse image.
 Before sleeping it brings the board to its hardware floor (`quiesce`): the camera driver
 deinitialised, the camera's power-down pin (preset "pwdn"; GPIO32 on the AI-Thinker, its
@@ -27,7 +32,8 @@ Before that, `before(seconds)` (the App's) tells the broker it sleeps until when
 sleeping it records the boot as clean (so sleeping never looks like a crash loop),
 notes when it went to sleep and whether the PIR was armed, saves the RTC state and flushes
 the log; `account(now)` at the next boot adds the time asleep to `armed_s` (the camera
-could detect) or `blind_s` (timer wake only: not survey effort), which heartbeats report.
+could detect) or `blind_s` (timer wake only: not survey effort), which heartbeats report;
+a light sleep before it counts from its start, so it is blind, as the quiet period is.
 """
 
 import asyncio
@@ -86,7 +92,7 @@ class Policy:
 class Sleeper:
     def __init__(self, cfg, policy, rtc, log, logs, boot, busy, draining, pir_pin,
                  next_due=None, deepsleep=None, arm_pir=None, quiesce=None, hold=None,
-                 before=None):
+                 before=None, lightsleep=None):
         self.cfg = cfg
         self.policy = policy
         self.rtc = rtc
@@ -98,6 +104,7 @@ class Sleeper:
         self.pir_pin = pir_pin
         self._next_due = next_due  # () -> seconds until the next timed job, or None
         self._deepsleep = deepsleep
+        self._lightsleep = lightsleep
         self._arm_pir = arm_pir
         self._quiesce = quiesce  # () -> None: camera deinit, SD unmount, WiFi off
         self._hold = hold  # () -> None: power-down pins held (core.board.hold_pins)
@@ -159,7 +166,9 @@ class Sleeper:
         return self._idle_ms() >= self.cfg.get("power.awake_s") * 1000
 
     def plan(self, now):
-        """(sleep seconds, wake on PIR?) for a sleep starting at Unix time `now` (or None)."""
+        """(sleep seconds, wake on PIR?, settle seconds) for a sleep starting at Unix time
+        `now` (or None). settle > 0: the PIR output is high in the quiet period, so the sleep
+        begins with up to that long in light sleep for it to fall (`sleep`)."""
         due = self._next_due() if self._next_due else None
         secs = MAX_SLEEP_S if due is None else max(MIN_SLEEP_S, min(due, MAX_SLEEP_S))
         active = self.policy.is_active(now)
@@ -167,10 +176,12 @@ class Sleeper:
         if not active and now is not None:
             secs = min(secs, max(MIN_SLEEP_S, self.policy.seconds_to_active(now)))
         quiet = self.quiet_left() if pir else 0
+        settle = 0
         if quiet and self._pir_high():  # a level-triggered PIR would wake us at once
-            pir = False
-            secs = min(secs, max(MIN_SLEEP_S, quiet))
-        return secs, pir
+            # the watchdog keeps counting (it is not fed asleep): half its timeout at most
+            room = (self.cfg.get("watchdog.timeout_s") or 60) // 2
+            settle = max(1, min(quiet, secs, room))
+        return secs, pir, settle
 
     async def run(self):
         """Sleep when ready (supervised task of a battery camera)."""
@@ -183,7 +194,7 @@ class Sleeper:
             self._nudge.clear()
             if not self.ready(time.ticks_diff(time.ticks_ms(), started)):
                 continue
-            secs, pir = self.plan(clock.now())
+            secs, pir, settle = self.plan(clock.now())
             if self._before is not None:
                 try:
                     await self._before(secs)
@@ -191,7 +202,7 @@ class Sleeper:
                     self.log.warning("before sleep: %s", e)
                 if not self.ready(time.ticks_diff(time.ticks_ms(), started)):
                     continue  # something began meanwhile (a PIR event): not now
-            self.sleep(secs, pir)
+            self.sleep(secs, pir, settle)
 
     def account(self, now=None):
         """At boot: add the last sleep's length to armed_s / blind_s (RTC memory). Measured
@@ -213,7 +224,9 @@ class Sleeper:
         self.rtc.set("slept_at", 0)
         return span
 
-    def sleep(self, seconds, pir):
+    def sleep(self, seconds, pir, settle=0):
+        """Deep sleep for `seconds`, the PIR armed when `pir`; with `settle`, first light
+        sleep until the PIR output falls (`_settle`). Does not return."""
         import machine
 
         if self._quiesce is not None:
@@ -221,7 +234,16 @@ class Sleeper:
                 self._quiesce()
             except Exception as e:  # a part that will not stop must not keep us awake
                 self.log.warning("before sleep: %s", e)
-
+        at = max(1, clock.rtc_seconds())  # a light sleep first is part of this sleep
+        if pir and settle:
+            try:
+                seconds, pir = self._settle(seconds, settle)
+            except Exception as e:  # noqa: BLE001 - no light sleep: today's timer wake
+                self.log.warning("light sleep: %s", e)
+                pir = False
+            if not pir:  # still high in the quiet period: a timer wake at its end
+                seconds = min(seconds, max(MIN_SLEEP_S, self.quiet_left()))
+                self._disarm()
         if pir:
             if self._arm_pir is not None:
                 self._arm_pir()
@@ -231,7 +253,7 @@ class Sleeper:
                 esp32.wake_on_ext0(machine.Pin(self.pir_pin, machine.Pin.IN),
                                    esp32.WAKEUP_ANY_HIGH)
         self.rtc.set("sleeps", self.rtc.get("sleeps") + 1)
-        self.rtc.set("slept_at", max(1, clock.rtc_seconds()))
+        self.rtc.set("slept_at", at)
         self.rtc.set("slept_pir", 1 if pir else 0)
         self.rtc.save()
         self.boot.mark_stable()  # a planned sleep is a clean end of this boot
@@ -241,3 +263,33 @@ class Sleeper:
         if self._hold is not None:
             self._hold()  # last: nothing may drive these pins after the hold
         (self._deepsleep or machine.deepsleep)(seconds * 1000)
+
+    def _settle(self, seconds, settle):
+        """Light sleep, the board quiesced and its pins held as for deep sleep, until the PIR
+        output falls (ext0 on level low: ports/esp32 modmachine.c enables in lightsleep the
+        ext0 wake esp32.wake_on_ext0 set, which serves light and deep sleep) or `settle`
+        seconds pass. Returns (deep-sleep seconds left, arm the PIR?): armed unless the
+        output is still high inside the quiet period (the watchdog's bound cut it short)."""
+        import esp32
+        import machine
+
+        self.log.info("light sleep up to %d s: the PIR output is high in the quiet period",
+                      settle)
+        self.logs.flush()
+        if self._hold is not None:
+            self._hold()
+        t0 = clock.rtc_seconds()
+        esp32.wake_on_ext0(machine.Pin(self.pir_pin, machine.Pin.IN), esp32.WAKEUP_ALL_LOW)
+        (self._lightsleep or machine.lightsleep)(settle * 1000)
+        seconds = max(MIN_SLEEP_S, seconds - max(0, clock.rtc_seconds() - t0))
+        return seconds, not (self.quiet_left() and self._pir_high())
+
+    @staticmethod
+    def _disarm():
+        """No ext0 wake (the light sleep's, on level low, must not end the deep sleep)."""
+        try:
+            import esp32
+
+            esp32.wake_on_ext0(None, esp32.WAKEUP_ANY_HIGH)
+        except Exception:  # noqa: BLE001 - nothing was armed
+            pass
