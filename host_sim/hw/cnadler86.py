@@ -309,6 +309,9 @@ class Camera:
         """The frame in flight as bytes once its time has come (None: it never comes)."""
         if self._doomed:
             return None
+        if self._data is None and self._board.xclk_lost:  # no XCLK: the frame never ends
+            self._doomed = True
+            return None
         if self._data is None:
             b = self._board
             w, h = M.dims(self._fs)

@@ -46,9 +46,9 @@ def test_flash_led_lights_the_burst_at_night(sim, tmp_path):
     side = json.loads(files[0].with_suffix(".json").read_text())
     assert side["flash"] is True and side["ambient"] < 40
     # set up off, on for the burst, off while the rest of the App is built (issue 21: the
-    # LED draws 250 mA), dimmed to detect.led_pct (35 %, PWM) for the motion check's frames
+    # LED draws 250 mA), dimmed to detect.led_pct (70 %, PWM) for the motion check's frames
     # (the detector needs light, not a picture's worth of it), off
-    assert [lvl for _, lvl in b.led_log] == [0, 1, 0, pytest.approx(0.35, abs=1e-4), 0]
+    assert [lvl for _, lvl in b.led_log] == [0, 1, 0, pytest.approx(0.70, abs=1e-4), 0]
     assert side["verdict"] == "motion"  # the dimmed look frames saw the animal
     on_s = b.led_on_seconds()
     # only while capturing: at most the burst and detect.frames / detect.fps seconds; plus

@@ -173,7 +173,7 @@ def test_the_detector_sees_unsigned_frames_and_confirms_the_animal():
     assert side["det_ms"] > 0  # the deciding frame came after the image
     # no light level known: the LED lit the burst fully, the look frames at detect.led_pct
     # by PWM (released before the pad is an output again), then off
-    assert side["flash"] is True and PWM.duties == [(4, 35 * 65535 // 100), (4, None)]
+    assert side["flash"] is True and PWM.duties == [(4, 70 * 65535 // 100), (4, None)]
     assert [v for _, v in Pin.driven] == [1, 0, 0], Pin.driven
     assert camstub.shots[:4] == ["jpeg", "jpeg", "jpeg", "jpeg"], camstub.shots  # test frame,
     # then the burst: photographed before any grayscale look

@@ -154,13 +154,17 @@ class Judge:
         """A level measured with the LED on says nothing about the scene's own light."""
         return None if lit else ambient
 
-    async def light(self):
+    async def light(self, after_led=False):
         """The scene's own light now: one small grayscale frame (LED off); None if the
-        camera failed. For a PIR event, after its burst: it was not worth waiting for."""
+        camera failed. For a PIR event, after its burst: it was not worth waiting for.
+        `after_led`: the LED was on until now; with GRAB_LATEST the sensor streams on, so
+        the newest frame may have been exposed under it: one frame is dropped first."""
         cam = self._cam
         try:
             size = self._cfg.get("detect.frame") if self.enabled else "96X96"
             cam.configure(gray=True, frame_size=size)
+            if after_led:
+                await cam.capture()
             ambient = level(cam.unsigned(await cam.capture()))
             self.light_ms = time.ticks_ms()
             self.note_ambient(ambient)

@@ -240,7 +240,7 @@ class CaptureService:
         if ev["judged"] and shots:
             ambient, verdict = await self.judge.window(ev["flash"], self._set_led)
             if ambient is None:
-                ambient = await self.judge.light()  # the window was lit: its own light
+                ambient = await self.judge.light(after_led=True)  # the window was lit
             else:
                 self.judge.note_ambient(ambient)
             if verdict is False:

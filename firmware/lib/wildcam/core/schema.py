@@ -50,7 +50,7 @@ SCHEMA = (
     ("detect.fps", "i", 4, (1, 10), 0),
     ("detect.frames", "i", 20, (4, 60), 0),  # at most this many frames per trigger
     ("detect.still_frames", "i", 6, (0, 60), 0),  # reject once this many saw nothing (0: off)
-    ("detect.led_pct", "i", 35, (1, 100), 0),  # LED share lighting the look frames at night
+    ("detect.led_pct", "i", 70, (1, 100), 0),  # LED share lighting the look frames at night
     ("detect.threshold", "i", 5, (1, 64), 0),  # grey levels per 4x4 cell (docs/DETECTION.md)
     ("detect.min_area", "i", 1, (1, 64), 0),  # blocks
     ("detect.confirm", "i", 3, (1, 10), 0),  # consecutive frames with the same blob
