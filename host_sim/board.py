@@ -24,6 +24,7 @@ import traceback
 from typing import Callable, Optional
 
 from . import constants as C
+from . import stepwatch
 from .context import current_board, current_boot
 from .energy import BOARDS, EnergyModel
 from .errors import BoardHalted, ResetRequest
@@ -277,7 +278,9 @@ class Board(LifeCycle):
         awake, self.state = self.state, "light_sleep"
         self.log("lightsleep", ms=ms, ext0=self.ext0, ext1=self.ext1,
                  camera_powered=self._sleep_pads[0])
+        t0 = self.now
         self.sim.clock.advance_to(t)
+        stepwatch.note_asleep(self.now - t0)  # asleep, not a step holding the loop
         self.account_energy()
         self.state = awake
         self._scene_pir(t)

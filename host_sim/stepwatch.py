@@ -91,12 +91,14 @@ class StepWatch:
         _install_hook()
         _all.append(self)
         self._cb = None
+        self._asleep = 0.0
 
     # --- running steps ------------------------------------------------------------------
     def run(self, cb, *args):
         prev = getattr(_local, "watch", None)
         _local.watch = self
         self._cb = cb
+        self._asleep = 0.0
         clock = self.clock
         v0 = clock.now if clock is not None else 0.0
         t0 = time.perf_counter()
@@ -104,7 +106,7 @@ class StepWatch:
             return cb(*args)
         finally:
             wall = (time.perf_counter() - t0) * 1000
-            virt = (clock.now - v0) * 1000 if clock is not None else 0.0
+            virt = (clock.now - v0 - self._asleep) * 1000 if clock is not None else 0.0
             _local.watch = prev
             self._cb = None
             self.steps += 1
@@ -116,6 +118,11 @@ class StepWatch:
                     (virt and (len(self.virt_slow) < TOP or virt > self.virt_slow[-1].virt_ms)) \
                     or wall > self.wall_limit_ms:
                 self._note(cb, wall, virt)
+
+    def asleep(self, seconds: float) -> None:
+        """The board slept `seconds` of this step's virtual time (machine.lightsleep: every
+        task is paused with the CPU, by design): not time the step held the loop."""
+        self._asleep += seconds
 
     def _note(self, cb, wall, virt) -> None:
         task, where, fw = describe(cb)
@@ -163,6 +170,13 @@ class StepWatch:
         if self.dns:
             lines.append("  DNS lookups from the loop: %d" % len(self.dns))
         return "\n".join(lines)
+
+
+def note_asleep(seconds: float) -> None:
+    """Tell the step running in this thread (if any) that the board slept `seconds`."""
+    watch = getattr(_local, "watch", None)
+    if watch is not None:
+        watch.asleep(seconds)
 
 
 def _in_firmware(filename: str) -> bool:

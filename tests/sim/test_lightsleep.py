@@ -97,3 +97,19 @@ def test_the_watchdog_keeps_counting_in_light_sleep(sim, make_board):
     sim.run_for(30)
     assert causes == [machine.PWRON_RESET, machine.WDT_RESET]
     assert board.events_of("wdt_expired")[0][0] == 10.5
+
+
+def test_a_light_sleep_is_not_a_step_that_holds_the_loop(sim, make_board):
+    """The board is asleep, every task with it (the Sleeper quiesced them): the step watch
+    counts the step's own virtual time (the pin writes, the ext0 set-up), not the 20 s."""
+    board = make_board(boot_time=0.5, scene=PirUntil(20.0))
+
+    def body():
+        esp32.wake_on_ext0(machine.Pin(13, machine.Pin.IN), esp32.WAKEUP_ALL_LOW)
+        t0 = board.now
+        machine.lightsleep(30000)
+        return {"slept": board.now - t0}
+
+    out = _run(sim, board, body)
+    assert 19 < out["slept"] < 20.5
+    assert sim.watch.max_virt_ms < 1000, sim.watch.report()
