@@ -21,6 +21,7 @@ TARGETS = {
         ("battery_days_central_stock", "stock board", None),
         ("battery_days_low_stock", "", None),
         ("battery_days_high_stock", "", None),
+        ("battery_days_central_no_network", "no access point", None),
     ],
     "outbox": [
         ("open_ratio_10000_vs_10", "<= 1.2", lambda v: v is not None and v <= 1.2),

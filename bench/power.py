@@ -11,6 +11,9 @@ and counts are priced with the low, central and high figures (each with its sour
 docs/POWER.md), and the battery (7,000 mAh) with usable capacity, self-discharge and a
 temperature factor.
 
+Also for the modified board: the same day with an access point that never answers
+(`no_network`: what a camera out of range pays; wildcam.net.radiohold).
+
 Reported per preset: battery_days low/central/high, battery_days_floor (the board only
 sleeping at its floor), awake_share (charge spent awake or in light sleep / total charge per
 day: the part the firmware controls), sleep_ma. Baseline: the same days with the firmware
@@ -32,7 +35,8 @@ from host_sim.constants import DEFAULT_EPOCH
 from host_sim.energy import AWAKE, CAPACITY_MAH, CENTRAL, HIGH, LOW, PER_EVENT_S, floor_ma
 from host_sim.energy import battery_days as energy_days
 from host_sim.energy import price as energy_price
-from host_sim.fleet import battery_board
+from host_sim.fleet import PASSWORD, SSID, battery_board
+from host_sim.hw.wifi import WifiModel
 from host_sim.netcost import NetModel
 from host_sim.scenes.base import Scene
 from host_sim.scenes.elements import Animal, Wind
@@ -90,12 +94,15 @@ def _without_hold():
         wildcam.core.board.hold_pins = keep
 
 
-def simulate(variant: str, seed: int = SEED, days: int = DAYS, hold: bool = True) -> dict:
-    """Per-day state seconds and event counts of days 2..`days` (steady state)."""
+def simulate(variant: str, seed: int = SEED, days: int = DAYS, hold: bool = True,
+             network: bool = True) -> dict:
+    """Per-day state seconds and event counts of days 2..`days` (steady state); `network`
+    False: the access point never answers (out of range, switched off)."""
     scene = standard_scene(seed, days)
+    wifi = None if network else WifiModel(SSID, PASSWORD, outcome="no_ap")
     with tempfile.TemporaryDirectory() as tmp, Simulation() as sim, \
             (contextlib.nullcontext() if hold else _without_hold()):
-        b = battery_board(sim, tmp, scene, name="cam-p", variant=variant)
+        b = battery_board(sim, tmp, scene, name="cam-p", variant=variant, wifi=wifi)
         ledger = _ledger(b)
         b.power_on()
         sim.run_for(86400)
@@ -267,10 +274,15 @@ def run() -> dict:
     other = figures(simulate("ai-thinker-mod", seed=HELD_OUT_SEED), "ai-thinker-mod")
     mod["held_out_seed"] = {"seed": HELD_OUT_SEED, **{k: other[k] for k in (
         "battery_days_central", "battery_days_low", "battery_days_high", "awake_share")}}
+    cut = figures(simulate("ai-thinker-mod", network=False), "ai-thinker-mod")
+    mod["no_network"] = {k: cut[k] for k in (  # the same day, the access point never there
+        "battery_days_central", "battery_days_low", "battery_days_high", "awake_share",
+        "mah_per_day", "radio_s_per_day")}
     for k in ("battery_days_central", "battery_days_low", "battery_days_high", "awake_share",
               "sleep_ma", "battery_days_floor", "mah_per_day", "gain_vs_baseline"):
         result[k] = mod[k]  # the headline keys: the modified board
     result["central_vs_floor"] = round(mod["battery_days_central"] / mod["battery_days_floor"], 3)
+    result["battery_days_central_no_network"] = mod["no_network"]["battery_days_central"]
     stock = result["presets"]["ai-thinker"]
     for k in ("battery_days_central", "battery_days_low", "battery_days_high"):
         result[k + "_stock"] = stock[k]

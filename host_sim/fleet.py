@@ -91,12 +91,13 @@ BATTERY_PIN = {"ai-thinker": 14, "ai-thinker-mod": 33}
 
 
 def battery_board(sim, workdir, scene, name="cam-b", extra=None,
-                  variant="ai-thinker-mod", **board_kw) -> Board:
+                  variant="ai-thinker-mod", wifi=None, **board_kw) -> Board:
     """A battery camera (by default the modified board: ~1.5 mA asleep) with a morning sync
-    window and 6-hourly heartbeats, uploading to a `cloud` folder under `workdir`."""
+    window and 6-hourly heartbeats, uploading to a `cloud` folder under `workdir`; `wifi`:
+    its access point (default: one that answers)."""
     cloud = Filesystem("cloud", str(Path(workdir) / "cloud"), 1 << 30)
     b = Board(name, workdir, sim=sim, scene=scene, mounts={"cloud": cloud},
-              wifi=WifiModel(SSID, PASSWORD), energy=EnergyModel(variant=variant),
+              wifi=wifi or WifiModel(SSID, PASSWORD), energy=EnergyModel(variant=variant),
               battery_pin=BATTERY_PIN[variant], **board_kw)
     cfg = dict(BATTERY_DAY)
     cfg["camera.board"] = variant

@@ -129,3 +129,28 @@ def test_a_first_shot_record_with_a_wrong_field_is_not_used():
         s.shot = bad
         s.save()
         assert RtcState(rtc).load().shot is None, missing
+
+
+def test_the_state_at_its_largest_still_leaves_room_for_a_qqvga_reference():
+    """Every counter at a year's worth, every timestamp 10 digits, the first-shot record and
+    the radio hold: the JSON stays within JSON_BUDGET and the reference is kept."""
+    rtc = FakeRtc()
+    s = RtcState(rtc).load()
+    for k in DEFAULTS:
+        s.set(k, 1780272000)
+    for k in ("boots", "sleeps", "events"):
+        s.set(k, 99999)
+    for k in ("armed_s", "blind_s"):
+        s.set(k, 99999999)
+    s.set("unstable", 9)
+    s.set("slept_pir", 1)
+    s.set("ambient", 255)
+    s.set("rn", 1780272000 // 60)
+    shot = dict(SHOT)
+    shot["quiet_s"] = 3600
+    s.shot = shot
+    s.reference = b"\x55" * 1514
+    s.save()
+    again = RtcState(rtc).load()
+    assert again.problem is None and again.reference == s.reference
+    assert len(rtc.mem) - HEAD - 1514 <= JSON_BUDGET

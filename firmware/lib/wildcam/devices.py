@@ -116,6 +116,7 @@ def keep_reference(app):
 def build_power(app):
     """Battery camera: radio only when useful, deep sleep when idle (wildcam.power)."""
     from wildcam.core import windows
+    from wildcam.net.radiohold import RadioHold
     from wildcam.power import Sleeper
 
     cfg = app.config
@@ -126,6 +127,7 @@ def build_power(app):
     spans = windows.parse(cfg.get("sync.windows"))
     tz = cfg.get("time.tz_offset_min")
     uploads = app.policy.uploads(tier)
+    hold = RadioHold(app.rtc, app.log, spans, tz)
 
     def ota_radio():
         """The update check wants the radio: a version on trial needs its network answer, a
@@ -147,6 +149,8 @@ def build_power(app):
         return not mq.counters["connects"] or m.busy()
 
     def radio_wanted():
+        if hold.held() and not (app.guard.watching or app.updater.busy()):
+            return False  # the network was unreachable: not before the hold ends
         if ota_radio() or mailbox():
             return True
         if uploads == "none" or not app.outbox.pending():
@@ -157,7 +161,10 @@ def build_power(app):
 
     def draining():
         """Uploads (or the update check) are due and possible: stay up (connecting counts)
-        to send them, at most power.max_awake_s; a staging cut short resumes next wake."""
+        to send them, at most power.max_awake_s; a staging cut short resumes next wake.
+        A connect that failed ends it (wildcam.net.radiohold)."""
+        if hold.check(app.link):
+            return False
         if app.link is not None and (ota_radio() or mailbox()):
             return True
         if app.link is None or not app.outbox.pending() or not radio_wanted():

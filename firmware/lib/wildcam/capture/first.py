@@ -83,9 +83,8 @@ async def first_shot(app):
         board.release_holds(rec["pins"]["pwdn"], rec["led"])
         app.cam = Camera(log, frame_size=rec["fs"], quality=rec["q"], settle=rec["settle"],
                          pins=rec["pins"])
-        now = clock.now()
-        lit = rec["lit"] if now is not None and rec["lit_from"] <= now < rec["lit_until"] \
-            else rec["lit_stale"]
+        now = clock.rtc_seconds()  # as capture.judge times the light level
+        lit = rec["lit"] if rec["lit_from"] <= now < rec["lit_until"] else rec["lit_stale"]
         if lit and rec["led"] >= 0:
             import machine
 

@@ -18,8 +18,9 @@ Guarantees:
   the LED's while it is lit (docs/POWER.md).
 - The reference learns only from windows without motion (and time-lapse frames): an animal
   never fades into the view it is compared against.
-- `ambient` is remembered with its time (and, through `store`, across deep sleep), so the
-  next burst decides on the flash LED without waiting for a frame (a level younger than
+- `ambient` is remembered with its time (and, through `store`, across deep sleep, in the
+  RTC's own seconds, so a camera whose clock was never set keeps it too), so the next burst
+  decides on the flash LED without waiting for a frame (a level younger than
   AMBIENT_MAX_AGE_S; `ambient()` is None when there is none).
 Frames are read as unsigned bytes (`cam.unsigned`): the maintained driver's are signed.
 """
@@ -71,10 +72,9 @@ class Judge:
             return
         self._ambient = value
         self._ambient_ms = time.ticks_ms()
-        now = clock.now()
-        if self.store is not None and now is not None:  # across deep sleep
-            self.store.set("ambient", value)
-            self.store.set("ambient_at", now)
+        if self.store is not None:  # across deep sleep, timed by the RTC's own seconds
+            self.store.set("ambient", value)  # (they run whether or not the clock is set)
+            self.store.set("ambient_at", clock.rtc_seconds())
 
     def flash_wanted(self, ambient):
         """Light the burst? `capture.flash` on/off, or auto: when `ambient` (the level
@@ -93,10 +93,9 @@ class Judge:
         if self._ambient is not None and \
                 time.ticks_diff(time.ticks_ms(), self._ambient_ms) < AMBIENT_MAX_AGE_S * 1000:
             return self._ambient
-        now = clock.now()
-        if self.store is not None and now is not None:
+        if self.store is not None:
             at = self.store.get("ambient_at")
-            if at and 0 <= now - at < AMBIENT_MAX_AGE_S:
+            if at and 0 <= clock.rtc_seconds() - at < AMBIENT_MAX_AGE_S:
                 return self.store.get("ambient")
         return None
 

@@ -8,9 +8,10 @@ firmware, truncated or corrupted (and says so in `problem`), so a bit flip never
 boot or feeds garbage to the policy or the detector.
 
 Byte budget: MicroPython's ESP32 `RTC.memory()` holds at most 2048 bytes. Header 11, the
-JSON state ~150 with real timestamps and the first-shot record ~260 (`JSON_BUDGET` 520
-reserved for both), the reference 1514 at QQVGA with 8-pixel blocks (734 at 96x96):
-11 + 520 + 1514 = 2045 <= 2048. `save()` never writes more
+JSON state ~150 with real timestamps and the first-shot record ~260 (`JSON_BUDGET` 523
+reserved for both: 523 with every counter at a year's worth and 10-digit timestamps), the
+reference 1514 at QQVGA with 8-pixel blocks (734 at 96x96): 11 + 523 + 1514 = 2048. `rn` is
+the radio hold (wildcam.net.radiohold) in RTC minutes, to fit. `save()` never writes more
 than `RTC_MAX`: when the whole would not fit, it drops the reference (the detector then
 starts its next window cold) and says so in `problem`.
 
@@ -30,11 +31,12 @@ from micropython import const
 MAGIC = b"WC"
 VERSION = 2
 RTC_MAX = const(2048)
-JSON_BUDGET = const(520)
+JSON_BUDGET = const(523)
 HEAD = const(11)
 DEFAULTS = {"sleeps": 0, "last_hb": 0, "events": 0, "timelapse_at": 0,
             "slept_at": 0, "slept_pir": 0, "armed_s": 0, "blind_s": 0,
-            "ambient": 0, "ambient_at": 0, "boots": 0, "unstable": 0, "quiet_until": 0}
+            "ambient": 0, "ambient_at": 0, "boots": 0, "unstable": 0, "quiet_until": 0,
+            "rn": 0}
 SHOT_INTS = ("q", "settle", "led", "lit", "lit_stale", "lit_from", "lit_until", "quiet_s")
 PIN_INTS = ("pclk", "vsync", "href", "sda", "scl", "xclk", "xclk_hz", "pwdn", "reset")
 
