@@ -137,6 +137,13 @@ TARGETS = {
         ("baseline_board_ms", "reference", None),
         ("radio_before_first_jpeg_10000", "False", lambda v: v is False),
         ("scale_factor", "pystone", None),
+        ("whole_cpu_ms_pir", "whole wake", None),
+        ("whole_board_s_pir", "x pystone", None),
+        ("whole_board_s_pir_beyond_window", "not hidden", None),
+        ("import_cpu_ms", "boot.py+imp.", None),
+        ("import_board_s", "x pystone", None),
+        ("whole_cpu_ms_timer", "whole wake", None),
+        ("whole_board_s_timer", "x pystone", None),
     ],
     "ota": [
         ("verify_ms_micropython", "<= 100 ms", lambda v: v <= 100),

@@ -35,6 +35,10 @@ blocked on (the constructor's init and test frame; frames that arrive while it c
 hidden behind the slower CPU on a board as well). It leaves
 out what a PC does not have: SPIRAM cache misses, flash reads at board speed, the ROM and
 MicroPython boot before boot.py (about a second on an ESP32-CAM; "plus the boot").
+
+Whole wakes (bench/wake_whole.py, keys `whole_*` and `import_*`): the same trees run to
+deep sleep, a PIR wake and a timer wake, the firmware's CPU work by phase and its imports,
+scaled the same way (docs/POWER.md, "The boot charge against a measured whole wake").
 """
 from __future__ import annotations
 
@@ -67,12 +71,36 @@ MACHINE = '''
 import sys
 PWRON_RESET, HARD_RESET, WDT_RESET, DEEPSLEEP_RESET, SOFT_RESET = 1, 2, 3, 4, 5
 EXT0_WAKE, EXT1_WAKE, TIMER_WAKE = 2, 3, 4
+try:  # the wake this tree stands for (/wake.txt, written by the bench): a PIR wake if none
+    with open("/wake.txt") as _f:
+        _WAKE = int(_f.read())
+except OSError:
+    _WAKE = EXT0_WAKE
 def reset_cause(): return DEEPSLEEP_RESET
-def wake_reason(): return EXT0_WAKE
+def wake_reason(): return _WAKE
 def unique_id(): return b"\\x24\\x0a\\xc4\\x12\\x34\\x56"
 def freq(*a): return 240000000
 def reset(): print("RESET"); sys.exit(3)
-def deepsleep(ms=0): print("SLEEP", ms); sys.exit(0)
+BUSY = None  # [start, waited] (ns) when the runner times every asyncio wait (mode "whole")
+def busy_ns():  # the wake's time so far that was not spent waiting (None: not timed)
+    if BUSY:
+        import time
+        return time.time_ns() - BUSY[0] - BUSY[1]
+def busy():
+    if BUSY:
+        print("BUSY", busy_ns())
+        cam = sys.modules.get("camera")
+        if cam and cam.stamps:  # busy ns as each frame was handed over (J: JPEG, G: look)
+            print("STAMPS", *cam.stamps)
+def report():  # what the wake loaded and how many frames it took (a tree with /report)
+    try:
+        open("/report").close()
+    except OSError:
+        return
+    print("MODS", " ".join(sorted(sys.modules)))
+    cam = sys.modules.get("camera")
+    print("FRAMES", *(cam.frames if cam else (0, 0)))
+def deepsleep(ms=0): busy(); report(); print("SLEEP", ms); sys.exit(0)
 def lightsleep(ms=0): pass
 def idle(): pass
 class Pin:
@@ -156,6 +184,13 @@ INIT_MS = INIT_MS_VALUE
 DIMS = DIMS_VALUE
 charged = [0]
 _jpegs = [0]
+frames = [0, 0]  # frames handed to the firmware: all, and those not JPEG (look frames)
+stamps = []  # "J:ns" / "G:ns": machine.busy_ns() as each frame is handed over (timed runs)
+try:  # /stop_at (written by the bench): end the run at that kept JPEG (the first one's work)
+    with open("/stop_at") as _f:
+        STOP_AT = int(_f.read())
+except OSError:
+    STOP_AT = 0
 def _charge(ms):
     charged[0] += ms
     time.sleep_ms(ms)
@@ -218,9 +253,21 @@ class Camera:
             if not self._test:
                 _jpegs[0] += 1
                 print("JPEG", _jpegs[0], time.time_ns(), charged[0])
+                if _jpegs[0] == STOP_AT:
+                    import machine
+                    machine.busy()
+                    machine.report()
+                    raise SystemExit(0)
         else:
             w, h = DIMS[self._fs]
             n = w * h
+        if not self._test:
+            frames[0] += 1
+            frames[1] += self._fmt != PixelFormat.JPEG
+            import machine
+            if machine.BUSY:
+                stamps.append("%s:%d" % ("J" if self._fmt == PixelFormat.JPEG else "G",
+                                         machine.busy_ns()))
         return memoryview(self._buf)[:n]
 '''
 
@@ -258,13 +305,16 @@ vfs.mount(Root(ROOT_VALUE), "/")
 print("START", t0)
 sys.path[:] = ["", ".frozen", STUB_VALUE]
 MODE = MODE_VALUE
-if MODE == "baseline":
+if MODE in ("baseline", "bare"):
     sys.path.insert(1, "/lib")
     # built into the firmware on a board (C modules), stubs here: both runs import them,
     # so the stubs' own import time is not counted as the firmware's work
     import machine
     import esp32
     import camera
+    if MODE == "bare":  # the baseline of the whole wakes, which import these too
+        import network
+        import ntptime
     cam = camera.Camera(data_pins=[5, 18, 19, 21, 36, 39, 34, 35], pclk_pin=22, vsync_pin=25,
                         href_pin=23, xclk_pin=0, sda_pin=26, scl_pin=27, powerdown_pin=32,
                         pixel_format=camera.PixelFormat.JPEG, frame_size=camera.FrameSize.VGA,
@@ -275,7 +325,35 @@ if MODE == "baseline":
     with open("/sd/baseline.jpg", "wb") as f:
         f.write(frame)
     print("WRITTEN", time.time_ns() - t)
+elif MODE == "imports":  # boot.py, then what a wake had loaded (MODULES), and no more
+    import machine  # the board's C modules first: their stubs' imports are not counted
+    import esp32
+    import camera
+    import network
+    import ntptime
+    t1 = time.ticks_us()
+    exec(open("/boot.py").read(), {"__name__": "__main__"})
+    took = []
+    for m in MODULES_VALUE:  # each with what it imports that is not loaded yet
+        t = time.ticks_us()
+        __import__(m)
+        took.append("%s:%d" % (m, time.ticks_diff(time.ticks_us(), t)))
+    print("IMPORTED", time.ticks_diff(time.ticks_us(), t1))
+    print("TOOK", *took)
 else:
+    if MODE == "whole":  # every asyncio wait timed: busy = wall - waits (machine.busy)
+        import machine
+        import asyncio.core
+
+        machine.BUSY = [t0, 0]
+        _wait = asyncio.core.IOQueue.wait_io_event
+
+        def _timed(self, dt):
+            t = time.time_ns()
+            _wait(self, dt)
+            machine.BUSY[1] += time.time_ns() - t
+
+        asyncio.core.IOQueue.wait_io_event = _timed
     exec(open("/boot.py").read(), {"__name__": "__main__"})
     exec(open("/main.py").read(), {"__name__": "__main__"})
 '''
@@ -331,9 +409,9 @@ def compiled(out: Path) -> Path:
 
 
 def board_tree(root: Path, pending: int, lib: Path, settle: int = SETTLE,
-               shot: bool = True) -> None:
+               shot: bool = True, rtc_extra: dict | None = None) -> None:
     """Compiled firmware in /lib, boot.py + main.py unchanged, config, stubs, a queue, and
-    (`shot`) RTC memory as the last deep sleep left it."""
+    (`shot`) RTC memory as the last deep sleep left it (with `rtc_extra` on top)."""
     shutil.copytree(lib, root / "lib")
     for name in ("boot.py", "main.py"):
         (root / name).write_bytes((ROOT / name).read_bytes())
@@ -355,10 +433,10 @@ def board_tree(root: Path, pending: int, lib: Path, settle: int = SETTLE,
     if pending:
         fill(root, pending)
     if shot:
-        rtc_memory(root)
+        rtc_memory(root, rtc_extra)
 
 
-def rtc_memory(root: Path) -> None:
+def rtc_memory(root: Path, extra: dict | None = None) -> None:
     """RTC memory as the firmware's own last sleep leaves it (wildcam.devices `_quiesce`,
     power.Sleeper `sleep`): a clean boot that slept with the PIR armed, and the first-shot
     record from this config (no light level yet: the LED lights the first frame)."""
@@ -378,6 +456,7 @@ def rtc_memory(root: Path) -> None:
     rtc = RtcState(mem).load()
     cfg = Config(DirStorage(str(root))).load()
     rtc.data.update({"boots": 5, "sleeps": 4, "slept_at": 1780272000, "slept_pir": 1})
+    rtc.data.update(extra or {})
     rtc.shot = shot_record(cfg, rtc)
     rtc.save()
     (root / "rtc.bin").write_bytes(mem.blob)
@@ -393,10 +472,14 @@ def fill(root: Path, n: int) -> None:
                 size=60000, sha256="ab" * 32, data={"trigger": "pir", "seq": i % 3 + 1, "of": 3})
 
 
+def runner(root: Path, mode: str, stub: str, modules: tuple = ()) -> str:
+    return (RUNNER.replace("ROOT_VALUE", repr(str(root))).replace("MODE_VALUE", repr(mode))
+            .replace("STUB_VALUE", repr(stub)).replace("MODULES_VALUE", repr(tuple(modules))))
+
+
 def run_once(exe: str, root: Path, mode: str, stub: str, settle: int = SETTLE) -> dict:
     script = root.parent / ("run-%s%s.py" % (mode, stub[1:]))
-    script.write_text(RUNNER.replace("ROOT_VALUE", repr(str(root))).replace("MODE_VALUE", repr(mode))
-                      .replace("STUB_VALUE", repr(stub)))
+    script.write_text(runner(root, mode, stub))
     t_spawn = time.time_ns()
     p = subprocess.Popen([exe, "-X", "heapsize=4M", str(script)], stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, text=True, cwd=str(root.parent))
@@ -503,10 +586,14 @@ def run() -> dict:
         spec.update({n: (roots[n], "wake", SETTLE) for n in PENDING})
         got = measure(exe, spec)
         pc = got.pop("pystones")
-    base = got.pop("baseline")
-    s0 = got.pop("s0")
-    cases = got
-    scale = pc / ESP32_PYSTONES
+        base = got.pop("baseline")
+        s0 = got.pop("s0")
+        cases = got
+        scale = pc / ESP32_PYSTONES
+        # whole wakes, to deep sleep (bench/wake_whole.py, which uses this module's parts)
+        from bench import wake_whole
+
+        res.update(wake_whole.run(exe, lib, Path(tmp), scale, base["cpu_ms"]))
     res["baseline_ms"] = round(base["ms"], 1)
     for n, r in cases.items():
         res["wake_ms_%d" % n] = round(r["ms"], 1)
