@@ -165,7 +165,8 @@ class LifeCycle:
         await asyncio.wait({self._halt}, timeout=self.boot_time)
         if self._halt.done():
             return self._halt.result()
-        self.energy.count("boot")  # boot and imports beyond boot_time (host_sim/energy.py)
+        # boot, imports and the firmware's work beyond boot_time (host_sim/energy.py)
+        self.energy.count("boot_pir" if self.wake_reason == C.EXT0_WAKE else "boot")
         ctx = contextvars.copy_context()
         ctx.run(current_board.set, self)
         ctx.run(current_boot.set, self.generation)

@@ -24,11 +24,12 @@ def test_a_day_only_asleep_is_the_floor():
 def test_every_cost_is_charged_and_the_cases_are_ordered():
     quiet = power.figures(_run(), "ai-thinker-mod")
     run = _run(deep_sleep=86000.0, awake=300.0, awake_wifi=60.0, flash_led=40.0)
-    run["events"] = {"boot": 40, "camera_init": 40, "tls": 2}
+    run["events"] = {"boot": 10, "boot_pir": 30, "camera_init": 40, "tls": 2}
     run.update(items_sent_per_day=60, bytes_sent_per_day=900_000)
     f = power.figures(run, "ai-thinker-mod")
     parts = f["mah_per_day_by_part"]
-    for k in ("awake", "awake_wifi", "flash_led", "event_boot", "event_camera_init",
+    for k in ("awake", "awake_wifi", "flash_led", "event_boot", "event_boot_pir",
+              "event_camera_init",
               "event_tls", "net_upload", "net_tls_handshakes", "deep_sleep"):
         assert parts[k] > 0, k
     assert f["battery_days_low"] < f["battery_days_central"] < f["battery_days_high"]
@@ -50,7 +51,7 @@ def test_the_per_wake_split_attributes_every_awake_charge_to_its_wake():
     ledger = [(10.0, "state", "deep_sleep", 10.0),       # the sleep before the first wake
               (15.0, "state", "awake", 5.0),              # day 1: not measured
               (100.0, "state", "deep_sleep", 85.0),
-              (100.5, "event", "boot", 1), (100.5, "state", "awake", 0.5),
+              (100.5, "event", "boot_pir", 1), (100.5, "state", "awake", 0.5),
               (102.0, "state", "awake", 1.5), (102.0, "state", "flash_led", 1.5),
               (104.0, "state", "awake", 2.0),
               (134.0, "state", "deep_sleep", 30.0),
@@ -61,5 +62,5 @@ def test_the_per_wake_split_attributes_every_awake_charge_to_its_wake():
     assert pir["wakes_per_day"] == 1 and pir["mean_s"] == 4.0 and pir["led_s_per_wake"] == 1.5
     assert pir["mah_per_day"]["awake"] == pytest.approx(4.0 * 85 / 3600, abs=1e-3)
     assert pir["mah_per_day"]["flash_led"] == pytest.approx(1.5 * 250 / 3600, abs=1e-3)
-    assert pir["mah_per_day"]["event_boot"] == pytest.approx(1.0 * 85 / 3600, abs=1e-3)
+    assert pir["mah_per_day"]["event_boot_pir"] == pytest.approx(3.8 * 85 / 3600, abs=1e-3)
     assert timer["mah_per_day"] == {"awake_wifi": pytest.approx(190 / 3600, abs=1e-3)}
