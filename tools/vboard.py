@@ -110,9 +110,9 @@ class VirtualBoard:
                 self.proc.stdin.close()
             except OSError:
                 pass
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
+            try:  # EOF ends a REPL at its prompt; one left in raw mode by mpremote waits on
+                self.proc.wait(2)
+            except subprocess.TimeoutExpired:  # so Ctrl-C stops it within seconds anyway
                 self.proc.kill()
                 self.proc.wait(5)
         for fd in (self.master, self.slave):
