@@ -141,12 +141,12 @@ class CameraModel:
         """One frame of the board's scene completed at world time `t` (default: now), lit by
         the flash LED as it was over the frame's `exposure` (seconds before `t`; the frame
         period): an LED switched on half-way through a frame lights it half, a PWM-dimmed
-        one by its duty (Board.led_share; without `exposure`, the LED at `t`)."""
+        one by its duty (Board.led_share; without `exposure`, the LED's level at `t`)."""
         scene = board.scene
         if t is None:
             t = board.sim.clock.now
         if scene is not None:
-            lit = board.led_share(t - exposure, t) if exposure else board.led_level_at(t)
+            lit = board.led_share(t - (exposure or 0.0), t)  # no exposure: the level at t
             gray = scene.render(t, w, h, ir=lit)
         else:
             gray = bytes([96]) * (w * h)

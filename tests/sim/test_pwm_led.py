@@ -6,25 +6,7 @@ import pytest
 
 from host_sim import scenes
 from host_sim.scenes.base import Scene
-
-
-
-def on_board(sim, board, fn, seconds=30):
-    """Run `fn()` (an async function) as the board's firmware; returns its value or raises
-    what it raised."""
-    out = {}
-
-    async def fw(storage):
-        try:
-            out["value"] = await fn()
-        except BaseException as e:  # noqa: BLE001 - handed to the test
-            out["error"] = e
-
-    board.power_on(fw)
-    sim.run_for(seconds)
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
+from test_camera_driver import on_board  # tests/sim is on sys.path (pytest's prepend mode)
 
 
 def _dark_scene():
@@ -174,3 +156,25 @@ def test_the_firmware_led_dims_by_pwm_only_where_the_preset_allows_it(sim, make_
 
     assert on_board(sim, b, fw) == [1.0, 0.7, 0.0, 1.0, 1.0, False]
     assert any("no PWM" in line for line in Log.lines)
+
+
+def test_an_instant_sensor_is_lit_by_the_led_as_it_is_at_the_frame(sim, make_board):
+    """CameraModel(latency=False) (unit tests of other parts): no exposure time, so the
+    frame takes the LED's level at its instant."""
+    import camera
+    import machine
+
+    from host_sim import CameraModel
+    b = make_board(scene=_dark_scene(), boot_time=0.0, camera=CameraModel(latency=False))
+
+    async def fw():
+        cam = camera.Camera(pixel_format=camera.PixelFormat.GRAYSCALE,
+                            frame_size=camera.FrameSize.QVGA, fb_count=1)
+        cam.free_buffer()
+        dark = _mean(cam.capture())
+        machine.Pin(4, machine.Pin.OUT, value=1)
+        cam.free_buffer()
+        return dark, _mean(cam.capture())
+
+    dark, lit = on_board(sim, b, fw)
+    assert lit > dark + 20, (dark, lit)
