@@ -70,7 +70,7 @@ class PacedProtocol(asyncio.Protocol):
         self._queue: list = []  # (due, kind, arg) in order
         self._timer = None
         self._real_paused = False
-        self._await_t = None  # real time of the first write since the last bytes came in
+        self._await_t = None  # real time of the last write since the last bytes came in
         self._queued = 0  # bytes received from the real socket, not yet delivered
         self._win_paused = False  # the real socket is not read: the window is full
         self._inner_paused = False  # the firmware's StreamReader asked for a pause
@@ -85,11 +85,19 @@ class PacedProtocol(asyncio.Protocol):
 
     @property
     def awaiting(self) -> bool:
-        """An answer is expected: written to, nothing received since, for less than
-        REPLY_WINDOW_S of real time (a qos0 publish or a kept-alive idle link is answered
-        by nothing: after the window the loop stops waiting for it)."""
+        """An answer is expected: written to, nothing received since, and the last write
+        less than REPLY_WINDOW_S of real time ago (a qos0 publish or a kept-alive idle link
+        is answered by nothing: after the window the loop stops waiting for it)."""
         t = self._await_t
         return t is not None and time.monotonic() - t < REPLY_WINDOW_S
+
+    def reply_due(self) -> float:
+        """The earliest virtual time an answer to what was written could be delivered: a
+        round trip after the last byte left (data_received holds it back until then), so
+        the clock may jump to any earlier time without waiting for the real server."""
+        t = self.transport
+        sent = t._tx_free if t is not None else 0.0
+        return sent + self.model.rtt_s
 
     def data_received(self, data):
         self._await_t = None
@@ -198,8 +206,8 @@ class PacedTransport(asyncio.Transport):
         self._tx_free = max(now, self._tx_free) + len(data) / self.proto.model.rate(
             self.proto.tls)
         self.real.write(bytes(data))  # a copy: the firmware reuses its buffers
-        if self.proto._await_t is None:
-            self.proto._await_t = time.monotonic()
+        self.proto._await_t = time.monotonic()  # the window runs from the last write: an
+        # upload longer than it (real time) still waits for the answer to its end
         self._update()
 
     def writelines(self, lines):

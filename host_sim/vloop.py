@@ -117,10 +117,14 @@ class VirtualSelector(selectors.BaseSelector):
         self._real.close()
 
     # the virtual part -------------------------------------------------------------------
-    def _real_io_expected(self) -> bool:
+    def _real_io_expected(self, target: float) -> bool:
+        """A real answer may be due before the clock reaches `target`: a real socket not
+        paced by netcost, or a paced connection awaiting an answer that could be delivered
+        by then (before its reply_due nothing could arrive, so jumping there waits for no
+        one: an upload's own pacing ticks run at full speed)."""
         paced = getattr(self.loop, "paced", ())
         others = len(self._real.get_map()) - 1 - len(paced)  # the self-pipe is always there
-        return others > 0 or any(p.awaiting for p in paced)
+        return others > 0 or any(p.awaiting and target >= p.reply_due() for p in paced)
 
     def select(self, timeout=None):
         if self.speed is not None:
@@ -130,11 +134,12 @@ class VirtualSelector(selectors.BaseSelector):
             return ready
         if timeout is None:
             return self._real.select(self.idle_wait)
-        if self.io_grace > 0 and self._real_io_expected():
+        target = self._target(timeout)
+        if self.io_grace > 0 and self._real_io_expected(target):
             ready = self._real.select(min(timeout, self.io_grace))
             if ready:
                 return ready
-        self.clock.advance_to(self._target(timeout))
+        self.clock.advance_to(target)
         return []
 
     def _target(self, timeout: float) -> float:
@@ -162,7 +167,7 @@ class VirtualSelector(selectors.BaseSelector):
         if ready or timeout == 0:
             clock.advance_to(min(paced, target))
             return ready
-        if self.io_grace > 0 and self._real_io_expected():
+        if self.io_grace > 0 and self._real_io_expected(target):
             # a firmware connection waits for a real server: its own processing time is no
             # part of the simulated link (netcost charges that), so virtual time waits for
             # the reply (up to io_grace of real time) instead of running `speed` times

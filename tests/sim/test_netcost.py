@@ -12,6 +12,7 @@ import ssl
 import sys
 import threading
 import os
+import time
 
 import pytest
 
@@ -26,12 +27,12 @@ M = NetModel(rtt_s=0.05, tcp_bps=100_000, tls_bps=50_000, tls_cpu_s=0.8, dns_s=0
 class Sink:
     """Reads `expect` bytes, then answers with `reply` bytes."""
 
-    def __init__(self, expect=0, reply=b"", tls=None):
+    def __init__(self, expect=0, reply=b"", tls=None, delay=0.0):
         self.srv = socket.socket()
         self.srv.bind(("127.0.0.1", 0))
         self.srv.listen(4)
         self.port = self.srv.getsockname()[1]
-        self.expect, self.reply, self.tls = expect, reply, tls
+        self.expect, self.reply, self.tls, self.delay = expect, reply, tls, delay
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self):
@@ -46,6 +47,7 @@ class Sink:
                     return
                 got += len(part)
             if self.reply:
+                time.sleep(self.delay)  # the server's own (real) time to answer
                 c.sendall(self.reply)
             c.recv(1)
         except OSError:
@@ -116,6 +118,32 @@ def test_an_upload_takes_its_size_at_the_link_rate_and_the_reply_comes_after():
         # the last drain returns once no more than sndbuf bytes are still on their way
         assert sent == pytest.approx((n - M.sndbuf) / M.tcp_bps, abs=1e-6)
         assert total == pytest.approx(n / M.tcp_bps + M.rtt_s + 1000 / M.tcp_bps, abs=1e-6)
+        srv.close()
+
+
+def test_a_server_slow_to_answer_a_long_upload_is_waited_for():
+    """The wait for a real answer runs from the last write, not the first: an upload whose
+    pacing took longer than the reply window (real time) must not jump past the server's
+    answer into the firmware's timeout (it did, ~1 run in 3, while the pacing ticks
+    themselves waited io_grace each; now they jump at once: nothing can answer before the
+    last byte has left)."""
+    from wildcam.net.stream import open_stream
+
+    n = 60_000
+    with Simulation(io_grace=0.05, net=M) as sim:
+        srv = Sink(expect=n, reply=b"r" * 100, delay=0.03)
+
+        async def main():
+            s = await open_stream("127.0.0.1", srv.port, 5)
+            t0 = sim.now
+            await s.write(bytes(n))
+            buf = bytearray(100)
+            assert await s.readinto(buf) == 100
+            s.close()
+            return sim.now - t0
+
+        total = sim.run(main())
+        assert total == pytest.approx(n / M.tcp_bps + M.rtt_s + 100 / M.tcp_bps, abs=1e-6)
         srv.close()
 
 
