@@ -23,6 +23,7 @@ import argparse
 import os
 import pty
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -129,6 +130,17 @@ class VirtualBoard:
         self.close()
 
 
+def _stop_on_signals() -> None:
+    """Ctrl-C (and SIGTERM) stop the board even where SIGINT was ignored when this process
+    started (a shell without job control starts background jobs so, and Python then keeps
+    the ignore: Ctrl-C would do nothing)."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tools.vboard", description=__doc__,
                                  formatter_class=HelpFormatter)
@@ -136,11 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--heapsize", type=int, default=4 << 20)
     ap.add_argument("--load", action="append", help="HOST_DIR:VFS_DIR copied in at start")
     a = ap.parse_args(argv)
+    _stop_on_signals()
     vb = VirtualBoard(a.run_main, a.heapsize, a.load)
-    print(vb.port, flush=True)
-    print(f"virtual board ready: mpremote connect {vb.port} repl   (Ctrl-C here stops it)",
-          file=sys.stderr, flush=True)
-    try:
+    try:  # from here on a Ctrl-C (even one that comes at once) closes the board
+        print(vb.port, flush=True)
+        print(f"virtual board ready: mpremote connect {vb.port} repl   (Ctrl-C here stops it)",
+              file=sys.stderr, flush=True)
         vb.proc.wait()
     except KeyboardInterrupt:
         pass

@@ -216,4 +216,28 @@ def test_vboard_command_prints_the_pty(tmp_path):
         assert r.stdout.strip() == "42", r
     finally:
         os.kill(p.pid, signal.SIGINT)
-        p.wait(10)
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise
+
+
+def test_vboard_stops_on_ctrl_c_where_sigint_was_ignored_at_start():
+    """A CI runner or a shell without job control may start us with SIGINT ignored (Python
+    then installs no KeyboardInterrupt handler): Ctrl-C must still stop the board."""
+    import os
+    import signal
+
+    p = subprocess.Popen([sys.executable, "-m", "tools.vboard"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True, cwd=flash.ROOT,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert p.stdout.readline().strip().startswith("/dev/")
+    finally:
+        os.kill(p.pid, signal.SIGINT)
+        try:
+            assert p.wait(10) == 0
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise
