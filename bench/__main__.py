@@ -22,6 +22,9 @@ TARGETS = {
         ("battery_days_low_stock", "", None),
         ("battery_days_high_stock", "", None),
         ("battery_days_central_no_network", "no access point", None),
+        ("battery_days_central_lean", "1 JPEG, no look", None),
+        ("awake_share_lean", "", None),
+        ("central_vs_floor_lean", "", None),
     ],
     "outbox": [
         ("open_ratio_10000_vs_10", "<= 1.2", lambda v: v is not None and v <= 1.2),
