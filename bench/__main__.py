@@ -26,6 +26,12 @@ TARGETS = {
         ("awake_share_lean", "", None),
         ("central_vs_floor_lean", "", None),
     ],
+    "frozen": [
+        ("frozen_vs_mpy_pir", "info", None),
+        ("saved_board_s_pir", "board s", None),
+        ("frozen_vs_mpy_timer", "info", None),
+        ("saved_board_s_timer", "board s", None),
+    ],
     "outbox": [
         ("open_ratio_10000_vs_10", "<= 1.2", lambda v: v is not None and v <= 1.2),
         ("mpy_open_ratio_10000_vs_10", "<= 1.2", lambda v: v is not None and v <= 1.2),
