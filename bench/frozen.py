@@ -3,7 +3,8 @@ the firmware image instead of .mpy files in /lib) saves of a whole wake's CPU wo
 
 Needs a MicroPython checkout (`WILDCAM_MPY_SRC=/path/to/micropython`; its submodules are not
 needed): the unix port is built from it once with WildCAM frozen in (the same package line
-as firmware/manifest.py, plus asyncio), into a build folder of its own. Then bench wake's
+as firmware/manifest.py, plus asyncio), into a temporary build folder (only the checkout's
+own mpy-cross is built in place, where the port's make expects it). Then bench wake's
 whole-wake runs (bench/wake_whole.py: the same trees, stubs and busy clock) go through that
 one binary twice: with the firmware as .mpy files in /lib (as flashed by tools/flash.py) and
 with /lib/wildcam absent, so every `wildcam` import comes from `.frozen` (boot.py puts /lib
@@ -43,16 +44,17 @@ def build(src: Path, work: Path) -> str:
     """The unix port with WildCAM frozen, built from `src` into `work`; the binary's path."""
     manifest = work / "manifest.py"
     manifest.write_text(MANIFEST % str(ROOT / "firmware" / "lib"))
-    mpl = src / "lib" / "micropython-lib"
-    if not (mpl / "README.md").exists():  # the manifest tool insists on the submodule
-        mpl.mkdir(parents=True, exist_ok=True)
-        (mpl / "README.md").write_text("placeholder: bench frozen freezes no micropython-lib\n")
+    # the manifest rule insists on micropython-lib (its README.md); ours freezes none of it,
+    # so an empty stand-in here keeps the checkout's own submodule folder untouched
+    mpl = work / "micropython-lib"
+    mpl.mkdir()
+    (mpl / "README.md").write_text("stand-in: bench frozen freezes no micropython-lib\n")
     jobs = "-j%d" % (os.cpu_count() or 1)
     subprocess.run(["make", "-C", str(src / "mpy-cross"), jobs], check=True,
                    capture_output=True)
     out = work / "build"
     p = subprocess.run(["make", "-C", str(src / "ports" / "unix"), jobs, "BUILD=%s" % out,
-                        "FROZEN_MANIFEST=%s" % manifest]
+                        "FROZEN_MANIFEST=%s" % manifest, "MPY_LIB_DIR=%s" % mpl]
                        + MAKE_FLAGS, capture_output=True, text=True)
     if p.returncode != 0:
         raise SystemExit("bench frozen: the unix port did not build:\n" + p.stdout[-2000:]

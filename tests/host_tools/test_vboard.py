@@ -204,9 +204,6 @@ def test_vboard_machine_keeps_rtc_and_reset_cause_and_its_watchdog_bites(vb):
 
 
 def test_vboard_command_prints_the_pty(tmp_path):
-    import os
-    import signal
-
     p = subprocess.Popen([sys.executable, "-m", "tools.vboard"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, cwd=flash.ROOT)
     try:
@@ -215,18 +212,12 @@ def test_vboard_command_prints_the_pty(tmp_path):
         r = mpremote(port, "exec", "print(6 * 7)")
         assert r.stdout.strip() == "42", r
     finally:
-        os.kill(p.pid, signal.SIGINT)
-        try:
-            p.wait(10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            raise
+        _ctrl_c(p)
 
 
 def test_vboard_stops_on_ctrl_c_where_sigint_was_ignored_at_start():
     """A CI runner or a shell without job control may start us with SIGINT ignored (Python
     then installs no KeyboardInterrupt handler): Ctrl-C must still stop the board."""
-    import os
     import signal
 
     p = subprocess.Popen([sys.executable, "-m", "tools.vboard"], stdout=subprocess.PIPE,
@@ -235,9 +226,18 @@ def test_vboard_stops_on_ctrl_c_where_sigint_was_ignored_at_start():
     try:
         assert p.stdout.readline().strip().startswith("/dev/")
     finally:
-        os.kill(p.pid, signal.SIGINT)
-        try:
-            assert p.wait(10) == 0
-        except subprocess.TimeoutExpired:
-            p.kill()
-            raise
+        assert _ctrl_c(p) == 0
+
+
+def _ctrl_c(p):
+    """Ctrl-C to the vboard process; its exit code (killed, and the timeout raised, if it
+    does not stop within 10 s)."""
+    import os
+    import signal
+
+    os.kill(p.pid, signal.SIGINT)
+    try:
+        return p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise
